@@ -1,0 +1,141 @@
+"""The wire schema shared by edge agents and the server.
+
+This is the only contract between the store and the server: every message an edge agent sends
+is one of the events below, inside an :class:`IngestBatch`. The module imports no I/O library,
+so the edge, the server and the simulator can all depend on it.
+
+Every event carries a unique ``event_id``. Ids of zone visits are deterministic (a UUIDv5 of the
+store, zone, tag and enter time), so replaying the same reads produces the same ids and the
+server's ``ON CONFLICT DO NOTHING`` makes the replay harmless.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+# Namespace for deterministic event ids (a fixed, arbitrary UUID).
+EVENT_NAMESPACE = uuid.UUID("6f1d2b0e-4c1a-4f6e-9a57-3c8e2d1b7a90")
+
+
+class TagKind(StrEnum):
+    """What a tag is attached to. Only member cards, carts and baskets are shoppers."""
+
+    MEMBER_CARD = "member_card"
+    CART = "cart"
+    BASKET = "basket"
+    STAFF = "staff"
+    GOODS = "goods"
+    UNKNOWN = "unknown"
+
+
+SHOPPER_TAG_KINDS = frozenset({TagKind.MEMBER_CARD, TagKind.CART, TagKind.BASKET})
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: uuid.UUID
+    store_id: str = Field(min_length=1, max_length=64)
+
+
+class RawRead(_Event):
+    """One tag read by one antenna, with the time already corrected to host time."""
+
+    kind: Literal["raw_read"] = "raw_read"
+    reader_id: str
+    antenna: int = Field(ge=1, le=64)
+    epc: str = Field(pattern=r"^[0-9A-F]{8,64}$")
+    rssi_dbm: float
+    read_at: AwareDatetime
+
+
+class ZoneVisit(_Event):
+    """A tag present in a zone from ``enter_at`` to ``exit_at`` (dwell = exit - enter)."""
+
+    kind: Literal["zone_visit"] = "zone_visit"
+    zone: str = Field(min_length=1, max_length=64)
+    epc: str = Field(pattern=r"^[0-9A-F]{8,64}$")
+    tag_kind: TagKind
+    enter_at: AwareDatetime
+    exit_at: AwareDatetime
+    reads: int = Field(ge=1)
+    mean_rssi_dbm: float
+    reader_id: str
+
+    @property
+    def dwell_s(self) -> float:
+        return (self.exit_at - self.enter_at).total_seconds()
+
+
+class ReaderHealth(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    connected: bool
+    reads_total: int = 0
+    frames_bad: int = 0
+    reconnects: int = 0
+    last_read_at: AwareDatetime | None = None
+    clock_offset_s: float | None = None
+
+
+class Heartbeat(_Event):
+    """Periodic status of an edge agent and its readers."""
+
+    kind: Literal["heartbeat"] = "heartbeat"
+    device_id: str
+    sent_at: AwareDatetime
+    outbox_depth: int = Field(ge=0)
+    readers: dict[str, ReaderHealth] = Field(default_factory=dict)
+
+
+class CardScan(_Event):
+    """A member card presented at a till's card scanner."""
+
+    kind: Literal["card_scan"] = "card_scan"
+    register_id: str
+    card_number: str = Field(min_length=1, max_length=64)
+    scanned_at: AwareDatetime
+    scanner: Literal["rdm6300", "barcode", "magstripe", "manual"]
+
+
+Event = Annotated[RawRead | ZoneVisit | Heartbeat | CardScan, Field(discriminator="kind")]
+
+
+class IngestBatch(BaseModel):
+    """What an edge agent posts to ``/api/v1/ingest``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    device_id: str = Field(min_length=1, max_length=64)
+    sent_at: AwareDatetime
+    events: list[Event] = Field(max_length=10_000)
+
+
+class IngestResult(BaseModel):
+    """The server's acknowledgement: the edge deletes the batch from its outbox on this."""
+
+    model_config = ConfigDict(frozen=True)
+
+    accepted: int
+    duplicates: int
+    rejected: int = 0
+
+
+def visit_event_id(*, store_id: str, zone: str, epc: str, enter_at: datetime) -> uuid.UUID:
+    """Deterministic id of a zone visit: the same reads always give the same id."""
+    stamp = enter_at.isoformat(timespec="milliseconds")
+    return uuid.uuid5(EVENT_NAMESPACE, f"visit|{store_id}|{zone}|{epc}|{stamp}")
+
+
+def scan_event_id(*, store_id: str, register_id: str, card_number: str, at: datetime) -> uuid.UUID:
+    """Deterministic id of a card scan (one presentation of one card at one till)."""
+    stamp = at.isoformat(timespec="milliseconds")
+    return uuid.uuid5(EVENT_NAMESPACE, f"scan|{store_id}|{register_id}|{card_number}|{stamp}")
