@@ -1,0 +1,332 @@
+"""A small typed client for the Storeflow server's HTTP API, as the planner dashboard uses it.
+
+The dashboard never reads the database: everything it shows comes through these calls. Errors
+are turned into :class:`ApiError` with a message a store planner can act on (server down, wrong
+token, unknown store), so a page can show it as a plain error box instead of a stack trace.
+
+Configuration comes from the environment (:meth:`ApiConfig.from_env`):
+``STOREFLOW_API_URL`` (default ``http://127.0.0.1:8000``) and ``STOREFLOW_API_TOKEN`` (a planner
+token). Results are pydantic models or pandas DataFrames with fixed columns, also when empty.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from storeflow.layout import StoreLayout
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+API_PREFIX = "/api/v1"
+DEFAULT_TIMEOUT_S = 10.0
+
+Bucket = Literal["hour", "day"]
+
+FOOTFALL_COLUMNS = ("bucket_start", "entries")
+DWELL_COLUMNS = ("zone", "visits", "median_s", "p90_s", "mean_s")
+ZONE_VISIT_COLUMNS = ("zone", "visits", "visitors")
+
+
+class ApiError(Exception):
+    """A failed API call; ``str(error)`` is a message meant for the person using the dashboard."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    base_url: str = DEFAULT_API_URL
+    token: str = ""
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiConfig:
+        env = os.environ if environ is None else environ
+        url = env.get("STOREFLOW_API_URL", "").strip() or DEFAULT_API_URL
+        token = env.get("STOREFLOW_API_TOKEN", "").strip()
+        return cls(base_url=url.rstrip("/"), token=token)
+
+
+# --- response models -------------------------------------------------------------------------
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class StoreInfo(_Response):
+    id: str
+    name: str
+    timezone: str = "UTC"
+
+
+class Summary(_Response):
+    visits: int = 0
+    trips: int = 0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    shoppers: int = 0
+
+
+class Health(_Response):
+    status: str
+    database: bool = False
+
+
+class FootfallRow(_Response):
+    bucket_start: datetime
+    entries: int
+
+
+class DwellRow(_Response):
+    zone: str
+    visits: int
+    median_s: float | None = None
+    p90_s: float | None = None
+    mean_s: float | None = None
+
+
+class ZoneVisitRow(_Response):
+    zone: str
+    visits: int
+    visitors: int
+
+
+RowT = TypeVar("RowT", bound=_Response)
+
+
+# --- pure conversions (tested without a server) ----------------------------------------------
+
+
+def rows_frame(rows: list[RowT], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Rows -> DataFrame with exactly ``columns`` (an empty list gives an empty, typed frame)."""
+    frame = pd.DataFrame([r.model_dump() for r in rows], columns=list(columns))
+    return frame
+
+
+def footfall_frame(rows: list[FootfallRow]) -> pd.DataFrame:
+    frame = rows_frame(rows, FOOTFALL_COLUMNS)
+    frame["bucket_start"] = pd.to_datetime(frame["bucket_start"], utc=True)
+    frame["entries"] = frame["entries"].astype("int64")
+    return frame.sort_values("bucket_start", ignore_index=True)
+
+
+def dwell_frame(rows: list[DwellRow]) -> pd.DataFrame:
+    frame = rows_frame(rows, DWELL_COLUMNS)
+    frame["zone"] = frame["zone"].astype("string")
+    frame["visits"] = frame["visits"].astype("int64")
+    for col in ("median_s", "p90_s", "mean_s"):
+        frame[col] = frame[col].astype("float64")
+    return frame
+
+
+def zone_visits_frame(rows: list[ZoneVisitRow]) -> pd.DataFrame:
+    frame = rows_frame(rows, ZONE_VISIT_COLUMNS)
+    frame["zone"] = frame["zone"].astype("string")
+    frame["visits"] = frame["visits"].astype("int64")
+    frame["visitors"] = frame["visitors"].astype("int64")
+    return frame
+
+
+def error_message(status: int, detail: str, *, url: str) -> str:
+    """What to tell the planner about an HTTP error status."""
+    if status == 401:
+        return (
+            "The server rejected the API token (HTTP 401). Set STOREFLOW_API_TOKEN (or pass "
+            "--token) to a valid planner token, e.g. from `storeflow db create-token --role planner`."
+        )
+    if status == 403:
+        return (
+            "The API token is not allowed to read this (HTTP 403): the dashboard needs a "
+            f"planner token. Server said: {detail}"
+        )
+    if status == 404:
+        return f"Not found on the server (HTTP 404): {url}. Server said: {detail}"
+    if status == 422:
+        return f"The server did not accept the request (HTTP 422): {detail}"
+    if status >= 500:
+        return f"The server had a problem (HTTP {status}): {detail}"
+    return f"Unexpected answer from the server (HTTP {status}): {detail}"
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason_phrase
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])[:300]
+    return str(body)[:200]
+
+
+# --- periods ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A half-open time range [start, end) sent as ``start``/``end`` query parameters."""
+
+    start: datetime
+    end: datetime
+
+    def params(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+def store_zone(timezone: str) -> ZoneInfo:
+    """The store's time zone, UTC when the name is unknown."""
+    try:
+        return ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.warning("unknown store time zone %r, using UTC", timezone)
+        return ZoneInfo("UTC")
+
+
+def period_for_dates(first: date, last: date, timezone: str) -> Period:
+    """Whole local days ``first`` .. ``last`` (inclusive) in the store's time zone."""
+    if last < first:
+        first, last = last, first
+    tz = store_zone(timezone)
+    start = datetime.combine(first, time.min, tzinfo=tz)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
+    return Period(start=start, end=end)
+
+
+def default_dates(last_at: datetime | None, timezone: str, *, days: int = 7) -> tuple[date, date]:
+    """The last ``days`` local days ending on the day of the latest data (today if none)."""
+    tz = store_zone(timezone)
+    last = last_at.astimezone(tz).date() if last_at is not None else datetime.now(tz).date()
+    return last - timedelta(days=days - 1), last
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+class StoreflowClient:
+    """Blocking client; one per dashboard process is enough (httpx pools the connections)."""
+
+    def __init__(self, config: ApiConfig, *, transport: httpx.BaseTransport | None = None) -> None:
+        self.config = config
+        headers = {"Accept": "application/json"}
+        if config.token:
+            headers["Authorization"] = f"Bearer {config.token}"
+        self._http = httpx.Client(
+            base_url=config.base_url + API_PREFIX,
+            headers=headers,
+            timeout=httpx.Timeout(config.timeout_s, connect=min(config.timeout_s, 5.0)),
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> StoreflowClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        url = self.config.base_url + API_PREFIX + path
+        if not self.config.token and path != "/health":
+            raise ApiError(
+                "No API token configured. Set STOREFLOW_API_TOKEN (or pass --token) to a planner "
+                "token, e.g. from `storeflow db create-token --role planner`."
+            )
+        try:
+            response = self._http.get(path, params=dict(params or {}))
+        except httpx.TimeoutException as exc:
+            logger.warning("GET %s timed out: %s", url, exc)
+            raise ApiError(
+                f"The Storeflow server at {self.config.base_url} did not answer within "
+                f"{self.config.timeout_s:g} s."
+            ) from exc
+        except httpx.TransportError as exc:
+            logger.warning("GET %s failed: %s", url, exc)
+            raise ApiError(
+                f"Cannot reach the Storeflow server at {self.config.base_url} ({exc}). Is it "
+                "running? Set STOREFLOW_API_URL (or --api-url) to its address."
+            ) from exc
+        if response.status_code >= 400:
+            detail = _detail(response)
+            logger.warning("GET %s -> HTTP %s: %s", url, response.status_code, detail)
+            raise ApiError(
+                error_message(response.status_code, detail, url=url), status=response.status_code
+            )
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ApiError(f"The server at {url} did not answer with JSON.") from exc
+
+    def _typed(self, adapter: TypeAdapter[Any], path: str, params: Mapping[str, str] | None) -> Any:
+        body = self._get(path, params)
+        try:
+            return adapter.validate_python(body)
+        except ValidationError as exc:
+            logger.warning("unexpected response from %s: %s", path, exc)
+            raise ApiError(
+                f"The server's answer to {path} has an unexpected shape "
+                f"({exc.error_count()} problems); is the server a compatible version?"
+            ) from exc
+
+    def health(self) -> Health:
+        result: Health = self._typed(_HEALTH, "/health", None)
+        return result
+
+    def stores(self) -> list[StoreInfo]:
+        result: list[StoreInfo] = self._typed(_STORES, "/stores", None)
+        return result
+
+    def layout(self, store_id: str) -> StoreLayout:
+        result: StoreLayout = self._typed(_LAYOUT, f"/stores/{store_id}/layout", None)
+        return result
+
+    def summary(self, store_id: str, period: Period | None = None) -> Summary:
+        params = period.params() if period else None
+        result: Summary = self._typed(_SUMMARY, f"/stores/{store_id}/analytics/summary", params)
+        return result
+
+    def footfall(
+        self, store_id: str, period: Period | None = None, *, bucket: Bucket = "day"
+    ) -> pd.DataFrame:
+        params = {**(period.params() if period else {}), "bucket": bucket}
+        rows = self._typed(_FOOTFALL, f"/stores/{store_id}/analytics/footfall", params)
+        return footfall_frame(rows)
+
+    def dwell(self, store_id: str, period: Period | None = None) -> pd.DataFrame:
+        params = period.params() if period else None
+        rows = self._typed(_DWELL, f"/stores/{store_id}/analytics/dwell", params)
+        return dwell_frame(rows)
+
+    def zone_visits(self, store_id: str, period: Period | None = None) -> pd.DataFrame:
+        params = period.params() if period else None
+        rows = self._typed(_ZONE_VISITS, f"/stores/{store_id}/analytics/zone-visits", params)
+        return zone_visits_frame(rows)
+
+
+_HEALTH: TypeAdapter[Health] = TypeAdapter(Health)
+_STORES: TypeAdapter[list[StoreInfo]] = TypeAdapter(list[StoreInfo])
+_LAYOUT: TypeAdapter[StoreLayout] = TypeAdapter(StoreLayout)
+_SUMMARY: TypeAdapter[Summary] = TypeAdapter(Summary)
+_FOOTFALL: TypeAdapter[list[FootfallRow]] = TypeAdapter(list[FootfallRow])
+_DWELL: TypeAdapter[list[DwellRow]] = TypeAdapter(list[DwellRow])
+_ZONE_VISITS: TypeAdapter[list[ZoneVisitRow]] = TypeAdapter(list[ZoneVisitRow])

@@ -1,0 +1,380 @@
+"""Pure figure builders for the planner dashboard: DataFrame / StoreLayout in, plotly Figure out.
+
+Nothing here talks to the server or to Streamlit, so every figure can be checked in a unit test
+by its data (traces, values, polygon coordinates).
+
+Column contracts (as :mod:`dashboard.api` returns them):
+footfall ``bucket_start`` (UTC datetime), ``entries``; dwell ``zone``, ``visits``, ``median_s``,
+``p90_s``, ``mean_s``; zone visits ``zone``, ``visits``, ``visitors``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+import plotly.colors as pcolors
+import plotly.graph_objects as go
+
+from storeflow.layout import Floor, StoreLayout, Zone
+
+logger = logging.getLogger(__name__)
+
+HeatMetric = Literal["visits", "visitors", "median_dwell"]
+
+COLORSCALE = "YlOrRd"
+NO_DATA_FILL = "rgb(225, 225, 225)"
+MEDIAN_COLOR = "#1f77b4"
+P90_COLOR = "#ff7f0e"
+VISITS_COLOR = "#2c7fb8"
+VISITORS_COLOR = "#7fcdbb"
+
+# Definitions shown next to the figures (see METRICS.md).
+FOOTFALL_DEFINITION = (
+    "Footfall = entries: trips (one shopper's stay, entrance to exit or checkout) starting in "
+    "the period. A gap of more than the trip gap (default 30 min) starts a new trip."
+)
+DWELL_DEFINITION = (
+    "Dwell = exit − enter of one zone visit (a shopper tag present in the zone). Median: half of "
+    "the visits were shorter; 90th percentile: 9 in 10 visits were shorter. Shopper tags only "
+    "(member cards, carts, baskets); staff excluded."
+)
+VISITS_DEFINITION = (
+    "Visits = zone visits (a tag entering and leaving the zone; one shopper can visit a zone "
+    "several times). Visitors = distinct tags seen in the zone."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    key: HeatMetric
+    label: str
+    colorbar_title: str
+    definition: str
+
+
+HEAT_METRICS: dict[HeatMetric, MetricSpec] = {
+    "visits": MetricSpec("visits", "Visits", "Visits", VISITS_DEFINITION),
+    "visitors": MetricSpec("visitors", "Visitors", "Visitors<br>(distinct tags)", VISITS_DEFINITION),
+    "median_dwell": MetricSpec(
+        "median_dwell", "Median dwell", "Median<br>dwell (s)", DWELL_DEFINITION
+    ),
+}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def format_duration(seconds: float | None) -> str:
+    """45 -> '45 s', 125 -> '2 min 05 s', 3720 -> '1 h 02 min'."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "no data"
+    total = round(seconds)
+    if total < 60:
+        return f"{total} s"
+    if total < 3600:
+        return f"{total // 60} min {total % 60:02d} s"
+    return f"{total // 3600} h {total % 3600 // 60:02d} min"
+
+
+def dwell_unit(max_seconds: float) -> tuple[str, float]:
+    """Unit for a dwell axis: minutes once the longest bar passes 3 minutes."""
+    if max_seconds > 180:
+        return "min", 60.0
+    return "s", 1.0
+
+
+def zone_metric_values(
+    zone_visits: pd.DataFrame, dwell: pd.DataFrame, metric: HeatMetric
+) -> dict[str, float]:
+    """Zone code -> value of the heat-map metric (dwell in seconds). Zones without data are absent."""
+    if metric == "median_dwell":
+        frame, column = dwell, "median_s"
+    else:
+        frame, column = zone_visits, metric
+    out: dict[str, float] = {}
+    for zone, value in zip(frame["zone"], frame[column], strict=True):
+        if value is None or pd.isna(value):
+            continue
+        out[str(zone)] = float(value)
+    return out
+
+
+def closed_polygon(zone: Zone) -> tuple[list[float], list[float]]:
+    """The zone outline as x and y lists, first point repeated at the end."""
+    xs = [float(p[0]) for p in zone.polygon]
+    ys = [float(p[1]) for p in zone.polygon]
+    return [*xs, xs[0]], [*ys, ys[0]]
+
+
+def color_for(value: float, vmin: float, vmax: float, colorscale: str = COLORSCALE) -> str:
+    """The colour of ``value`` on ``colorscale`` spanning [vmin, vmax], as 'rgb(r, g, b)'."""
+    span = vmax - vmin
+    frac = 0.0 if span <= 0 else min(1.0, max(0.0, (value - vmin) / span))
+    sampled: list[str] = pcolors.sample_colorscale(colorscale, [frac])
+    return sampled[0]
+
+
+def text_color_for(fill: str) -> str:
+    """Black or white label text, whichever reads better on ``fill`` ('rgb(r, g, b)')."""
+    parts = fill[fill.index("(") + 1 : fill.index(")")].split(",")
+    r, g, b = (float(p) for p in parts[:3])
+    luminance = 0.299 * r + 0.587 * g + 0.114 * b
+    return "black" if luminance > 140 else "white"
+
+
+def _empty(fig: go.Figure, message: str) -> go.Figure:
+    fig.add_annotation(
+        text=message,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        showarrow=False,
+        font={"size": 16, "color": "#666"},
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def _zone_label(code: str, names: Mapping[str, str] | None) -> str:
+    name = (names or {}).get(code)
+    return f"{code} · {name}" if name else code
+
+
+def _base_layout(fig: go.Figure, *, title: str, height: int) -> None:
+    fig.update_layout(
+        title={"text": title, "x": 0.0, "xanchor": "left"},
+        height=height,
+        margin={"l": 60, "r": 20, "t": 60, "b": 60},
+        plot_bgcolor="white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
+    )
+    fig.update_xaxes(showline=True, linecolor="#999", gridcolor="#eee")
+    fig.update_yaxes(showline=True, linecolor="#999", gridcolor="#eee", rangemode="tozero")
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def footfall_figure(
+    footfall: pd.DataFrame, *, bucket: Literal["hour", "day"], timezone: str = "UTC"
+) -> go.Figure:
+    """Entries (trips started) per hour or day, as bars in the store's local time."""
+    fig = go.Figure()
+    unit = "hour" if bucket == "hour" else "day"
+    _base_layout(fig, title=f"Footfall: entries per {unit}", height=380)
+    if footfall.empty:
+        return _empty(fig, "No trips started in this period")
+    starts = pd.to_datetime(footfall["bucket_start"], utc=True).dt.tz_convert(timezone)
+    local = starts.dt.tz_localize(None)
+    fig.add_trace(
+        go.Bar(
+            x=list(local),
+            y=[int(v) for v in footfall["entries"]],
+            name="Entries",
+            marker_color=VISITS_COLOR,
+            hovertemplate="%{x}<br>%{y} entries<extra></extra>",
+        )
+    )
+    if bucket == "day":
+        fig.update_xaxes(title_text=f"Day ({timezone})", tickformat="%a %d %b", dtick=86_400_000)
+        fig.update_traces(xperiod=86_400_000, xperiodalignment="middle")
+    else:
+        fig.update_xaxes(title_text=f"Hour ({timezone})", tickformat="%d %b\n%H:%M")
+    fig.update_yaxes(title_text="Entries (trips started)")
+    return fig
+
+
+def dwell_figure(dwell: pd.DataFrame, *, zone_names: Mapping[str, str] | None = None) -> go.Figure:
+    """Median and 90th-percentile dwell per zone, zones ordered by median (longest first)."""
+    fig = go.Figure()
+    _base_layout(fig, title="Dwell by zone", height=420)
+    data = dwell.dropna(subset=["median_s"])
+    if data.empty:
+        return _empty(fig, "No zone visits in this period")
+    data = data.sort_values(["median_s", "zone"], ascending=[False, True])
+    p90 = data["p90_s"].fillna(data["median_s"])
+    unit, scale = dwell_unit(float(p90.max()))
+    zones = [str(z) for z in data["zone"]]
+    hover = [_zone_label(z, zone_names) for z in zones]
+    fig.add_trace(
+        go.Bar(
+            x=zones,
+            y=[float(v) / scale for v in data["median_s"]],
+            name="Median",
+            marker_color=MEDIAN_COLOR,
+            customdata=[[h, format_duration(float(s))] for h, s in zip(hover, data["median_s"])],
+            hovertemplate="%{customdata[0]}<br>median %{customdata[1]}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=zones,
+            y=[float(v) / scale for v in p90],
+            name="90th percentile",
+            marker_color=P90_COLOR,
+            customdata=[[h, format_duration(float(s))] for h, s in zip(hover, p90)],
+            hovertemplate="%{customdata[0]}<br>90th percentile %{customdata[1]}<extra></extra>",
+        )
+    )
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text="Zone", type="category")
+    fig.update_yaxes(title_text=f"Dwell per visit ({unit})")
+    return fig
+
+
+def zone_visits_figure(
+    zone_visits: pd.DataFrame, *, zone_names: Mapping[str, str] | None = None
+) -> go.Figure:
+    """Visits and distinct visitors per zone, most visited first."""
+    fig = go.Figure()
+    _base_layout(fig, title="Visits per zone", height=400)
+    if zone_visits.empty:
+        return _empty(fig, "No zone visits in this period")
+    data = zone_visits.sort_values(["visits", "zone"], ascending=[False, True])
+    zones = [str(z) for z in data["zone"]]
+    hover = [_zone_label(z, zone_names) for z in zones]
+    for column, label, color in (
+        ("visits", "Visits", VISITS_COLOR),
+        ("visitors", "Visitors (distinct tags)", VISITORS_COLOR),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=zones,
+                y=[int(v) for v in data[column]],
+                name=label,
+                marker_color=color,
+                customdata=hover,
+                hovertemplate=f"%{{customdata}}<br>%{{y}} {label.lower()}<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text="Zone", type="category")
+    fig.update_yaxes(title_text="Count")
+    return fig
+
+
+def _format_value(value: float, metric: HeatMetric) -> str:
+    if metric == "median_dwell":
+        return format_duration(value)
+    return f"{value:,.0f}"
+
+
+def floor_heatmap(
+    layout: StoreLayout,
+    values: Mapping[str, float],
+    *,
+    metric: HeatMetric,
+    floor_id: str | None = None,
+    colorscale: str = COLORSCALE,
+) -> go.Figure:
+    """The floor plan to scale, each zone filled by its metric value, with a colour bar.
+
+    One filled scatter trace per zone (``fill="toself"``, named by the zone code), then one
+    marker+text trace at the zone centroids that carries the zone labels and the colour bar.
+    Zones without a value are drawn grey and say "no data".
+    """
+    floor = _pick_floor(layout, floor_id)
+    spec = HEAT_METRICS[metric]
+    zones = [z for z in layout.zones if z.floor == floor.id]
+    present = [values[z.code] for z in zones if z.code in values]
+    vmin = 0.0
+    vmax = max(present) if present and max(present) > 0 else 1.0
+
+    fig = go.Figure()
+    fills: list[str] = []
+    for zone in zones:
+        xs, ys = closed_polygon(zone)
+        value = values.get(zone.code)
+        fill = NO_DATA_FILL if value is None else color_for(value, vmin, vmax, colorscale)
+        fills.append(fill)
+        shown = "no data" if value is None else _format_value(value, metric)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                fill="toself",
+                fillcolor=fill,
+                line={"color": "#555", "width": 1},
+                name=zone.code,
+                hoveron="fills",
+                hoverinfo="text",
+                text=f"{zone.code} · {zone.name} ({zone.kind.value})<br>{spec.label}: {shown}",
+                showlegend=False,
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[z.centroid[0] for z in zones],
+            y=[z.centroid[1] for z in zones],
+            mode="markers+text",
+            text=[z.code for z in zones],
+            textposition="middle center",
+            textfont={"size": 13, "color": [text_color_for(f) for f in fills]},
+            marker={
+                "size": 0.1,
+                "opacity": 0,
+                "color": [values.get(z.code, vmin) for z in zones],
+                "cmin": vmin,
+                "cmax": vmax,
+                "colorscale": colorscale,
+                "showscale": True,
+                "colorbar": {"title": {"text": spec.colorbar_title}, "thickness": 18},
+            },
+            name="labels",
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    fig.add_shape(
+        type="rect",
+        x0=0,
+        y0=0,
+        x1=floor.width_m,
+        y1=floor.height_m,
+        line={"color": "#222", "width": 2},
+        layer="above",
+    )
+    # Height follows the floor's aspect ratio so the plan fills the width without distortion.
+    plot_width = 900.0
+    height = int(min(900, max(320, plot_width * floor.height_m / floor.width_m + 110)))
+    fig.update_layout(
+        title={"text": f"{floor.name}: {spec.label.lower()} by zone", "x": 0.0},
+        height=height,
+        margin={"l": 50, "r": 20, "t": 60, "b": 50},
+        plot_bgcolor="white",
+        hoverlabel={"bgcolor": "white"},
+    )
+    fig.update_xaxes(
+        range=[-0.5, floor.width_m + 0.5],
+        title_text="metres",
+        showgrid=False,
+        zeroline=False,
+        constrain="domain",
+    )
+    fig.update_yaxes(
+        range=[-0.5, floor.height_m + 0.5],
+        title_text="metres",
+        showgrid=False,
+        zeroline=False,
+        scaleanchor="x",
+        scaleratio=1,
+        constrain="domain",
+    )
+    return fig
+
+
+def _pick_floor(layout: StoreLayout, floor_id: str | None) -> Floor:
+    if floor_id is None:
+        return layout.floors[0]
+    for floor in layout.floors:
+        if floor.id == floor_id:
+            return floor
+    raise KeyError(f"unknown floor {floor_id!r}")

@@ -1,0 +1,171 @@
+"""Impinj R2000 "0xA0" serial module protocol (YR903, IND903, CF-MU801 ...): a pure decoder.
+
+Frame: ``A0 | Len | Addr | Cmd | Data... | Check``. ``Len`` counts Addr through Check; ``Check``
+is the two's complement of the sum of all earlier bytes, so a whole frame sums to 0 mod 256.
+
+A real-time inventory (cmd 0x89) tag report carries ``FreqAnt | PC(2) | EPC(n) | RSSI``:
+antenna = (FreqAnt & 3) + 1, EPC length in bytes = (PC >> 11) * 2, RSSI dBm = raw - 129.
+The end of an inventory round is ``A0 0A Addr 89 Ant Rate(2) Total(4) Check``.
+
+Serial streams carry partial frames, noise and corrupted frames. The decoder keeps a partial
+frame between :meth:`R2000Decoder.feed` calls and, on a bad length or checksum, drops one byte
+and resynchronises on the next 0xA0 whose length and checksum hold, so a good frame right after
+garbage is never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from edge.reads import DecodeStats, TagRead
+
+logger = logging.getLogger(__name__)
+
+HEADER = 0xA0
+CMD_REAL_TIME_INVENTORY = 0x89
+BROADCAST_ADDR = 0xFF
+RSSI_OFFSET_DBM = 129
+
+_HEADER_BYTE = b"\xa0"
+_MIN_LEN = 3  # Addr, Cmd, Check
+_END_OF_ROUND_LEN = 0x0A  # Addr Cmd Ant Rate(2) Total(4) Check
+_ERROR_LEN = 0x04  # Addr Cmd ErrorCode Check
+_TAG_OVERHEAD = 7  # Addr Cmd FreqAnt PC(2) RSSI Check, i.e. Len = EPC bytes + 7
+_EPC_CACHE_MAX = 65_536
+
+
+def checksum(frame_wo_check: bytes) -> int:
+    """The check byte for a frame without it: two's complement of the byte sum."""
+    return -sum(frame_wo_check) & 0xFF
+
+
+def inventory_command(addr: int = 1, repeat: int = 1) -> bytes:
+    """Host -> reader "real-time inventory" command (``A0 04 01 89 01 D1`` for the defaults)."""
+    if not 0 <= addr <= 0xFF or not 0 <= repeat <= 0xFF:
+        raise ValueError(f"addr and repeat must be 0..255, got addr={addr} repeat={repeat}")
+    body = bytes((HEADER, 0x04, addr, CMD_REAL_TIME_INVENTORY, repeat))
+    return body + bytes((checksum(body),))
+
+
+def _find_good_frame(buf: bytes, start: int, end: int) -> int:
+    """Index of the first complete frame in ``buf[start:end]`` whose length and checksum hold,
+    or -1."""
+    pos = buf.find(_HEADER_BYTE, start, end)
+    while pos >= 0:
+        if pos + 1 < end:
+            length = buf[pos + 1]
+            stop = pos + 2 + length
+            if length >= _MIN_LEN and stop <= end and not sum(buf[pos:stop]) & 0xFF:
+                return pos
+        pos = buf.find(_HEADER_BYTE, pos + 1, end)
+    return -1
+
+
+class R2000Decoder:
+    """Byte stream in, :class:`TagRead` out. Implements :class:`edge.reads.StreamDecoder`."""
+
+    def __init__(self, reader_id: str) -> None:
+        self.reader_id = reader_id
+        self.stats = DecodeStats()
+        self._buf = b""
+        self._resyncing = False
+        self._epc_cache: dict[bytes, str] = {}
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes held back as the start of a frame not yet complete."""
+        return len(self._buf)
+
+    def _reject(self, buf: bytes, pos: int, reason: str) -> None:
+        """Drop the 0xA0 at ``pos``; count one bad frame per run of failed candidates."""
+        self.stats.bytes_skipped += 1
+        if not self._resyncing:
+            self._resyncing = True
+            self.stats.bad(reason)
+            logger.debug(
+                "%s: %s at header %s, resynchronising",
+                self.reader_id,
+                reason,
+                buf[pos : pos + 8].hex(" "),
+            )
+
+    def feed(self, data: bytes, host_ts: float) -> list[TagRead]:
+        buf = self._buf + data if self._buf else bytes(data)
+        n = len(buf)
+        reads: list[TagRead] = []
+        stats = self.stats
+        cache = self._epc_cache
+        reader_id = self.reader_id
+        pos = 0
+        while pos < n:
+            if buf[pos] != HEADER:
+                nxt = buf.find(_HEADER_BYTE, pos)
+                if nxt < 0:
+                    stats.bytes_skipped += n - pos
+                    pos = n
+                    break
+                stats.bytes_skipped += nxt - pos
+                pos = nxt
+            if pos + 1 >= n:
+                break
+            length = buf[pos + 1]
+            if length < _MIN_LEN:
+                self._reject(buf, pos, "length")
+                pos += 1
+                continue
+            end = pos + 2 + length
+            if end > n:
+                # Incomplete. Wait for more bytes, unless a good frame already follows: then
+                # this header was noise (a bogus length) and must not hold that frame back.
+                nxt = _find_good_frame(buf, pos + 1, n)
+                if nxt < 0:
+                    break
+                self._reject(buf, pos, "length")
+                stats.bytes_skipped += nxt - pos - 1
+                pos = nxt
+                continue
+            if sum(buf[pos:end]) & 0xFF:
+                self._reject(buf, pos, "checksum")
+                pos += 1
+                continue
+            self._resyncing = False
+            cmd = buf[pos + 3]
+            if cmd != CMD_REAL_TIME_INVENTORY or length == _END_OF_ROUND_LEN:
+                stats.frames_ok += 1
+                stats.ignored += 1
+            elif length == _ERROR_LEN:
+                stats.frames_ok += 1
+                stats.ignored += 1
+                logger.debug("%s: inventory error code 0x%02X", reader_id, buf[pos + 4])
+            else:
+                epc_len = (buf[pos + 5] >> 3) & 0x3E  # (PC >> 11) words * 2 bytes
+                if epc_len == 0 or epc_len + _TAG_OVERHEAD != length:
+                    stats.bad("epc_length")
+                    logger.debug(
+                        "%s: PC %02X%02X does not match frame length %d",
+                        reader_id,
+                        buf[pos + 5],
+                        buf[pos + 6],
+                        length,
+                    )
+                else:
+                    key = buf[pos + 7 : pos + 7 + epc_len]
+                    epc = cache.get(key)
+                    if epc is None:
+                        if len(cache) >= _EPC_CACHE_MAX:
+                            cache.clear()
+                        epc = cache[key] = key.hex().upper()
+                    reads.append(
+                        TagRead(
+                            reader_id,
+                            (buf[pos + 4] & 3) + 1,
+                            epc,
+                            float(buf[end - 2] - RSSI_OFFSET_DBM),
+                            host_ts,
+                        )
+                    )
+                    stats.frames_ok += 1
+            pos = end
+        self._buf = buf[pos:] if pos < n else b""
+        stats.reads += len(reads)
+        return reads

@@ -1,0 +1,201 @@
+"""The I/O loop of a serial reader: port -> :class:`~edge.reads.StreamDecoder` -> callback.
+
+The port is opened with ``serial.serial_for_url`` so a real port (``/dev/ttyUSB0``), a
+pseudo-terminal, a TCP serial server (``socket://host:port``, e.g. ser2net) and ``loop://`` all
+work. When the port fails the loop logs one warning per outage, closes it and reconnects with
+exponential back-off; :meth:`SerialReaderLoop.health` says how it is doing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import serial
+
+from edge.reads import StreamDecoder, TagRead
+from storeflow.clock import Clock, SystemClock
+from storeflow.wire import ReaderHealth
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_INITIAL_S = 0.5
+BACKOFF_MAX_S = 30.0
+READ_TIMEOUT_S = 0.2
+READ_CHUNK = 65536
+
+
+def next_backoff(current: float, *, initial: float = BACKOFF_INITIAL_S, maximum: float = BACKOFF_MAX_S) -> float:
+    """The delay before the next reconnect attempt, given the delay used for the last one.
+
+    ``current`` <= 0 means no attempt has failed yet: start at ``initial``; then double, capped.
+    """
+    if current <= 0:
+        return min(initial, maximum)
+    return min(current * 2, maximum)
+
+
+def to_datetime(ts: float | None) -> datetime | None:
+    """Epoch seconds -> aware UTC datetime (None stays None)."""
+    return None if ts is None else datetime.fromtimestamp(ts, tz=UTC)
+
+
+class SerialReaderLoop:
+    """Reads a serial reader in a background thread and hands decoded reads to ``on_reads``.
+
+    ``send_inventory`` writes the R2000 real-time inventory command on every connect and again
+    after each end-of-round report, for modules that do not inventory on their own.
+    """
+
+    def __init__(
+        self,
+        reader_id: str,
+        url: str,
+        decoder: StreamDecoder,
+        on_reads: Callable[[list[TagRead]], None],
+        *,
+        clock: Clock | None = None,
+        baudrate: int = 115200,
+        send_inventory: bool = False,
+        backoff_initial_s: float = BACKOFF_INITIAL_S,
+        backoff_max_s: float = BACKOFF_MAX_S,
+    ) -> None:
+        self.reader_id = reader_id
+        self.url = url
+        self.decoder = decoder
+        self.on_reads = on_reads
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.baudrate = baudrate
+        self.send_inventory = send_inventory
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._connected = False
+        self._connects = 0
+        self._reads_total = 0
+        self._last_read_at: float | None = None
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, name=f"serial-reader-{self.reader_id}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                logger.warning("reader %s: I/O thread did not stop in %.1f s", self.reader_id, timeout)
+        self._thread = None
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    @property
+    def reconnects(self) -> int:
+        """Successful connects after the first one."""
+        return max(self._connects - 1, 0)
+
+    def health(self) -> ReaderHealth:
+        return ReaderHealth(
+            connected=self._connected,
+            reads_total=self._reads_total,
+            frames_bad=self.decoder.stats.frames_bad,
+            reconnects=self.reconnects,
+            last_read_at=to_datetime(self._last_read_at),
+        )
+
+    # -- thread -------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        delay = 0.0
+        outage_logged = False
+        while not self._stop.is_set():
+            try:
+                port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=READ_TIMEOUT_S)
+            except (serial.SerialException, OSError, ValueError) as exc:
+                if not outage_logged:
+                    logger.warning("reader %s: cannot open %s: %s", self.reader_id, self.url, exc)
+                    outage_logged = True
+                delay = next_backoff(delay, initial=self.backoff_initial_s, maximum=self.backoff_max_s)
+                self._stop.wait(delay)
+                continue
+            self._connects += 1
+            self._connected = True
+            delay = 0.0
+            if outage_logged or self._connects > 1:
+                logger.warning("reader %s: reconnected to %s", self.reader_id, self.url)
+            else:
+                logger.info("reader %s: connected to %s", self.reader_id, self.url)
+            outage_logged = False
+            try:
+                self._pump(port)
+            except (serial.SerialException, OSError) as exc:
+                logger.warning("reader %s: connection to %s lost: %s", self.reader_id, self.url, exc)
+                outage_logged = True
+                delay = next_backoff(delay, initial=self.backoff_initial_s, maximum=self.backoff_max_s)
+            finally:
+                self._connected = False
+                _close_quietly(port)
+            if not self._stop.is_set() and delay > 0:
+                self._stop.wait(delay)
+
+    def _pump(self, port: Any) -> None:
+        """Read until stopped or the port fails (raises)."""
+        if self.send_inventory:
+            self._write_inventory(port)
+        while not self._stop.is_set():
+            data = _read_available(port)
+            if not data:
+                continue
+            ignored_before = self.decoder.stats.ignored
+            reads = self.decoder.feed(data, self.clock.now())
+            if reads:
+                self._deliver(reads)
+            if self.send_inventory and self.decoder.stats.ignored > ignored_before:
+                self._write_inventory(port)
+
+    def _deliver(self, reads: list[TagRead]) -> None:
+        self._reads_total += len(reads)
+        self._last_read_at = reads[-1].host_ts
+        try:
+            self.on_reads(reads)
+        except Exception:
+            logger.exception("reader %s: on_reads callback failed", self.reader_id)
+
+    def _write_inventory(self, port: Any) -> None:
+        from edge.drivers.r2000 import inventory_command
+
+        port.write(inventory_command(0xFF, 1))
+
+
+def _read_available(port: Any) -> bytes:
+    """Wait up to the port timeout for a byte, then take everything already buffered."""
+    first: bytes = port.read(1)
+    if not first:
+        return b""
+    port.timeout = 0
+    try:
+        rest: bytes = port.read(READ_CHUNK)
+    finally:
+        port.timeout = READ_TIMEOUT_S
+    return first + rest
+
+
+def _close_quietly(port: Any) -> None:
+    try:
+        port.close()
+    except (serial.SerialException, OSError) as exc:
+        logger.debug("closing port failed: %s", exc)

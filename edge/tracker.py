@@ -1,0 +1,269 @@
+"""Zone tracking: raw tag reads in, zone visits (enter, exit, dwell) out.
+
+The rules, in the spirit of EPCglobal ALE event cycles and the EdgeX LLRP inventory service:
+
+* A read is mapped to a zone by its (reader, antenna). Reads carrying a reader timestamp are moved
+  onto the host clock (:mod:`edge.clock_sync`); others take the host receive time.
+* **Enter**: a tag enters zone Z once Z has at least ``enter_reads`` reads within the last
+  ``enter_window_s`` seconds. The visit starts at the first of those reads.
+* **Cross-reads**: while a tag is in zone A, zone B takes over only if B's mean RSSI over the window
+  beats A's by ``hysteresis_db``, or A has not seen the tag for ``switch_absence_s``. A neighbouring
+  antenna's weaker, sparser reads therefore never split a visit.
+* **Exit**: a visit ends at the last read in its zone, once the tag has been absent from that zone for
+  ``exit_timeout_s`` or another zone took over.
+* **Edge padding**: reads arrive as a Poisson process, so the first read comes a little after the true
+  entry and the last a little before the true exit. Each end is widened by the median of that gap,
+  ``ln 2 / rate`` (capped, and never overlapping the tag's neighbouring visits).
+
+Everything here is pure: time comes in with the reads and with :meth:`ZoneTracker.advance`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge.clock_sync import OffsetEstimator
+from edge.reads import TagRead
+from storeflow.wire import TagKind
+
+logger = logging.getLogger(__name__)
+
+LN2 = math.log(2.0)
+
+
+class TrackerParams(BaseModel):
+    """Tracker settings (the ``tracker:`` section of the edge config)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enter_reads: int = Field(default=3, ge=1, description="reads needed to enter a zone")
+    enter_window_s: float = Field(default=4.0, gt=0, description="...within this many seconds")
+    exit_timeout_s: float = Field(default=5.0, gt=0, description="absence that ends a visit")
+    switch_absence_s: float = Field(default=2.0, gt=0, description="absence that lets a rival win")
+    hysteresis_db: float = Field(default=3.0, ge=0, description="RSSI margin a rival zone needs")
+    pad_edges: bool = Field(default=True, description="widen visit ends by the expected read gap")
+    max_pad_s: float = Field(default=2.0, ge=0)
+    late_read_margin_s: float = Field(default=1.0, ge=0, description="wait for late reads")
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A finished zone visit, in host-clock epoch seconds."""
+
+    epc: str
+    tag_kind: TagKind
+    zone: str
+    reader_id: str
+    enter: float
+    exit: float
+    reads: int
+    mean_rssi_dbm: float
+
+    @property
+    def dwell_s(self) -> float:
+        return self.exit - self.enter
+
+
+@dataclass(slots=True)
+class _Window:
+    """Recent reads of one tag in one zone."""
+
+    times: deque[float] = field(default_factory=deque)
+    rssis: deque[float] = field(default_factory=deque)
+    rssi_sum: float = 0.0
+
+    def add(self, t: float, rssi: float, horizon: float) -> None:
+        self.times.append(t)
+        self.rssis.append(rssi)
+        self.rssi_sum += rssi
+        self.prune(horizon)
+
+    def prune(self, horizon: float) -> None:
+        times, rssis = self.times, self.rssis
+        while times and times[0] < horizon:
+            times.popleft()
+            self.rssi_sum -= rssis.popleft()
+
+    def mean(self) -> float:
+        return self.rssi_sum / len(self.times) if self.times else -math.inf
+
+
+@dataclass(slots=True)
+class _TagState:
+    kind: TagKind
+    windows: dict[str, _Window] = field(default_factory=dict)
+    zone: str | None = None
+    reader_id: str = ""
+    enter: float = 0.0
+    last: float = 0.0
+    reads: int = 0
+    rssi_sum: float = 0.0
+    last_seen: float = 0.0
+    prev_exit: float = -math.inf
+
+
+ZoneLookup = Callable[[str, int, float], str | None]
+
+
+class ZoneTracker:
+    """Turns a stream of :class:`TagRead` into closed :class:`Visit` records.
+
+    ``zone_of(reader_id, antenna, t)`` maps an antenna to the zone it covers at time ``t`` (layouts
+    change over time); ``kind_of(epc)`` says what a tag is. Tags whose kind is in ``ignore_kinds``
+    (goods by default) are counted and otherwise dropped.
+    """
+
+    def __init__(
+        self,
+        *,
+        zone_of: ZoneLookup,
+        kind_of: Callable[[str], TagKind],
+        params: TrackerParams | None = None,
+        ignore_kinds: Iterable[TagKind] = (TagKind.GOODS,),
+    ) -> None:
+        self.params = params or TrackerParams()
+        self._zone_of = zone_of
+        self._kind_of = kind_of
+        self._ignore = frozenset(ignore_kinds)
+        self._tags: dict[str, _TagState] = {}
+        self._kinds: dict[str, TagKind] = {}
+        self._offsets: dict[str, OffsetEstimator] = {}
+        self.reads_seen = 0
+        self.reads_unmapped = 0
+        self.reads_ignored: dict[TagKind, int] = {}
+        self.latest_ts = -math.inf
+
+    # -- input -------------------------------------------------------------------------------
+
+    def host_time(self, read: TagRead) -> float:
+        """The read's time on the host clock, correcting the reader's clock when it has one."""
+        if read.reader_ts is None:
+            return read.host_ts
+        est = self._offsets.get(read.reader_id)
+        if est is None:
+            est = self._offsets[read.reader_id] = OffsetEstimator()
+        est.observe(reader_ts=read.reader_ts, host_ts=read.host_ts)
+        return est.to_host(read.reader_ts)
+
+    def clock_offsets(self) -> dict[str, float]:
+        """Current estimate of each reader's clock offset (reader - host), seconds."""
+        return {r: e.offset_s for r, e in self._offsets.items() if e.offset_s is not None}
+
+    def feed(self, reads: Iterable[TagRead]) -> list[Visit]:
+        """Process reads; return the visits that these reads closed (by a zone switch)."""
+        out: list[Visit] = []
+        p = self.params
+        window_s = p.enter_window_s
+        for read in reads:
+            self.reads_seen += 1
+            t = self.host_time(read)
+            if t > self.latest_ts:
+                self.latest_ts = t
+            zone = self._zone_of(read.reader_id, read.antenna, t)
+            if zone is None:
+                self.reads_unmapped += 1
+                continue
+            epc = read.epc
+            state = self._tags.get(epc)
+            if state is None:
+                kind = self._kinds.get(epc)
+                if kind is None:
+                    kind = self._kinds[epc] = self._kind_of(epc)
+                if kind in self._ignore:
+                    self.reads_ignored[kind] = self.reads_ignored.get(kind, 0) + 1
+                    continue
+                state = self._tags[epc] = _TagState(kind=kind)
+            state.last_seen = t
+            rssi = read.rssi_dbm
+            win = state.windows.get(zone)
+            if win is None:
+                win = state.windows[zone] = _Window()
+            win.add(t, rssi, t - window_s)
+            if zone == state.zone:
+                state.reads += 1
+                state.rssi_sum += rssi
+                if t > state.last:
+                    state.last = t
+                continue
+            if len(win.times) < p.enter_reads:
+                continue
+            if state.zone is None:
+                self._open(state, zone, read.reader_id, win)
+                continue
+            cur = state.windows.get(state.zone)
+            cur_mean = -math.inf
+            if cur is not None:
+                cur.prune(t - window_s)
+                cur_mean = cur.mean()
+            if win.mean() > cur_mean + p.hysteresis_db or t - state.last >= p.switch_absence_s:
+                next_enter = win.times[0]
+                out.append(self._close(epc, state, next_enter=next_enter))
+                self._open(state, zone, read.reader_id, win)
+        return out
+
+    def advance(self, now: float) -> list[Visit]:
+        """Close visits whose tag has been absent for the exit timeout as of ``now``."""
+        p = self.params
+        cutoff = now - p.exit_timeout_s - p.late_read_margin_s
+        forget = now - max(p.enter_window_s, p.exit_timeout_s) - p.late_read_margin_s
+        out: list[Visit] = []
+        stale: list[str] = []
+        for epc, state in self._tags.items():
+            if state.zone is not None and state.last < cutoff:
+                out.append(self._close(epc, state, next_enter=None))
+            if state.zone is None and state.last_seen < forget:
+                stale.append(epc)
+        for epc in stale:
+            del self._tags[epc]
+        return out
+
+    def flush(self) -> list[Visit]:
+        """Close every open visit (at shutdown or the end of a replay)."""
+        out = [self._close(epc, s, next_enter=None) for epc, s in self._tags.items() if s.zone]
+        self._tags.clear()
+        return out
+
+    @property
+    def open_visits(self) -> int:
+        return sum(1 for s in self._tags.values() if s.zone is not None)
+
+    # -- state changes -----------------------------------------------------------------------
+
+    @staticmethod
+    def _open(state: _TagState, zone: str, reader_id: str, win: _Window) -> None:
+        state.zone = zone
+        state.reader_id = reader_id
+        state.enter = win.times[0]
+        state.last = max(win.times)
+        state.reads = len(win.times)
+        state.rssi_sum = win.rssi_sum
+
+    def _close(self, epc: str, state: _TagState, *, next_enter: float | None) -> Visit:
+        assert state.zone is not None
+        enter, exit_ = state.enter, state.last
+        if self.params.pad_edges and state.reads >= 3 and exit_ > enter:
+            rate = (state.reads - 1) / (exit_ - enter)
+            pad = min(LN2 / rate, self.params.max_pad_s)
+            enter = max(enter - pad, state.prev_exit)
+            exit_ = exit_ + pad if next_enter is None else max(min(exit_ + pad, next_enter), exit_)
+        visit = Visit(
+            epc=epc,
+            tag_kind=state.kind,
+            zone=state.zone,
+            reader_id=state.reader_id,
+            enter=enter,
+            exit=exit_,
+            reads=state.reads,
+            mean_rssi_dbm=state.rssi_sum / state.reads,
+        )
+        state.prev_exit = exit_
+        state.zone = None
+        state.reads = 0
+        state.rssi_sum = 0.0
+        return visit

@@ -1,0 +1,146 @@
+"""Uplink: send the outbox to the server's ingest endpoint, oldest first, delete on ack.
+
+``send_once`` is one attempt (used by tests and by the replay path); ``run`` loops with back-off.
+Decisions about what a response means live in :func:`classify_response`, a pure function.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+
+import httpx
+
+from edge.outbox import Outbox
+from storeflow.wire import IngestBatch, IngestResult
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(Enum):
+    SENT = "sent"  # acknowledged: delete from the outbox
+    EMPTY = "empty"  # nothing to send
+    RETRY = "retry"  # server or network trouble: keep, back off, try again
+    AUTH = "auth"  # the server refused our credential: keep, back off, say so in health
+    POISON = "poison"  # the server says the batch itself is malformed: dead-letter it
+
+
+def classify_response(status: int) -> Outcome:
+    """What an HTTP status from the ingest endpoint means for the outbox."""
+    if 200 <= status < 300:
+        return Outcome.SENT
+    if status in (401, 403):
+        return Outcome.AUTH
+    if status in (400, 413, 422):
+        return Outcome.POISON
+    return Outcome.RETRY
+
+
+def next_backoff(current: float, *, initial: float = 0.5, ceiling: float = 30.0) -> float:
+    """Exponential back-off: 0.5 s, 1 s, 2 s ... up to ``ceiling``."""
+    return initial if current <= 0 else min(current * 2.0, ceiling)
+
+
+@dataclass(slots=True)
+class UplinkHealth:
+    sent_events: int = 0
+    duplicates: int = 0
+    failures: int = 0
+    last_ok_at: float | None = None
+    last_error: str | None = None
+
+
+class Uplink:
+    """Moves events from an :class:`Outbox` to ``POST {server_url}/api/v1/ingest``."""
+
+    def __init__(
+        self,
+        *,
+        server_url: str,
+        token: str,
+        device_id: str,
+        outbox: Outbox,
+        batch_size: int = 500,
+        timeout_s: float = 10.0,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self._url = server_url.rstrip("/") + "/api/v1/ingest"
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._device_id = device_id
+        self._outbox = outbox
+        self._batch_size = batch_size
+        self._client = client or httpx.Client(timeout=timeout_s)
+        self.health = UplinkHealth()
+
+    def send_once(self) -> Outcome:
+        pending = self._outbox.peek(self._batch_size)
+        if not pending:
+            return Outcome.EMPTY
+        batch = IngestBatch(
+            device_id=self._device_id,
+            sent_at=datetime.now(UTC),
+            events=[p.event for p in pending],
+        )
+        try:
+            resp = self._client.post(
+                self._url,
+                content=batch.model_dump_json(),
+                headers={**self._headers, "Content-Type": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            self._fail(f"cannot reach the server: {exc.__class__.__name__}: {exc}")
+            return Outcome.RETRY
+        outcome = classify_response(resp.status_code)
+        seqs = [p.seq for p in pending]
+        if outcome is Outcome.SENT:
+            result = IngestResult.model_validate_json(resp.content)
+            self._outbox.ack(seqs)
+            self.health.sent_events += result.accepted
+            self.health.duplicates += result.duplicates
+            self.health.last_ok_at = time.time()
+            self.health.last_error = None
+        elif outcome is Outcome.POISON:
+            self._outbox.dead_letter(seqs, f"HTTP {resp.status_code}: {resp.text[:500]}")
+        else:
+            self._fail(f"HTTP {resp.status_code} from ingest: {resp.text[:200]}")
+        return outcome
+
+    def drain(self, *, max_attempts: int = 20) -> int:
+        """Send until the outbox is empty (or attempts run out); returns events left."""
+        attempts = 0
+        while attempts < max_attempts:
+            outcome = self.send_once()
+            if outcome is Outcome.EMPTY:
+                break
+            if outcome is not Outcome.SENT:
+                attempts += 1
+                time.sleep(min(0.2 * attempts, 2.0))
+        return self._outbox.depth()
+
+    def run(self, stop: threading.Event, *, idle_s: float = 0.5) -> None:
+        """Send forever until ``stop`` is set; back off on failures."""
+        backoff = 0.0
+        while not stop.is_set():
+            outcome = self.send_once()
+            if outcome is Outcome.SENT:
+                backoff = 0.0
+                continue
+            if outcome in (Outcome.EMPTY, Outcome.POISON):
+                backoff = 0.0
+                stop.wait(idle_s)
+                continue
+            backoff = next_backoff(backoff)
+            stop.wait(backoff)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _fail(self, message: str) -> None:
+        if self.health.last_error != message:
+            logger.warning("uplink: %s (events stay in the outbox)", message)
+        self.health.failures += 1
+        self.health.last_error = message

@@ -1,0 +1,1 @@
+"""Shared pytest configuration. Fixture plugins (tests/fix_*.py) are loaded from pyproject."""

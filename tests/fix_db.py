@@ -1,0 +1,1 @@
+"""Database fixtures (private PostgreSQL per test session)."""

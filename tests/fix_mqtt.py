@@ -1,0 +1,1 @@
+"""MQTT broker fixtures (private broker per test session)."""
