@@ -1,0 +1,144 @@
+"""``storeflow bench``: throughput figures, printed (never asserted by timed unit tests).
+
+* ``bench edge``: decode + track a pre-generated stream of R2000 frames on one core; report raw reads
+  per second and that figure as a multiple of the line rate of 20 serial readers at 115200 baud.
+* ``bench ingest``: the server's ingest path against a plain COPY of the same rows (see
+  :mod:`server.bench_ingest`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from edge.drivers.r2000 import R2000Decoder
+from edge.tags import classify_epc
+from edge.tracker import TrackerParams, ZoneTracker
+from firmware_sim.encoders import gid96_epc, r2000_tag_frame
+
+BAUD = 115_200
+BYTES_PER_S = BAUD / 10  # 8N1: 10 bits per byte on the wire
+FRAME_96 = 21  # bytes of a tag report with a 96-bit EPC
+LINE_RATE_20 = 20 * BYTES_PER_S / FRAME_96
+
+
+@dataclass(frozen=True)
+class EdgeBenchResult:
+    frames: int
+    bytes: int
+    seconds: float
+    reads_per_s: float
+    line_rate_20_readers: float
+    multiple_of_line_rate: float
+    visits: int
+    frames_bad: int
+
+
+def make_stream(
+    *, tags: int = 400, antennas: int = 4, seconds: float = 600.0, rate_hz: float = 10.0, seed: int = 7
+) -> tuple[bytes, list[tuple[int, float]]]:
+    """A busy reader: ``tags`` tags wandering between antennas, read at ``rate_hz`` each.
+
+    Returns the byte stream and chunk boundaries ``(end offset, host time)`` of ~4 KB reads,
+    the way a serial port hands data over.
+    """
+    rng = np.random.default_rng(seed)
+    epcs = [gid96_epc(31231, 1, 1_000 + i) for i in range(tags)]
+    events: list[tuple[float, int, int, float]] = []
+    for i in range(tags):
+        t = float(rng.uniform(0, 60))
+        while t < seconds:
+            dwell = float(rng.uniform(15, 120))
+            ant = int(rng.integers(1, antennas + 1))
+            n = int(rng.poisson(dwell * rate_hz))
+            times = np.sort(rng.uniform(t, t + dwell, n))
+            rssi = rng.normal(-58, 3, n)
+            events.extend((float(a), i, ant, float(b)) for a, b in zip(times, rssi, strict=True))
+            t += dwell
+    events.sort()
+    frames = bytearray()
+    chunks: list[tuple[int, float]] = []
+    for ts, tag, ant, rssi in events:
+        frames += r2000_tag_frame(addr=1, antenna=ant, epc_hex=epcs[tag], rssi_dbm=rssi)
+        if len(frames) - (chunks[-1][0] if chunks else 0) >= 4096:
+            chunks.append((len(frames), ts))
+    chunks.append((len(frames), events[-1][0] if events else 0.0))
+    return bytes(frames), chunks
+
+
+def run_edge_bench(stream: bytes, chunks: list[tuple[int, float]]) -> EdgeBenchResult:
+    zones = {("R1", a): f"Z{a}" for a in range(1, 5)}
+    tracker = ZoneTracker(
+        zone_of=lambda r, a, t: zones.get((r, a)),
+        kind_of=lambda epc: classify_epc(epc).kind_hint,
+        params=TrackerParams(),
+    )
+    decoder = R2000Decoder("R1")
+    visits = 0
+    reads = 0
+    start = 0
+    next_tick = 0.0
+    t0 = time.perf_counter()
+    for end, host_ts in chunks:
+        batch = decoder.feed(stream[start:end], host_ts)
+        reads += len(batch)
+        visits += len(tracker.feed(batch))
+        if host_ts >= next_tick:
+            visits += len(tracker.advance(host_ts))
+            next_tick = host_ts + 1.0
+        start = end
+    visits += len(tracker.flush())
+    elapsed = time.perf_counter() - t0
+    rate = reads / elapsed
+    return EdgeBenchResult(
+        frames=reads,
+        bytes=len(stream),
+        seconds=round(elapsed, 3),
+        reads_per_s=round(rate),
+        line_rate_20_readers=round(LINE_RATE_20),
+        multiple_of_line_rate=round(rate / LINE_RATE_20, 1),
+        visits=visits,
+        frames_bad=decoder.stats.frames_bad,
+    )
+
+
+def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("bench", help="throughput benchmarks (edge decode+track, server ingest)")
+    bsub = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
+    e = bsub.add_parser("edge", help="R2000 decode + zone tracking on one core")
+    e.add_argument("--tags", type=int, default=400, help="tags in the stream (default 400)")
+    e.add_argument("--seconds", type=float, default=600, help="simulated seconds (default 600)")
+    e.add_argument("--json", action="store_true", help="print one JSON line")
+    e.set_defaults(func=_run_edge)
+    i = bsub.add_parser("ingest", help="server ingest vs a plain COPY of the same rows")
+    i.add_argument("--visits", type=int, default=200_000, help="zone visits to ingest")
+    i.add_argument("--batch", type=int, default=5_000, help="visits per ingest request")
+    i.add_argument("--json", action="store_true", help="print one JSON line")
+    i.set_defaults(func=_run_ingest)
+
+
+def _run_edge(args: argparse.Namespace) -> int:
+    if not args.json:
+        print("generating the R2000 frame stream ...", flush=True)
+    stream, chunks = make_stream(tags=args.tags, seconds=args.seconds)
+    result = run_edge_bench(stream, chunks)
+    if args.json:
+        print(json.dumps(asdict(result)))
+    else:
+        print(
+            f"decoded and tracked {result.frames:,} reads ({result.bytes / 1e6:.1f} MB) in "
+            f"{result.seconds:.2f} s on one core: {result.reads_per_s:,.0f} reads/s = "
+            f"{result.multiple_of_line_rate}x the line rate of 20 readers at 115200 baud "
+            f"({result.line_rate_20_readers:,.0f} reads/s); {result.visits:,} visits"
+        )
+    return 0
+
+
+def _run_ingest(args: argparse.Namespace) -> int:
+    from server.bench_ingest import run_ingest_bench
+
+    return run_ingest_bench(visits=args.visits, batch=args.batch, as_json=args.json)

@@ -1,0 +1,56 @@
+"""The ``storeflow`` command: one entry point, a subcommand per part of the system."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dashboard.cli import add_dashboard_parser
+    from edge.cli import add_edge_parser
+    from firmware_sim.cli import add_sim_parser
+    from server.cli import add_db_parser, add_server_parser
+    from storeflow.bench import add_bench_parser
+    from storeflow.demo import add_demo_parser
+
+    parser = argparse.ArgumentParser(
+        prog="storeflow",
+        description="Storeflow: in-store membership and RFID footfall system.",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("STOREFLOW_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="logging level (default INFO, or STOREFLOW_LOG_LEVEL)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_demo_parser(sub)
+    add_server_parser(sub)
+    add_edge_parser(sub)
+    add_sim_parser(sub)
+    add_dashboard_parser(sub)
+    add_db_parser(sub)
+    add_bench_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
