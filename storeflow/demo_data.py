@@ -1,0 +1,238 @@
+"""The demo's data side: database preparation, back-fill, the live plan and the truth score."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from firmware_sim.model import TrueVisit
+from storeflow.clock import ScaledClock
+from storeflow.layout import StoreLayout, load_layout
+
+logger = logging.getLogger(__name__)
+
+STORE_ID = "demo"
+LAYOUT_PATH = Path(str(resources.files("firmware_sim") / "stores" / "demo.yaml"))
+SCENARIO_PATH = Path(str(resources.files("firmware_sim") / "scenarios" / "demo.yaml"))
+OPENING_HOUR = 11  # the live part starts at 11:00 store time, when the store is busy
+
+
+def layout() -> StoreLayout:
+    return load_layout(LAYOUT_PATH)
+
+
+def serial_readers() -> list[str]:
+    return [r.id for r in layout().readers if r.protocol == "r2000"]
+
+
+def reader_protocols() -> dict[str, str]:
+    return {r.id: r.protocol for r in layout().readers}
+
+
+def mqtt_topic(reader_id: str) -> str:
+    return f"storeflow/{STORE_ID}/{reader_id}/events"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    edge_token: str
+    planner_token: str
+    admin_token: str
+
+
+async def prepare_database(db_url: str) -> Credentials:
+    """Wait for the database, migrate, import the demo layout, mint the demo's credentials."""
+    from server.db import wait_for_database
+    from server.migrate import migrate
+    from server.queries.credentials import create_credential
+    from server.queries.layout import import_layout
+
+    await wait_for_database(db_url, timeout_s=60)
+    await migrate(db_url)
+    async with await psycopg.AsyncConnection.connect(db_url) as conn:
+        await import_layout(conn, layout())
+        edge = await create_credential(conn, name="demo-edge", role="edge", store_id=STORE_ID)
+        planner = await create_credential(conn, name="demo-dashboard", role="planner")
+        admin = await create_credential(conn, name="demo-admin", role="admin")
+        await conn.commit()
+    return Credentials(edge_token=edge, planner_token=planner, admin_token=admin)
+
+
+async def data_end(db_url: str) -> datetime | None:
+    """When the stored history ends (the latest visit exit), or None for an empty store."""
+    async with await psycopg.AsyncConnection.connect(db_url) as conn:
+        cur = await conn.execute(
+            "SELECT max(exit_at) FROM zone_visit WHERE store_id = %s", (STORE_ID,)
+        )
+        row = await cur.fetchone()
+    return row[0] if row else None
+
+
+def choose_live_start(*, now: datetime, data_end: datetime | None) -> datetime:
+    """Start the live simulation at the latest 11:00 (store time) not in the future, or where the
+    stored history ends if that is later (a second run continues the first)."""
+    start = now.replace(hour=OPENING_HOUR, minute=0, second=0, microsecond=0)
+    if start > now:
+        start -= timedelta(days=1)
+    if data_end is not None and data_end > start:
+        start = data_end.replace(microsecond=0) + timedelta(minutes=1)
+    return start
+
+
+@dataclass
+class LivePlan:
+    sim_epoch: float
+    wall_start: float
+    speed: float
+    mqtt_url: str
+    serial_ports: dict[str, int]
+    truth_dir: Path
+    noise: str
+    clock: ScaledClock = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clock = ScaledClock(
+            sim_epoch=self.sim_epoch, wall_start=self.wall_start, scale=self.speed
+        )
+
+    def sim_now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock.now(), tz=UTC)
+
+    def sim_args(self) -> list[str]:
+        ports = ",".join(f"{rid}={port}" for rid, port in self.serial_ports.items())
+        return [
+            "sim", "run",
+            "--speed", str(self.speed),
+            "--sim-epoch", str(self.sim_epoch),
+            "--wall-start", str(self.wall_start),
+            "--mqtt-url", self.mqtt_url,
+            "--serial-ports", ports,
+            "--truth-dir", str(self.truth_dir),
+            "--noise", self.noise,
+        ]
+
+
+def edge_readers(live: LivePlan) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for rid, proto in reader_protocols().items():
+        if proto == "r2000":
+            port = live.serial_ports[rid]
+            out.append({"id": rid, "protocol": proto,
+                        "serial": {"url": f"socket://127.0.0.1:{port}"}})
+        else:
+            out.append({"id": rid, "protocol": proto,
+                        "mqtt": {"url": live.mqtt_url, "topic": mqtt_topic(rid)}})
+    return out
+
+
+def backfill(
+    *,
+    api_url: str,
+    token: str,
+    start: datetime,
+    end: datetime,
+    noise: str,
+    work_dir: Path,
+    stop: threading.Event,
+) -> None:
+    """Simulate [start, end) and push it through the real edge code into the server."""
+    from edge.agent import tag_kind
+    from edge.outbox import Outbox
+    from edge.pipeline import EdgePipeline
+    from edge.uplink import Uplink
+    from edge.zones import AntennaMap
+    from firmware_sim.live import backfill_reads
+    from firmware_sim.scenario import load_scenario
+    from storeflow.replay import ReplayStats, replay
+
+    if end <= start:
+        return
+    scenario = load_scenario(SCENARIO_PATH, noise=noise)
+    lay = layout()
+    outbox = Outbox(work_dir / "backfill.outbox.sqlite")
+    uplink = Uplink(server_url=api_url, token=token, device_id="edge-demo-backfill",
+                    outbox=outbox, batch_size=5_000)
+    pipeline = EdgePipeline(
+        store_id=STORE_ID, antenna_map=AntennaMap.from_layout(lay), kind_of=tag_kind,
+        outbox=outbox,
+    )
+    days = (end - start).total_seconds() / 86400
+    _say(f"back-filling {days:.1f} simulated days ({start:%Y-%m-%d} .. {end:%Y-%m-%d %H:%M}) "
+         "through the edge decoders and tracker ...")
+    total_s = (end - start).total_seconds()
+
+    def progress(stats: ReplayStats) -> None:
+        done = (stats.last_ts - start.timestamp()) / total_s
+        _say(f"  {done:6.1%}  {stats.reads_in:>11,} reads  {stats.reads_per_s:,.0f} reads/s  "
+             f"{pipeline.visits_out:,} visits")
+        uplink.drain()
+        if stop.is_set():
+            raise KeyboardInterrupt
+
+    reads, _truth = backfill_reads(scenario, lay, start, end)
+    try:
+        stats = replay(reads, pipeline=pipeline, protocols=reader_protocols(), progress=progress)
+    except KeyboardInterrupt:
+        return
+    left = uplink.drain(max_attempts=50)
+    _say(f"back-fill done: {stats.reads_in:,} reads -> {pipeline.visits_out:,} visits in "
+         f"{stats.seconds:.0f} s ({stats.reads_per_s:,.0f} reads/s); {left} events left to send")
+    uplink.close()
+    outbox.close()
+
+
+async def score_live(
+    db_url: str, *, truth_dir: Path, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """Visits and trips stored for the live window, scored against the simulator's truth."""
+    from firmware_sim.evaluate import DetectedVisit, score_visits
+    from firmware_sim.truth import read_truth_visits
+
+    margin = 15.0  # visits still open when the simulation stopped are not judged
+    lo, hi = start.timestamp(), end.timestamp() - margin
+    truth: list[TrueVisit] = [
+        v for v in read_truth_visits(truth_dir) if v.enter >= lo and v.exit <= hi
+    ]
+    async with await psycopg.AsyncConnection.connect(db_url) as conn:
+        cur = await conn.execute(
+            "SELECT epc, zone, extract(epoch from enter_at)::float8, "
+            "extract(epoch from exit_at)::float8 FROM zone_visit "
+            "WHERE store_id = %s AND enter_at >= %s AND enter_at < %s "
+            "AND tag_kind IN ('member_card', 'cart', 'basket')",
+            (STORE_ID, start, end),
+        )
+        rows = await cur.fetchall()
+        cur = await conn.execute(
+            "SELECT count(*) FROM trip WHERE store_id = %s AND start_at >= %s AND start_at < %s",
+            (STORE_ID, start, end),
+        )
+        trips_row = await cur.fetchone()
+    detected = [
+        DetectedVisit(epc=r[0], zone=r[1], enter=r[2], exit=r[3])
+        for r in rows
+        if lo <= r[2] and r[3] <= hi
+    ]
+    score = score_visits(truth, detected)
+    return {
+        "visits": len(rows),
+        "trips": int(trips_row[0]) if trips_row else 0,
+        "visit_precision": round(score.precision, 4),
+        "visit_recall": round(score.recall, 4),
+        "dwell_median_abs_error_s": round(score.dwell_median_abs_error_s, 2),
+        "dwell_p90_abs_error_s": round(score.dwell_p90_abs_error_s, 2),
+        "exact_path_share": round(score.exact_path_share, 4),
+        "truth_visits": len(truth),
+        "sim_minutes": round((end - start).total_seconds() / 60, 1),
+    }
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
