@@ -118,8 +118,8 @@ class R2000SocketEmitter:
         self._client: socket.socket | None = None
         self._client_event = threading.Event()
         self._closed = threading.Event()
-        self._server = socket.create_server((host, port), reuse_port=False)
-        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # create_server sets SO_REUSEADDR, so a re-opened emitter gets the same port back.
+        self._server = socket.create_server((host, port))
         self.port: int = self._server.getsockname()[1]
         self._thread = threading.Thread(
             target=self._serve, name=f"r2000-emitter-{self.port}", daemon=True
@@ -336,5 +336,3 @@ class R2000PtyEmitter:
                 raise
             if not data:
                 return False
-            if self.stats.clients == 0:
-                self.stats.clients = 1

@@ -28,7 +28,9 @@ READ_TIMEOUT_S = 0.2
 READ_CHUNK = 65536
 
 
-def next_backoff(current: float, *, initial: float = BACKOFF_INITIAL_S, maximum: float = BACKOFF_MAX_S) -> float:
+def next_backoff(
+    current: float, *, initial: float = BACKOFF_INITIAL_S, maximum: float = BACKOFF_MAX_S
+) -> float:
     """The delay before the next reconnect attempt, given the delay used for the last one.
 
     ``current`` <= 0 means no attempt has failed yet: start at ``initial``; then double, capped.
@@ -96,7 +98,9 @@ class SerialReaderLoop:
         if thread is not None:
             thread.join(timeout)
             if thread.is_alive():
-                logger.warning("reader %s: I/O thread did not stop in %.1f s", self.reader_id, timeout)
+                logger.warning(
+                    "reader %s: I/O thread did not stop in %.1f s", self.reader_id, timeout
+                )
         self._thread = None
 
     @property
@@ -124,12 +128,16 @@ class SerialReaderLoop:
         outage_logged = False
         while not self._stop.is_set():
             try:
-                port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=READ_TIMEOUT_S)
+                port = serial.serial_for_url(
+                    self.url, baudrate=self.baudrate, timeout=READ_TIMEOUT_S
+                )
             except (serial.SerialException, OSError, ValueError) as exc:
                 if not outage_logged:
                     logger.warning("reader %s: cannot open %s: %s", self.reader_id, self.url, exc)
                     outage_logged = True
-                delay = next_backoff(delay, initial=self.backoff_initial_s, maximum=self.backoff_max_s)
+                delay = next_backoff(
+                    delay, initial=self.backoff_initial_s, maximum=self.backoff_max_s
+                )
                 self._stop.wait(delay)
                 continue
             self._connects += 1
@@ -143,9 +151,13 @@ class SerialReaderLoop:
             try:
                 self._pump(port)
             except (serial.SerialException, OSError) as exc:
-                logger.warning("reader %s: connection to %s lost: %s", self.reader_id, self.url, exc)
+                logger.warning(
+                    "reader %s: connection to %s lost: %s", self.reader_id, self.url, exc
+                )
                 outage_logged = True
-                delay = next_backoff(delay, initial=self.backoff_initial_s, maximum=self.backoff_max_s)
+                delay = next_backoff(
+                    delay, initial=self.backoff_initial_s, maximum=self.backoff_max_s
+                )
             finally:
                 self._connected = False
                 _close_quietly(port)
@@ -195,7 +207,13 @@ def _read_available(port: Any) -> bytes:
 
 
 def _close_quietly(port: Any) -> None:
+    # pyserial's socket:// close() skips closing the socket when shutdown() fails on a
+    # connection the peer already reset; close it here so no descriptor leaks.
+    sock = getattr(port, "_socket", None)
     try:
         port.close()
     except (serial.SerialException, OSError) as exc:
         logger.debug("closing port failed: %s", exc)
+    finally:
+        if sock is not None:
+            sock.close()
