@@ -194,19 +194,31 @@ class R2000SocketEmitter:
             sel.register(self._server, selectors.EVENT_READ)
             watched: socket.socket | None = None
             while not self._closed.is_set():
-                current = self._client
-                if current is not watched:
-                    if watched is not None:
-                        with contextlib.suppress(KeyError, ValueError):
-                            sel.unregister(watched)
-                    if current is not None and current.fileno() >= 0:
-                        sel.register(current, selectors.EVENT_READ)
-                    watched = current
-                for key, _ in sel.select(_POLL_S):
-                    if key.fileobj is self._server:
-                        self._accept()
-                    elif key.fileobj is watched and watched is not None:
-                        self._drain(watched)
+                try:
+                    watched = self._watch(sel, watched)
+                    for key, _ in sel.select(_POLL_S):
+                        if key.fileobj is self._server:
+                            self._accept()
+                        elif key.fileobj is watched and watched is not None:
+                            self._drain(watched)
+                except Exception:
+                    logger.exception("R2000 emitter %s: serving failed", self.port)
+                    self._closed.wait(_POLL_S)
+
+    def _watch(
+        self, sel: selectors.BaseSelector, watched: socket.socket | None
+    ) -> socket.socket | None:
+        """Keep the selector on the current host's socket; returns the socket now watched."""
+        with self._lock:
+            current = self._client
+            if current is watched:
+                return watched
+            if watched is not None:
+                with contextlib.suppress(KeyError, ValueError, OSError):
+                    sel.unregister(watched)
+            if current is not None:
+                sel.register(current, selectors.EVENT_READ)
+            return current
 
     def _accept(self) -> None:
         try:

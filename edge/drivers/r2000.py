@@ -138,7 +138,7 @@ class R2000Decoder:
                 stats.ignored += 1
                 logger.debug("%s: inventory error code 0x%02X", reader_id, buf[pos + 4])
             else:
-                epc_len = (buf[pos + 5] >> 3) & 0x3E  # (PC >> 11) words * 2 bytes
+                epc_len = (buf[pos + 5] >> 2) & 0x3E  # (PC >> 11) words * 2 bytes
                 if epc_len == 0 or epc_len + _TAG_OVERHEAD != length:
                     stats.bad("epc_length")
                     logger.debug(

@@ -191,14 +191,16 @@ def test_in_process_broker_with_paho_clients() -> None:
         sub = mqtt.Client(CallbackAPIVersion.VERSION2)
         sub.on_message = on_message
         sub.on_subscribe = lambda *_args: subscribed.set()
-        sub.connect("127.0.0.1", broker.port)
-        sub.subscribe("storeflow/+/+/events")
+        sub.on_connect = lambda c, *_args: c.subscribe("storeflow/+/+/events")
+        # connect_async before loop_start: connect() then loop_start() leaks paho's socketpair
+        sub.connect_async("127.0.0.1", broker.port)
         sub.loop_start()
         pub = mqtt.Client(CallbackAPIVersion.VERSION2)
-        pub.connect("127.0.0.1", broker.port)
+        pub.connect_async("127.0.0.1", broker.port)
         pub.loop_start()
         try:
             assert subscribed.wait(5)
+            assert wait_until(pub.is_connected)
             pub.publish("storeflow/S1/R1/events", b'{"hello": 1}').wait_for_publish(5)
             assert got_one.wait(5)
             assert received == [b'{"hello": 1}']

@@ -68,6 +68,17 @@ def emitter() -> Iterator[R2000SocketEmitter]:
     em.close()
 
 
+def attached(loop: SerialReaderLoop, emitter: R2000SocketEmitter, *, reconnects: int = 0) -> bool:
+    """The emitter has a host and the loop has finished opening the port.
+
+    Opening a port flushes its input buffer (pyserial does, like a real UART driver), so bytes
+    sent before that are lost: tests emit only after this.
+    """
+    return emitter.wait_client(5) and wait_until(
+        lambda: loop.health().connected and loop.health().reconnects >= reconnects
+    )
+
+
 def make_loop(url: str, sink: Collector, *, send_inventory: bool = False) -> SerialReaderLoop:
     return SerialReaderLoop(
         "R1",
@@ -100,7 +111,7 @@ def test_reads_arrive_from_socket_emitter(emitter: R2000SocketEmitter) -> None:
     loop = make_loop(emitter.url, sink, send_inventory=True)
     loop.start()
     try:
-        assert emitter.wait_client(5)
+        assert attached(loop, emitter)
         sent = sim_reads(12)
         emitter.emit(sent)
         got = sink.wait_for(len(sent))
@@ -125,12 +136,11 @@ def test_reconnects_after_the_emitter_drops_the_host(emitter: R2000SocketEmitter
     loop = make_loop(emitter.url, sink)
     loop.start()
     try:
-        assert emitter.wait_client(5)
+        assert attached(loop, emitter)
         emitter.emit(sim_reads(3))
         assert len(sink.wait_for(3)) == 3
         emitter.disconnect()
-        assert wait_until(lambda: loop.health().reconnects >= 1)
-        assert emitter.wait_client(5)
+        assert attached(loop, emitter, reconnects=1)
         emitter.emit(sim_reads(5))
         assert len(sink.wait_for(8)) == 8
         assert loop.health().connected
@@ -145,7 +155,7 @@ def test_reconnects_when_the_reader_comes_back_on_the_same_port() -> None:
     loop = make_loop(first.url, sink)
     loop.start()
     try:
-        assert first.wait_client(5)
+        assert attached(loop, first)
         first.emit(sim_reads(2))
         assert len(sink.wait_for(2)) == 2
         first.close()
@@ -155,7 +165,7 @@ def test_reconnects_when_the_reader_comes_back_on_the_same_port() -> None:
         assert not loop.health().connected
         second = R2000SocketEmitter(port)
         try:
-            assert second.wait_client(5)
+            assert attached(loop, second, reconnects=1)
             second.emit(sim_reads(4))
             assert len(sink.wait_for(6)) == 6
             health = loop.health()
@@ -179,7 +189,7 @@ def test_start_before_the_reader_exists() -> None:
         time.sleep(0.2)
         assert not loop.health().connected
         with R2000SocketEmitter(port) as em:
-            assert em.wait_client(5)
+            assert attached(loop, em)
             em.emit(sim_reads(1))
             assert len(sink.wait_for(1)) == 1
             assert loop.health().reconnects == 0  # first successful connect
@@ -193,7 +203,7 @@ def test_noisy_line_keeps_the_good_frames() -> None:
         loop = make_loop(em.url, sink)
         loop.start()
         try:
-            assert em.wait_client(5)
+            assert attached(loop, em)
             sent = sim_reads(200)
             for i in range(0, len(sent), 20):
                 em.emit(sent[i : i + 20])
@@ -219,7 +229,7 @@ def test_on_reads_errors_do_not_stop_the_loop(emitter: R2000SocketEmitter) -> No
     loop = SerialReaderLoop("R1", emitter.url, R2000Decoder("R1"), flaky)
     loop.start()
     try:
-        assert emitter.wait_client(5)
+        assert attached(loop, emitter)
         emitter.emit(sim_reads(1))
         assert wait_until(lambda: len(calls) == 1)
         emitter.emit(sim_reads(1))

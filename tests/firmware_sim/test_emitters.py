@@ -241,8 +241,11 @@ def test_pty_emitter_disconnect_hangs_up() -> None:
         fd = os.open(em.device_path, os.O_RDWR | os.O_NOCTTY)
         try:
             em.disconnect()
-            with pytest.raises(OSError):
-                os.read(fd, 10)
+            try:
+                data = os.read(fd, 10)  # hung up: end of file ...
+            except OSError:
+                data = b""  # ... or EIO, depending on the kernel
+            assert data == b""
         finally:
             os.close(fd)
         assert not em.has_client
@@ -261,8 +264,8 @@ class Subscriber:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2)
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *_args: self._subscribed.set()
-        self.client.connect(broker.host, broker.port)
-        self.client.subscribe(topic)
+        self.client.on_connect = lambda c, *_args: c.subscribe(topic)
+        self.client.connect_async(broker.host, broker.port)
         self.client.loop_start()
         assert self._subscribed.wait(5)
 
