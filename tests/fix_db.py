@@ -1,1 +1,140 @@
-"""Database fixtures (private PostgreSQL per test session)."""
+"""Database fixtures: a private real PostgreSQL for the test session, a fresh database per test.
+
+``STOREFLOW_TEST_DATABASE_URL`` names a server to use instead (a database is created on it per
+test and dropped after; nothing else is touched). Otherwise an embedded PostgreSQL is started in a
+temporary folder on a free port and stopped at the end. This fixture never skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from server.migrate import migrate
+
+
+@dataclass
+class PgServer:
+    admin_url: str  # a maintenance database on the server
+    embedded: object | None = None
+
+    def url_for(self, database: str) -> str:
+        info = psycopg.conninfo.conninfo_to_dict(self.admin_url)
+        info["dbname"] = database
+        return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        from server.embedded_pg import EmbeddedPostgres
+
+        if isinstance(self.embedded, EmbeddedPostgres):
+            self.embedded.stop()
+
+    def start(self) -> None:
+        from server.embedded_pg import EmbeddedPostgres
+
+        if isinstance(self.embedded, EmbeddedPostgres):
+            self.embedded.start()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+    external = os.environ.get("STOREFLOW_TEST_DATABASE_URL")
+    if external:
+        yield PgServer(admin_url=external)
+        return
+    from server.embedded_pg import EmbeddedPostgres
+
+    data_dir: Path = tmp_path_factory.mktemp("pg") / "data"
+    pg = EmbeddedPostgres(data_dir, fsync=False)
+    pg.start()
+    try:
+        yield PgServer(admin_url=pg.admin_url, embedded=pg)
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server: PgServer) -> Iterator[str]:
+    """A migrated database that per-test databases are cloned from."""
+    name = f"sf_template_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    asyncio.run(migrate(pg_server.url_for(name)))
+    try:
+        yield name
+    finally:
+        with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+
+
+@pytest.fixture
+def db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    name = f"sf_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template_db)))
+    try:
+        yield pg_server.url_for(name)
+    finally:
+        with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    with psycopg.connect(db_url) as c:
+        yield c
+
+
+def make_token(
+    db_url: str, role: str, *, store_id: str | None = None, register_id: str | None = None
+) -> str:
+    """Create a credential directly in the database; returns its token."""
+    from server.auth import new_token, token_hash
+
+    token = new_token()
+    with psycopg.connect(db_url) as c:
+        c.execute(
+            "INSERT INTO api_credential (name, role, store_id, register_id, token_sha256) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (f"test-{role}", role, store_id, register_id, token_hash(token)),
+        )
+    return token
+
+
+@dataclass
+class Api:
+    """A real app on a fresh database, driven in-process through HTTP semantics."""
+
+    client: object  # fastapi.testclient.TestClient
+    db_url: str
+
+    def token(self, role: str, *, store_id: str | None = None,
+              register_id: str | None = None) -> str:
+        return make_token(self.db_url, role, store_id=store_id, register_id=register_id)
+
+    def headers(self, role: str, **scope: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, **scope)}"}
+
+
+@pytest.fixture
+def api(db_url: str) -> Iterator[Api]:
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+    from server.settings import Settings
+
+    app = create_app(Settings(), database_url=db_url)
+    with TestClient(app) as client:
+        yield Api(client=client, db_url=db_url)

@@ -1,0 +1,61 @@
+"""Planner analytics endpoints (aggregates only: no names, no contacts)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+
+from server.api.deps import ConnDep, PlannerDep
+from server.queries import analytics as q
+
+router = APIRouter(prefix="/stores/{store_id}/analytics", tags=["analytics"])
+
+StartQ = Annotated[datetime | None, Query(description="ISO start (default: 7 days before end)")]
+EndQ = Annotated[datetime | None, Query(description="ISO end (default: the latest data)")]
+
+
+async def _period(conn: ConnDep, store_id: str, start: datetime | None, end: datetime | None
+                  ) -> q.Period:
+    p = await q.resolve_period(conn, store_id, start, end)
+    if p.end <= p.start:
+        raise HTTPException(422, "end must be after start")
+    return p
+
+
+@router.get("/summary", response_model=q.Summary)
+async def summary(
+    store_id: str, conn: ConnDep, _: PlannerDep, start: StartQ = None, end: EndQ = None
+) -> q.Summary:
+    """Visits, trips, distinct shoppers and median dwell in the period."""
+    return await q.summary(conn, store_id, await _period(conn, store_id, start, end))
+
+
+@router.get("/footfall", response_model=list[q.FootfallBucket])
+async def footfall(
+    store_id: str,
+    conn: ConnDep,
+    _: PlannerDep,
+    start: StartQ = None,
+    end: EndQ = None,
+    bucket: Literal["hour", "day"] = "hour",
+) -> list[q.FootfallBucket]:
+    """Footfall: trips starting in each hour or day."""
+    return await q.footfall(conn, store_id, await _period(conn, store_id, start, end), bucket)
+
+
+@router.get("/dwell", response_model=list[q.ZoneDwell])
+async def dwell(
+    store_id: str, conn: ConnDep, _: PlannerDep, start: StartQ = None, end: EndQ = None
+) -> list[q.ZoneDwell]:
+    """Dwell per zone (exit - enter of each visit): median, p90, mean."""
+    return await q.dwell(conn, store_id, await _period(conn, store_id, start, end))
+
+
+@router.get("/zone-visits", response_model=list[q.ZoneVisits])
+async def zone_visits(
+    store_id: str, conn: ConnDep, _: PlannerDep, start: StartQ = None, end: EndQ = None
+) -> list[q.ZoneVisits]:
+    """Visits and distinct visitors per zone."""
+    return await q.zone_visits(conn, store_id, await _period(conn, store_id, start, end))

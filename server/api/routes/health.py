@@ -1,0 +1,63 @@
+"""``GET /api/v1/health``: database, migrations, TimescaleDB, and what the edge devices report."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+router = APIRouter(tags=["health"])
+logger = logging.getLogger(__name__)
+
+
+class DeviceHealth(BaseModel):
+    device_id: str
+    store_id: str
+    last_seen: datetime
+    outbox_depth: int
+    readers: dict[str, Any]
+
+
+class Health(BaseModel):
+    status: str
+    database: bool
+    migrations: int
+    timescaledb: bool
+    devices: list[DeviceHealth]
+
+
+@router.get("/health", response_model=Health)
+async def health(request: Request) -> Any:
+    """No credential needed (load balancers call it). 503 when the database is down."""
+    try:
+        async with request.app.state.pool.connection(timeout=3.0) as conn:
+            n = await (await conn.execute("SELECT count(*) FROM schema_migration")).fetchone()
+            ts = await (await conn.execute(
+                "SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'")).fetchone()
+            rows = await (await conn.execute(
+                "SELECT device_id, store_id, received_at, outbox_depth, readers "
+                "FROM device_heartbeat ORDER BY device_id")).fetchall()
+    except (psycopg.Error, TimeoutError, OSError) as exc:
+        logger.warning("health: database unavailable: %s", exc)
+        body = Health(status="down", database=False, migrations=0, timescaledb=False, devices=[])
+        return JSONResponse(body.model_dump(mode="json"), status_code=503)
+    devices = [
+        DeviceHealth(device_id=r[0], store_id=r[1], last_seen=r[2], outbox_depth=r[3],
+                     readers=r[4])
+        for r in rows
+    ]
+    degraded = any(
+        not reader.get("connected", False) for d in devices for reader in d.readers.values()
+    )
+    return Health(
+        status="degraded" if degraded else "ok",
+        database=True,
+        migrations=n[0] if n else 0,
+        timescaledb=bool(ts and ts[0]),
+        devices=devices,
+    )

@@ -1,0 +1,52 @@
+"""The FastAPI application: ``create_app(settings, database_url)``; the pool opens in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from server.api.routes import analytics, credentials, health, ingest, layout
+from server.db import make_pool
+from server.queries.credentials import ensure_bootstrap_admin
+from server.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (health, ingest, layout, analytics, credentials):
+        router.include_router(module.router)
+    return router
+
+
+def create_app(settings: Settings, *, database_url: str) -> FastAPI:
+    """The app for one database. The pool is opened when the app starts, closed when it stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = make_pool(database_url, max_size=settings.pool_max)
+        await pool.open(wait=True, timeout=30)
+        app.state.pool = pool
+        if settings.admin_token:
+            async with pool.connection() as conn:
+                await ensure_bootstrap_admin(conn, settings.admin_token)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="Storeflow",
+        version="0.1.0",
+        summary="In-store membership and RFID footfall: ingest, layout, analytics.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(api_router())
+    return app

@@ -1,0 +1,20 @@
+"""Server settings from the environment (or a ``.env`` file). Built in ``main()``, passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, alias="DATABASE_URL", description="unset: embedded PostgreSQL"
+    )
+    data_dir: Path = Field(default=Path(".storeflow"), alias="STOREFLOW_DATA_DIR")
+    admin_token: str | None = Field(default=None, alias="STOREFLOW_ADMIN_TOKEN")
+    trip_gap_s: float = Field(default=1800.0, alias="STOREFLOW_TRIP_GAP_S", gt=0)
+    pool_max: int = Field(default=10, alias="STOREFLOW_POOL_MAX", ge=1)

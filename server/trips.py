@@ -1,0 +1,85 @@
+"""Trip assembly: one tag's zone visits -> trips (a shopper's stay, entrance to exit). Pure.
+
+A new trip starts when
+* the gap between the previous visit's exit and this visit's enter exceeds ``gap_s``
+  (default 30 min, like web sessions), or
+* the previous visit was in an ``exit`` zone, or
+* this visit is at an ``entrance`` after the trip already reached the ``checkout`` or ``exit``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from storeflow.wire import EVENT_NAMESPACE
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRow:
+    zone: str
+    enter_at: datetime
+    exit_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TripRow:
+    trip_id: uuid.UUID
+    start_at: datetime
+    end_at: datetime
+    zones: tuple[str, ...]  # the path, consecutive repeats of one zone collapsed
+    visit_count: int
+
+
+def trip_id(*, store_id: str, epc: str, start_at: datetime) -> uuid.UUID:
+    return uuid.uuid5(EVENT_NAMESPACE, f"trip|{store_id}|{epc}|{start_at.isoformat()}")
+
+
+def assemble_trips(
+    visits: Sequence[VisitRow],
+    *,
+    store_id: str,
+    epc: str,
+    zone_kinds: Mapping[str, str],
+    gap_s: float = 1800.0,
+) -> list[TripRow]:
+    groups: list[list[VisitRow]] = []
+    reached_end = False
+    for v in sorted(visits, key=lambda v: v.enter_at):
+        kind = zone_kinds.get(v.zone, "aisle")
+        if groups:
+            prev = groups[-1][-1]
+            prev_kind = zone_kinds.get(prev.zone, "aisle")
+            gap = (v.enter_at - max(g.exit_at for g in groups[-1])).total_seconds()
+            new = (
+                gap > gap_s
+                or prev_kind == "exit"
+                or (kind == "entrance" and reached_end and prev_kind != "entrance")
+            )
+        else:
+            new = True
+        if new:
+            groups.append([v])
+            reached_end = False
+        else:
+            groups[-1].append(v)
+        if kind in ("checkout", "exit"):
+            reached_end = True
+    return [_trip(g, store_id=store_id, epc=epc) for g in groups]
+
+
+def _trip(group: list[VisitRow], *, store_id: str, epc: str) -> TripRow:
+    path: list[str] = []
+    for v in group:
+        if not path or path[-1] != v.zone:
+            path.append(v.zone)
+    start = group[0].enter_at
+    return TripRow(
+        trip_id=trip_id(store_id=store_id, epc=epc, start_at=start),
+        start_at=start,
+        end_at=max(v.exit_at for v in group),
+        zones=tuple(path),
+        visit_count=len(group),
+    )
