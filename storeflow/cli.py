@@ -12,10 +12,12 @@ from collections.abc import Sequence
 def build_parser() -> argparse.ArgumentParser:
     from dashboard.cli import add_dashboard_parser
     from edge.cli import add_edge_parser
-    from firmware_sim.cli import add_sim_parser
+    from edge.register import add_register_parser
+    from firmware_sim.cli import add_sim_commands
     from server.cli import add_db_parser, add_server_parser
     from storeflow.bench import add_bench_parser
     from storeflow.demo import add_demo_parser
+    from storeflow.evaluate import add_evaluate_parser
 
     parser = argparse.ArgumentParser(
         prog="storeflow",
@@ -31,7 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_parser(sub)
     add_server_parser(sub)
     add_edge_parser(sub)
-    add_sim_parser(sub)
+    sim = sub.add_parser("sim", help="the simulated store: run, truth, evaluate")
+    sim_sub = sim.add_subparsers(dest="sim_command", metavar="TASK", required=True)
+    add_sim_commands(sim_sub)
+    add_evaluate_parser(sim_sub)
+    add_register_parser(sub)
     add_dashboard_parser(sub)
     add_db_parser(sub)
     add_bench_parser(sub)
