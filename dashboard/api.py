@@ -147,7 +147,8 @@ def error_message(status: int, detail: str, *, url: str) -> str:
     if status == 401:
         return (
             "The server rejected the API token (HTTP 401). Set STOREFLOW_API_TOKEN (or pass "
-            "--token) to a valid planner token, e.g. from `storeflow db create-token --role planner`."
+            "--token) to a valid planner token, e.g. from "
+            "`storeflow db create-token --role planner`."
         )
     if status == 403:
         return (

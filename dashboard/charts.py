@@ -59,7 +59,9 @@ class MetricSpec:
 
 HEAT_METRICS: dict[HeatMetric, MetricSpec] = {
     "visits": MetricSpec("visits", "Visits", "Visits", VISITS_DEFINITION),
-    "visitors": MetricSpec("visitors", "Visitors", "Visitors<br>(distinct tags)", VISITS_DEFINITION),
+    "visitors": MetricSpec(
+        "visitors", "Visitors", "Visitors<br>(distinct tags)", VISITS_DEFINITION
+    ),
     "median_dwell": MetricSpec(
         "median_dwell", "Median dwell", "Median<br>dwell (s)", DWELL_DEFINITION
     ),
@@ -91,7 +93,9 @@ def dwell_unit(max_seconds: float) -> tuple[str, float]:
 def zone_metric_values(
     zone_visits: pd.DataFrame, dwell: pd.DataFrame, metric: HeatMetric
 ) -> dict[str, float]:
-    """Zone code -> value of the heat-map metric (dwell in seconds). Zones without data are absent."""
+    """Zone code -> value of the heat-map metric (dwell in seconds).
+
+    Zones without data are absent."""
     if metric == "median_dwell":
         frame, column = dwell, "median_s"
     else:
@@ -209,7 +213,9 @@ def dwell_figure(dwell: pd.DataFrame, *, zone_names: Mapping[str, str] | None = 
             y=[float(v) / scale for v in data["median_s"]],
             name="Median",
             marker_color=MEDIAN_COLOR,
-            customdata=[[h, format_duration(float(s))] for h, s in zip(hover, data["median_s"])],
+            customdata=[
+                [h, format_duration(float(s))] for h, s in zip(hover, data["median_s"], strict=True)
+            ],
             hovertemplate="%{customdata[0]}<br>median %{customdata[1]}<extra></extra>",
         )
     )
@@ -219,7 +225,7 @@ def dwell_figure(dwell: pd.DataFrame, *, zone_names: Mapping[str, str] | None = 
             y=[float(v) / scale for v in p90],
             name="90th percentile",
             marker_color=P90_COLOR,
-            customdata=[[h, format_duration(float(s))] for h, s in zip(hover, p90)],
+            customdata=[[h, format_duration(float(s))] for h, s in zip(hover, p90, strict=True)],
             hovertemplate="%{customdata[0]}<br>90th percentile %{customdata[1]}<extra></extra>",
         )
     )

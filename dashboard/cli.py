@@ -15,10 +15,14 @@ def add_dashboard_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
         description="Serve the Streamlit dashboard; it reads the server's API only.",
     )
     p.add_argument("--port", type=int, default=8501, help="port (8501)")
-    p.add_argument("--api-url", default=os.environ.get("STOREFLOW_API_URL",
-                                                       "http://127.0.0.1:8000"))
-    p.add_argument("--token", default=os.environ.get("STOREFLOW_API_TOKEN"),
-                   help="a planner token (or STOREFLOW_API_TOKEN)")
+    p.add_argument(
+        "--api-url", default=os.environ.get("STOREFLOW_API_URL", "http://127.0.0.1:8000")
+    )
+    p.add_argument(
+        "--token",
+        default=os.environ.get("STOREFLOW_API_TOKEN"),
+        help="a planner token (or STOREFLOW_API_TOKEN)",
+    )
     p.set_defaults(func=run_dashboard)
 
 
@@ -30,9 +34,17 @@ def run_dashboard(args: argparse.Namespace) -> int:
     os.environ["STOREFLOW_API_URL"] = args.api_url
     os.environ["STOREFLOW_API_TOKEN"] = args.token
     argv = [
-        sys.executable, "-m", "streamlit", "run", str(app),
-        "--server.headless", "true", "--server.port", str(args.port),
-        "--browser.gatherUsageStats", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(args.port),
+        "--browser.gatherUsageStats",
+        "false",
     ]
     os.execv(sys.executable, argv)
     return 0  # not reached

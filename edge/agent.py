@@ -92,14 +92,17 @@ class EdgeAgent:
             loop.start()
         self._threads = [
             threading.Thread(target=self._tick_loop, name="edge-ticker", daemon=True),
-            threading.Thread(target=self.uplink.run, args=(self._stop,), name="edge-uplink",
-                             daemon=True),
+            threading.Thread(
+                target=self.uplink.run, args=(self._stop,), name="edge-uplink", daemon=True
+            ),
         ]
         for t in self._threads:
             t.start()
         logger.info(
             "edge agent %s started: %d readers, server %s",
-            self.cfg.device_id, len(self.readers), self.cfg.server.url,
+            self.cfg.device_id,
+            len(self.readers),
+            self.cfg.server.url,
         )
 
     def _tick_loop(self) -> None:
@@ -108,8 +111,9 @@ class EdgeAgent:
             now = self.clock.now()
             self.pipeline.tick(now)
             if now >= next_beat:
-                self.pipeline.heartbeat(device_id=self.cfg.device_id, now=now,
-                                        readers=self.reader_health())
+                self.pipeline.heartbeat(
+                    device_id=self.cfg.device_id, now=now, readers=self.reader_health()
+                )
                 interval = self.cfg.uplink.heartbeat_s * self.cfg.clock.scale
                 next_beat = now + interval
 

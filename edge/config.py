@@ -79,7 +79,9 @@ class ClockConfig(_Strict):
 class EdgeConfig(_Strict):
     device_id: str = Field(min_length=1, max_length=64)
     store_id: str = Field(min_length=1, max_length=64)
-    layout: Path = Field(description="store layout YAML (antenna -> zone map), relative to this file")
+    layout: Path = Field(
+        description="store layout YAML (antenna -> zone map), relative to this file"
+    )
     server: ServerConfig = ServerConfig()
     readers: list[ReaderConfig] = Field(min_length=1)
     tracker: TrackerParams = TrackerParams()
@@ -103,6 +105,7 @@ def load_edge_config(path: Path | str) -> tuple[EdgeConfig, StoreLayout]:
     for reader in cfg.readers:
         if reader.id not in known:
             raise ConfigError(
-                f"{path}: readers: reader {reader.id!r} is not in the layout (known: {sorted(known)})"
+                f"{path}: readers: reader {reader.id!r} is not in the layout "
+                f"(known: {sorted(known)})"
             )
     return cfg, layout

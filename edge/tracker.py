@@ -9,11 +9,11 @@ The rules, in the spirit of EPCglobal ALE event cycles and the EdgeX LLRP invent
 * **Cross-reads**: while a tag is in zone A, zone B takes over only if B's mean RSSI over the window
   beats A's by ``hysteresis_db``, or A has not seen the tag for ``switch_absence_s``. A neighbouring
   antenna's weaker, sparser reads therefore never split a visit.
-* **Exit**: a visit ends at the last read in its zone, once the tag has been absent from that zone for
-  ``exit_timeout_s`` or another zone took over.
-* **Edge padding**: reads arrive as a Poisson process, so the first read comes a little after the true
-  entry and the last a little before the true exit. Each end is widened by the median of that gap,
-  ``ln 2 / rate`` (capped, and never overlapping the tag's neighbouring visits).
+* **Exit**: a visit ends at the last read in its zone, once the tag has been absent from that
+  zone for ``exit_timeout_s`` or another zone took over.
+* **Edge padding**: reads arrive as a Poisson process, so the first read comes a little after the
+  true entry and the last a little before the true exit. Each end is widened by the median of
+  that gap, ``ln 2 / rate`` (capped, and never overlapping the tag's neighbouring visits).
 
 Everything here is pure: time comes in with the reads and with :meth:`ZoneTracker.advance`.
 """

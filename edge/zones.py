@@ -1,4 +1,4 @@
-"""Which zone an antenna covers, at a given time (layouts change; mappings have validity periods)."""
+"""Which zone an antenna covers, and when (layouts change: mappings have validity periods)."""
 
 from __future__ import annotations
 

@@ -74,9 +74,9 @@ def run_sim(args: argparse.Namespace) -> int:
     for reader in layout.readers:
         topic = f"storeflow/{layout.store.id}/{reader.id}/events"
         if reader.protocol == "r2000":
-            em = R2000SocketEmitter(port=ports.get(reader.id, 0))
-            emitters[reader.id] = em
-            print(f"{reader.id}: R2000 serial stream at {em.url}", flush=True)
+            serial_em = R2000SocketEmitter(port=ports.get(reader.id, 0))
+            emitters[reader.id] = serial_em
+            print(f"{reader.id}: R2000 serial stream at {serial_em.url}", flush=True)
         elif reader.protocol == "impinj_iot":
             emitters[reader.id] = ImpinjMqttEmitter(args.mqtt_url, topic, reader.id)
             print(f"{reader.id}: Impinj IoT events on {args.mqtt_url} topic {topic}", flush=True)
@@ -104,8 +104,11 @@ def run_sim(args: argparse.Namespace) -> int:
     until = None
     if args.minutes is not None:
         until = clock.now() + args.minutes * 60 * args.speed
-    logger.info("simulation running at %.0fx from %s", args.speed,
-                datetime.fromtimestamp(clock.now(), UTC).isoformat())
+    logger.info(
+        "simulation running at %.0fx from %s",
+        args.speed,
+        datetime.fromtimestamp(clock.now(), UTC).isoformat(),
+    )
     try:
         sim.run(until_sim_ts=until)
     finally:

@@ -76,8 +76,9 @@ class RadioWorld:
             hour += 1
         return out
 
-    def visit_reads(self, v: TrueVisit, rng: np.random.Generator
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def visit_reads(
+        self, v: TrueVisit, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(times, antenna keys, rssi, is_cross) for one visit."""
         rf = self.rf
         ant = self.antenna.get(v.zone)
@@ -103,8 +104,12 @@ class RadioWorld:
                 keys.append(np.array([hash_antenna(self.antenna[neigh[i]]) for i in picks]))
                 rssi.append(base - rf.cross_read_penalty_db + rng.normal(0, rf.rssi_noise_db, m))
                 cross.append(np.ones(m))
-        return (np.concatenate(times), np.concatenate(keys), np.concatenate(rssi),
-                np.concatenate(cross))
+        return (
+            np.concatenate(times),
+            np.concatenate(keys),
+            np.concatenate(rssi),
+            np.concatenate(cross),
+        )
 
     def reads(self, visits: Iterable[TrueVisit]) -> Iterator[SimRead]:
         """Reads of ``visits`` (sorted by enter time), in time order."""
@@ -120,8 +125,9 @@ class RadioWorld:
             if window_end is None:
                 window_end = v.enter + WINDOW_S
             if v.enter >= window_end:
-                yield from self._flush(pending_t, pending_k, pending_r, pending_e, epcs,
-                                       upto=v.enter)
+                yield from self._flush(
+                    pending_t, pending_k, pending_r, pending_e, epcs, upto=v.enter
+                )
                 window_end = v.enter + WINDOW_S
             idx = epc_index.get(v.epc)
             if idx is None:
@@ -134,8 +140,16 @@ class RadioWorld:
             pending_e.append(np.full(len(t), idx))
         yield from self._flush(pending_t, pending_k, pending_r, pending_e, epcs, upto=math.inf)
 
-    def _flush(self, pt: list[np.ndarray], pk: list[np.ndarray], pr: list[np.ndarray],
-               pe: list[np.ndarray], epcs: Sequence[str], *, upto: float) -> Iterator[SimRead]:
+    def _flush(
+        self,
+        pt: list[np.ndarray],
+        pk: list[np.ndarray],
+        pr: list[np.ndarray],
+        pe: list[np.ndarray],
+        epcs: Sequence[str],
+        *,
+        upto: float,
+    ) -> Iterator[SimRead]:
         if not pt:
             return
         t = np.concatenate(pt)
@@ -145,7 +159,8 @@ class RadioWorld:
         order = np.argsort(t, kind="stable")
         t, k, r, e = t[order], k[order], r[order], e[order]
         cut = int(np.searchsorted(t, upto, side="left"))
-        pt.clear(), pk.clear(), pr.clear(), pe.clear()
+        for pending in (pt, pk, pr, pe):
+            pending.clear()
         if cut < len(t):
             pt.append(t[cut:])
             pk.append(k[cut:])

@@ -37,12 +37,23 @@ class RfProfile(_Strict):
 RF_PRESETS: dict[str, RfProfile] = {
     "clean": RfProfile(rssi_noise_db=1.0),
     "realistic": RfProfile(
-        miss_rate=0.10, cross_read_rate=0.05, rssi_noise_db=2.0, clock_offset_s=3.0,
-        clock_drift_ppm=20, disconnects_per_hour=0.2, disconnect_s=5.0,
+        miss_rate=0.10,
+        cross_read_rate=0.05,
+        rssi_noise_db=2.0,
+        clock_offset_s=3.0,
+        clock_drift_ppm=20,
+        disconnects_per_hour=0.2,
+        disconnect_s=5.0,
     ),
     "harsh": RfProfile(
-        miss_rate=0.30, cross_read_rate=0.15, cross_read_penalty_db=6.0, rssi_noise_db=4.0,
-        clock_offset_s=10.0, clock_drift_ppm=100, disconnects_per_hour=1.0, disconnect_s=20.0,
+        miss_rate=0.30,
+        cross_read_rate=0.15,
+        cross_read_penalty_db=6.0,
+        rssi_noise_db=4.0,
+        clock_offset_s=10.0,
+        clock_drift_ppm=100,
+        disconnects_per_hour=1.0,
+        disconnect_s=20.0,
     ),
 }
 
@@ -114,8 +125,9 @@ class Scenario(_Strict):
         return self.rf_overrides.get(self.noise, RF_PRESETS[self.noise])
 
 
-def load_scenario(path: Path | str, *, noise: str | None = None, seed: int | None = None
-                  ) -> Scenario:
+def load_scenario(
+    path: Path | str, *, noise: str | None = None, seed: int | None = None
+) -> Scenario:
     """Load a scenario; ``layout`` is resolved relative to the scenario file."""
     path = Path(path)
     sc = load_yaml(path, Scenario)

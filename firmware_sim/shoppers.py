@@ -115,8 +115,11 @@ class ShopperSimulator:
         u = rng.random()
         if u < tr.member_share:
             # Some members come far more often than others (a Zipf-like population).
-            member = int(min(tr.members, rng.zipf(1.3))) if rng.random() < 0.5 else int(
-                rng.integers(1, tr.members + 1))
+            member = (
+                int(min(tr.members, rng.zipf(1.3)))
+                if rng.random() < 0.5
+                else int(rng.integers(1, tr.members + 1))
+            )
             return gid96_epc(GID_MANAGER, CLASS_MEMBER, member)
         if u < tr.member_share + tr.cart_share:
             return gid96_epc(GID_MANAGER, CLASS_CART, int(rng.integers(1, tr.carts + 1)))
@@ -164,36 +167,48 @@ class ShopperSimulator:
         d = self.sc.dwell
         t = t0
         plan: list[tuple[str, float, str | None]] = []
-        for zone, counter in path:
-            kind = self.kinds[zone]
-            if counter is not None:
-                beh = self.sc.counters[counter]
+        for step_zone, target in path:
+            kind = self.kinds[step_zone]
+            if target is not None:
+                beh = self.sc.counters[target]
                 dwell = self._dwell(rng, beh.dwell_median_s)
-                _, conversion = self._behaviour(counter, day)
+                _, conversion = self._behaviour(target, day)
                 if rng.random() < conversion:
                     amount = round(float(beh.basket_mean * math.exp(rng.normal(0, 0.5))), 2)
-                    bought.append((counter, amount))
+                    bought.append((target, amount))
             elif kind == ZoneKind.ENTRANCE:
                 dwell = self._dwell(rng, d.entrance_s)
             else:
                 dwell = self._dwell(rng, d.aisle_s)
-            plan.append((zone, dwell, counter))
+            plan.append((step_zone, dwell, target))
         for step in self.routes[here][self.checkout][:-1]:
             plan.append((step, self._dwell(rng, d.aisle_s), None))
-        plan.append((self.checkout,
-                     self._dwell(rng, d.checkout_buy_s if bought else d.checkout_pass_s), None))
+        plan.append(
+            (
+                self.checkout,
+                self._dwell(rng, d.checkout_buy_s if bought else d.checkout_pass_s),
+                None,
+            )
+        )
         plan.append((self.exit, self._dwell(rng, d.exit_s), None))
         purchase_at: dict[str, float] = {}
-        for zone, dwell, counter in plan:
-            out.visits.append(TrueVisit(sid, epc, zone, t, t + dwell))
-            if counter is not None:
-                purchase_at[counter] = t + dwell * 0.8
-            t += dwell
+        for plan_zone, plan_dwell, plan_counter in plan:
+            out.visits.append(TrueVisit(sid, epc, plan_zone, t, t + plan_dwell))
+            if plan_counter is not None:
+                purchase_at[plan_counter] = t + plan_dwell * 0.8
+            t += plan_dwell
         for counter, amount in bought:
             out.purchases.append(TruePurchase(sid, epc, counter, amount, purchase_at[counter]))
 
-    def _staff(self, day: date, midnight: float, lo: float, hi: float,
-               rng: np.random.Generator, out: SimResult) -> None:
+    def _staff(
+        self,
+        day: date,
+        midnight: float,
+        lo: float,
+        hi: float,
+        rng: np.random.Generator,
+        out: SimResult,
+    ) -> None:
         tr = self.sc.traffic
         zones = sorted(self.routes)
         graph = {k: sorted(v) for k, v in self.layout.adjacency().items()}
@@ -210,8 +225,7 @@ class ShopperSimulator:
                 zone = graph[zone][int(rng.integers(len(graph[zone])))]
 
 
-def simulate(scenario: Scenario, layout: StoreLayout, start: datetime, end: datetime
-             ) -> SimResult:
+def simulate(scenario: Scenario, layout: StoreLayout, start: datetime, end: datetime) -> SimResult:
     return ShopperSimulator(scenario, layout).simulate(start, end)
 
 

@@ -13,8 +13,9 @@ VISITS = "visits.jsonl"
 PURCHASES = "purchases.jsonl"
 
 
-def append_truth(folder: Path, visits: Iterable[TrueVisit], purchases: Iterable[TruePurchase]
-                 ) -> None:
+def append_truth(
+    folder: Path, visits: Iterable[TrueVisit], purchases: Iterable[TruePurchase]
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / VISITS).open("a", encoding="utf-8") as f:
         for v in visits:

@@ -1,4 +1,4 @@
-"""The FastAPI application: ``create_app(settings, database_url)``; the pool opens in the lifespan."""
+"""The FastAPI application: ``create_app(settings, database_url=...)``; pool opened in lifespan."""
 
 from __future__ import annotations
 

@@ -103,7 +103,10 @@ def run_create_token(args: argparse.Namespace) -> int:
     async def go(url: str) -> str:
         async with await psycopg.AsyncConnection.connect(url) as conn:
             token = await create_credential(
-                conn, name=args.name, role=args.role, store_id=args.store,
+                conn,
+                name=args.name,
+                role=args.role,
+                store_id=args.store,
                 register_id=args.register,
             )
             await conn.commit()

@@ -41,9 +41,7 @@ SELECT add_continuous_aggregate_policy('zone_visit_hourly',
 
 
 async def timescale_available(conn: psycopg.AsyncConnection[object]) -> bool:
-    cur = await conn.execute(
-        "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
-    )
+    cur = await conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
     return await cur.fetchone() is not None
 
 

@@ -1,7 +1,8 @@
 """``storeflow bench``: throughput figures, printed (never asserted by timed unit tests).
 
-* ``bench edge``: decode + track a pre-generated stream of R2000 frames on one core; report raw reads
-  per second and that figure as a multiple of the line rate of 20 serial readers at 115200 baud.
+* ``bench edge``: decode + track a pre-generated stream of R2000 frames on one core; report raw
+  reads per second and that figure as a multiple of the line rate of 20 serial readers at
+  115200 baud.
 * ``bench ingest``: the server's ingest path against a plain COPY of the same rows (see
   :mod:`server.bench_ingest`).
 """
@@ -39,7 +40,12 @@ class EdgeBenchResult:
 
 
 def make_stream(
-    *, tags: int = 400, antennas: int = 4, seconds: float = 600.0, rate_hz: float = 10.0, seed: int = 7
+    *,
+    tags: int = 400,
+    antennas: int = 4,
+    seconds: float = 600.0,
+    rate_hz: float = 10.0,
+    seed: int = 7,
 ) -> tuple[bytes, list[tuple[int, float]]]:
     """A busy reader: ``tags`` tags wandering between antennas, read at ``rate_hz`` each.
 
@@ -62,8 +68,8 @@ def make_stream(
     events.sort()
     frames = bytearray()
     chunks: list[tuple[int, float]] = []
-    for ts, tag, ant, rssi in events:
-        frames += r2000_tag_frame(addr=1, antenna=ant, epc_hex=epcs[tag], rssi_dbm=rssi)
+    for ts, tag, ant, level in events:
+        frames += r2000_tag_frame(addr=1, antenna=ant, epc_hex=epcs[tag], rssi_dbm=level)
         if len(frames) - (chunks[-1][0] if chunks else 0) >= 4096:
             chunks.append((len(frames), ts))
     chunks.append((len(frames), events[-1][0] if events else 0.0))
@@ -141,4 +147,4 @@ def _run_edge(args: argparse.Namespace) -> int:
 def _run_ingest(args: argparse.Namespace) -> int:
     from server.bench_ingest import run_ingest_bench
 
-    return run_ingest_bench(visits=args.visits, batch=args.batch, as_json=args.json)
+    return int(run_ingest_bench(visits=args.visits, batch=args.batch, as_json=args.json))

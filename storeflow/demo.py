@@ -1,7 +1,7 @@
 """``storeflow demo``: the whole system on embedded defaults.
 
-1. PostgreSQL: ``DATABASE_URL`` if set, else the embedded server in ``<data dir>/pgdata`` (kept, so a
-   second run keeps the history); migrate; import the demo store layout; credentials.
+1. PostgreSQL: ``DATABASE_URL`` if set, else the embedded server in ``<data dir>/pgdata``
+   (kept, so a second run keeps the history); migrate; import the demo store layout; credentials.
 2. MQTT: ``MQTT_URL`` if set, else an in-process amqtt broker.
 3. The server (``storeflow server``) as a child process.
 4. Back-fill: simulated days of history pushed through the real edge code (encode -> decode ->
@@ -175,13 +175,20 @@ def run_demo(args: argparse.Namespace) -> int:
             group.start(
                 "dashboard",
                 storeflow_command(
-                    "dashboard", "--port", str(plan.dashboard_port), "--api-url", api_url,
-                    "--token", setup.planner_token,
+                    "dashboard",
+                    "--port",
+                    str(plan.dashboard_port),
+                    "--api-url",
+                    api_url,
+                    "--token",
+                    setup.planner_token,
                 ),
             )
             _say(f"Dashboard: http://127.0.0.1:{plan.dashboard_port}")
-        _say(f"live: simulated store from {live_start:%Y-%m-%d %H:%M} UTC at {plan.speed:g}x; "
-             f"logs in {group.log_dir}; Ctrl-C stops everything")
+        _say(
+            f"live: simulated store from {live_start:%Y-%m-%d %H:%M} UTC at {plan.speed:g}x; "
+            f"logs in {group.log_dir}; Ctrl-C stops everything"
+        )
 
         deadline = None if plan.minutes is None else time.monotonic() + plan.minutes * 60
         while not stop.is_set():

@@ -109,14 +109,22 @@ class LivePlan:
     def sim_args(self) -> list[str]:
         ports = ",".join(f"{rid}={port}" for rid, port in self.serial_ports.items())
         return [
-            "sim", "run",
-            "--speed", str(self.speed),
-            "--sim-epoch", str(self.sim_epoch),
-            "--wall-start", str(self.wall_start),
-            "--mqtt-url", self.mqtt_url,
-            "--serial-ports", ports,
-            "--truth-dir", str(self.truth_dir),
-            "--noise", self.noise,
+            "sim",
+            "run",
+            "--speed",
+            str(self.speed),
+            "--sim-epoch",
+            str(self.sim_epoch),
+            "--wall-start",
+            str(self.wall_start),
+            "--mqtt-url",
+            self.mqtt_url,
+            "--serial-ports",
+            ports,
+            "--truth-dir",
+            str(self.truth_dir),
+            "--noise",
+            self.noise,
         ]
 
 
@@ -125,11 +133,17 @@ def edge_readers(live: LivePlan) -> list[dict[str, Any]]:
     for rid, proto in reader_protocols().items():
         if proto == "r2000":
             port = live.serial_ports[rid]
-            out.append({"id": rid, "protocol": proto,
-                        "serial": {"url": f"socket://127.0.0.1:{port}"}})
+            out.append(
+                {"id": rid, "protocol": proto, "serial": {"url": f"socket://127.0.0.1:{port}"}}
+            )
         else:
-            out.append({"id": rid, "protocol": proto,
-                        "mqtt": {"url": live.mqtt_url, "topic": mqtt_topic(rid)}})
+            out.append(
+                {
+                    "id": rid,
+                    "protocol": proto,
+                    "mqtt": {"url": live.mqtt_url, "topic": mqtt_topic(rid)},
+                }
+            )
     return out
 
 
@@ -158,21 +172,32 @@ def backfill(
     scenario = load_scenario(SCENARIO_PATH, noise=noise)
     lay = layout()
     outbox = Outbox(work_dir / "backfill.outbox.sqlite")
-    uplink = Uplink(server_url=api_url, token=token, device_id="edge-demo-backfill",
-                    outbox=outbox, batch_size=5_000)
+    uplink = Uplink(
+        server_url=api_url,
+        token=token,
+        device_id="edge-demo-backfill",
+        outbox=outbox,
+        batch_size=5_000,
+    )
     pipeline = EdgePipeline(
-        store_id=STORE_ID, antenna_map=AntennaMap.from_layout(lay), kind_of=tag_kind,
+        store_id=STORE_ID,
+        antenna_map=AntennaMap.from_layout(lay),
+        kind_of=tag_kind,
         outbox=outbox,
     )
     days = (end - start).total_seconds() / 86400
-    _say(f"back-filling {days:.1f} simulated days ({start:%Y-%m-%d} .. {end:%Y-%m-%d %H:%M}) "
-         "through the edge decoders and tracker ...")
+    _say(
+        f"back-filling {days:.1f} simulated days ({start:%Y-%m-%d} .. {end:%Y-%m-%d %H:%M}) "
+        "through the edge decoders and tracker ..."
+    )
     total_s = (end - start).total_seconds()
 
     def progress(stats: ReplayStats) -> None:
         done = (stats.last_ts - start.timestamp()) / total_s
-        _say(f"  {done:6.1%}  {stats.reads_in:>11,} reads  {stats.reads_per_s:,.0f} reads/s  "
-             f"{pipeline.visits_out:,} visits")
+        _say(
+            f"  {done:6.1%}  {stats.reads_in:>11,} reads  {stats.reads_per_s:,.0f} reads/s  "
+            f"{pipeline.visits_out:,} visits"
+        )
         uplink.drain()
         if stop.is_set():
             raise KeyboardInterrupt
@@ -183,8 +208,10 @@ def backfill(
     except KeyboardInterrupt:
         return
     left = uplink.drain(max_attempts=50)
-    _say(f"back-fill done: {stats.reads_in:,} reads -> {pipeline.visits_out:,} visits in "
-         f"{stats.seconds:.0f} s ({stats.reads_per_s:,.0f} reads/s); {left} events left to send")
+    _say(
+        f"back-fill done: {stats.reads_in:,} reads -> {pipeline.visits_out:,} visits in "
+        f"{stats.seconds:.0f} s ({stats.reads_per_s:,.0f} reads/s); {left} events left to send"
+    )
     uplink.close()
     outbox.close()
 

@@ -41,7 +41,10 @@ class ProcessGroup:
         log = open(self.log_dir / f"{name}.log", "ab")
         full_env = {**os.environ, **(env or {})}
         proc = subprocess.Popen(
-            list(argv), stdout=log, stderr=subprocess.STDOUT, env=full_env,
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
             start_new_session=True,
         )
         log.close()

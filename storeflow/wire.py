@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 # Namespace for deterministic event ids (a fixed, arbitrary UUID).
 EVENT_NAMESPACE = uuid.UUID("6f1d2b0e-4c1a-4f6e-9a57-3c8e2d1b7a90")

@@ -72,8 +72,9 @@ def template_db(pg_server: PgServer) -> Iterator[str]:
         yield name
     finally:
         with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 @pytest.fixture
@@ -81,14 +82,18 @@ def db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
     """A fresh, migrated database for one test."""
     name = f"sf_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(template_db)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template_db)
+            )
+        )
     try:
         yield pg_server.url_for(name)
     finally:
         with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 @pytest.fixture
@@ -120,8 +125,9 @@ class Api:
     client: object  # fastapi.testclient.TestClient
     db_url: str
 
-    def token(self, role: str, *, store_id: str | None = None,
-              register_id: str | None = None) -> str:
+    def token(
+        self, role: str, *, store_id: str | None = None, register_id: str | None = None
+    ) -> str:
         return make_token(self.db_url, role, store_id=store_id, register_id=register_id)
 
     def headers(self, role: str, **scope: str | None) -> dict[str, str]:

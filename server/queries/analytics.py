@@ -80,8 +80,14 @@ async def summary(conn: AsyncConnection[Any], store_id: str, p: Period) -> Summa
     )
     trips_row = await cur.fetchone()
     return Summary(
-        start=p.start, end=p.end, visits=visits, trips=trips_row[0] if trips_row else 0,
-        shoppers=shoppers, first_at=first_at, last_at=last_at, median_dwell_s=med,
+        start=p.start,
+        end=p.end,
+        visits=visits,
+        trips=trips_row[0] if trips_row else 0,
+        shoppers=shoppers,
+        first_at=first_at,
+        last_at=last_at,
+        median_dwell_s=med,
     )
 
 

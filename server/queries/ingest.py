@@ -80,14 +80,18 @@ async def ingest_batch(
         cur = await conn.execute(
             "INSERT INTO card_scan (event_id, store_id, register_id, card_number, scanned_at, "
             "scanner) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (scan.event_id, scan.store_id, scan.register_id, scan.card_number, scan.scanned_at,
-             scan.scanner),
+            (
+                scan.event_id,
+                scan.store_id,
+                scan.register_id,
+                scan.card_number,
+                scan.scanned_at,
+                scan.scanner,
+            ),
         )
         if cur.rowcount:
             accepted += 1
-            await conn.execute(
-                "SELECT pg_notify('card_scan', %s)", (scan.model_dump_json(),)
-            )
+            await conn.execute("SELECT pg_notify('card_scan', %s)", (scan.model_dump_json(),))
         else:
             duplicates += 1
     return IngestResult(accepted=accepted, duplicates=duplicates, rejected=rejected)
@@ -101,8 +105,19 @@ async def _insert_visits(
         async with cur.copy(f"COPY staging_visit ({_COLUMNS}) FROM STDIN") as copy:
             for v in visits:
                 await copy.write_row(
-                    (v.event_id, v.store_id, v.zone, v.epc, v.tag_kind.value, v.enter_at,
-                     v.exit_at, v.reads, v.mean_rssi_dbm, v.reader_id, device_id)
+                    (
+                        v.event_id,
+                        v.store_id,
+                        v.zone,
+                        v.epc,
+                        v.tag_kind.value,
+                        v.enter_at,
+                        v.exit_at,
+                        v.reads,
+                        v.mean_rssi_dbm,
+                        v.reader_id,
+                        device_id,
+                    )
                 )
         await cur.execute(
             f"INSERT INTO zone_visit ({_COLUMNS}) SELECT {_COLUMNS} FROM staging_visit "

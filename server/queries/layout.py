@@ -40,8 +40,10 @@ async def import_layout(conn: AsyncConnection[Any], layout: StoreLayout) -> None
         await cur.executemany(
             "INSERT INTO counter (store_id, code, name, brand, category, zone_code, area_m2) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [(sid, c.code, c.name, c.brand, c.category, c.zone, c.area_m2)
-             for c in layout.counters],
+            [
+                (sid, c.code, c.name, c.brand, c.category, c.zone, c.area_m2)
+                for c in layout.counters
+            ],
         )
         await cur.executemany(
             "INSERT INTO reader (store_id, id, protocol, floor_id) VALUES (%s, %s, %s, %s)",
@@ -51,8 +53,7 @@ async def import_layout(conn: AsyncConnection[Any], layout: StoreLayout) -> None
             "INSERT INTO antenna_zone (store_id, reader_id, port, zone_code, x, y, valid_from, "
             "valid_to) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
             [
-                (sid, r.id, a.port, a.zone, a.position[0], a.position[1], a.valid_from,
-                 a.valid_to)
+                (sid, r.id, a.port, a.zone, a.position[0], a.position[1], a.valid_from, a.valid_to)
                 for r in layout.readers
                 for a in r.antennas
             ],
@@ -69,24 +70,43 @@ async def load_layout(conn: AsyncConnection[Any], store_id: str) -> StoreLayout 
     store = await cur.fetchone()
     if store is None:
         return None
-    floors = await (await conn.execute(
-        "SELECT id, name, width_m, height_m FROM floor WHERE store_id = %s ORDER BY id",
-        (store_id,))).fetchall()
-    zones = await (await conn.execute(
-        "SELECT code, name, kind, floor_id, polygon FROM zone WHERE store_id = %s ORDER BY code",
-        (store_id,))).fetchall()
-    adj = await (await conn.execute(
-        "SELECT zone_a, zone_b FROM zone_adjacency WHERE store_id = %s", (store_id,))).fetchall()
-    counters = await (await conn.execute(
-        "SELECT code, name, brand, category, zone_code, area_m2 FROM counter "
-        "WHERE store_id = %s ORDER BY code", (store_id,))).fetchall()
-    readers = await (await conn.execute(
-        "SELECT id, protocol, floor_id FROM reader WHERE store_id = %s ORDER BY id",
-        (store_id,))).fetchall()
-    antennas = await (await conn.execute(
-        "SELECT reader_id, port, zone_code, x, y, valid_from, valid_to FROM antenna_zone "
-        "WHERE store_id = %s ORDER BY reader_id, port, valid_from NULLS FIRST",
-        (store_id,))).fetchall()
+    floors = await (
+        await conn.execute(
+            "SELECT id, name, width_m, height_m FROM floor WHERE store_id = %s ORDER BY id",
+            (store_id,),
+        )
+    ).fetchall()
+    zones = await (
+        await conn.execute(
+            "SELECT code, name, kind, floor_id, polygon FROM zone WHERE store_id = %s "
+            "ORDER BY code",
+            (store_id,),
+        )
+    ).fetchall()
+    adj = await (
+        await conn.execute(
+            "SELECT zone_a, zone_b FROM zone_adjacency WHERE store_id = %s", (store_id,)
+        )
+    ).fetchall()
+    counters = await (
+        await conn.execute(
+            "SELECT code, name, brand, category, zone_code, area_m2 FROM counter "
+            "WHERE store_id = %s ORDER BY code",
+            (store_id,),
+        )
+    ).fetchall()
+    readers = await (
+        await conn.execute(
+            "SELECT id, protocol, floor_id FROM reader WHERE store_id = %s ORDER BY id", (store_id,)
+        )
+    ).fetchall()
+    antennas = await (
+        await conn.execute(
+            "SELECT reader_id, port, zone_code, x, y, valid_from, valid_to FROM antenna_zone "
+            "WHERE store_id = %s ORDER BY reader_id, port, valid_from NULLS FIRST",
+            (store_id,),
+        )
+    ).fetchall()
     neighbours: dict[str, list[str]] = {}
     for a, b in adj:
         neighbours.setdefault(a, []).append(b)
@@ -94,21 +114,44 @@ async def load_layout(conn: AsyncConnection[Any], store_id: str) -> StoreLayout 
         "store": {"id": store[0], "name": store[1], "timezone": store[2]},
         "floors": [{"id": f[0], "name": f[1], "width_m": f[2], "height_m": f[3]} for f in floors],
         "zones": [
-            {"code": z[0], "name": z[1], "kind": z[2], "floor": z[3], "polygon": z[4],
-             "adjacent": sorted(neighbours.get(z[0], []))}
+            {
+                "code": z[0],
+                "name": z[1],
+                "kind": z[2],
+                "floor": z[3],
+                "polygon": z[4],
+                "adjacent": sorted(neighbours.get(z[0], [])),
+            }
             for z in zones
         ],
         "counters": [
-            {"code": c[0], "name": c[1], "brand": c[2], "category": c[3], "zone": c[4],
-             "area_m2": c[5]}
+            {
+                "code": c[0],
+                "name": c[1],
+                "brand": c[2],
+                "category": c[3],
+                "zone": c[4],
+                "area_m2": c[5],
+            }
             for c in counters
         ],
         "readers": [
-            {"id": r[0], "protocol": r[1], "floor": r[2], "antennas": [
-                {"port": a[1], "zone": a[2], "position": [a[3], a[4]], "valid_from": a[5],
-                 "valid_to": a[6]}
-                for a in antennas if a[0] == r[0]
-            ]}
+            {
+                "id": r[0],
+                "protocol": r[1],
+                "floor": r[2],
+                "antennas": [
+                    {
+                        "port": a[1],
+                        "zone": a[2],
+                        "position": [a[3], a[4]],
+                        "valid_from": a[5],
+                        "valid_to": a[6],
+                    }
+                    for a in antennas
+                    if a[0] == r[0]
+                ],
+            }
             for r in readers
         ],
     }

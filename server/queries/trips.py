@@ -16,7 +16,7 @@ SHOPPER_KINDS = ["member_card", "cart", "basket"]
 
 async def zone_kinds(conn: AsyncConnection[Any], store_id: str) -> dict[str, str]:
     cur = await conn.execute("SELECT code, kind FROM zone WHERE store_id = %s", (store_id,))
-    return {code: kind for code, kind in await cur.fetchall()}
+    return dict(await cur.fetchall())
 
 
 async def rebuild_trips(
@@ -40,7 +40,7 @@ async def rebuild_trips(
         "GROUP BY a.epc, a.low",
         (gap_s, epcs, lows, store_id),
     )
-    bounds = {epc: low for epc, low in await cur.fetchall()}
+    bounds: dict[str, datetime] = dict(await cur.fetchall())
     b_epcs = list(bounds)
     b_lows = [bounds[e] for e in b_epcs]
     await conn.execute(
@@ -65,8 +65,16 @@ async def rebuild_trips(
     for epc, visits in per_tag.items():
         for t in assemble_trips(visits, store_id=store_id, epc=epc, zone_kinds=zk, gap_s=gap_s):
             rows.append(
-                (t.trip_id, store_id, epc, kinds[epc], t.start_at, t.end_at, list(t.zones),
-                 t.visit_count)
+                (
+                    t.trip_id,
+                    store_id,
+                    epc,
+                    kinds[epc],
+                    t.start_at,
+                    t.end_at,
+                    list(t.zones),
+                    t.visit_count,
+                )
             )
     async with conn.cursor() as c:
         await c.executemany(

@@ -31,9 +31,15 @@ def visit(zone: str, start_s: float, dwell_s: float, epc: str = CARD) -> ZoneVis
     enter = T0 + timedelta(seconds=start_s)
     return ZoneVisit(
         event_id=visit_event_id(store_id="demo", zone=zone, epc=epc, enter_at=enter),
-        store_id="demo", zone=zone, epc=epc, tag_kind=TagKind.MEMBER_CARD,
-        enter_at=enter, exit_at=enter + timedelta(seconds=dwell_s), reads=10,
-        mean_rssi_dbm=-55.0, reader_id="R1",
+        store_id="demo",
+        zone=zone,
+        epc=epc,
+        tag_kind=TagKind.MEMBER_CARD,
+        enter_at=enter,
+        exit_at=enter + timedelta(seconds=dwell_s),
+        reads=10,
+        mean_rssi_dbm=-55.0,
+        reader_id="R1",
     )
 
 
@@ -43,16 +49,24 @@ def batch(*visits: ZoneVisit) -> str:
 
 def post(api: Api, body: str, token: str) -> dict[str, int]:
     client: TestClient = api.client  # type: ignore[assignment]
-    r = client.post("/api/v1/ingest", content=body,
-                    headers={"Authorization": f"Bearer {token}",
-                             "Content-Type": "application/json"})
+    r = client.post(
+        "/api/v1/ingest",
+        content=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     assert r.status_code == 200, r.text
     result: dict[str, int] = r.json()
     return result
 
 
-PATH = [("ENT", 0, 10), ("A2", 10, 30), ("C03", 40, 120), ("A3", 160, 20), ("CHK", 180, 60),
-        ("EXIT", 240, 8)]
+PATH = [
+    ("ENT", 0, 10),
+    ("A2", 10, 30),
+    ("C03", 40, 120),
+    ("A3", 160, 20),
+    ("CHK", 180, 60),
+    ("EXIT", 240, 8),
+]
 
 
 def test_same_batch_twice_stores_each_visit_once_and_builds_one_trip(api: Api) -> None:
@@ -95,15 +109,22 @@ def test_auth_boundaries(api: Api) -> None:
     assert post(api, body, other_store) == {"accepted": 0, "duplicates": 0, "rejected": 1}
     edge = api.headers("edge", store_id="demo")
     assert client.get("/api/v1/stores/demo/analytics/summary", headers=edge).status_code == 403
-    assert client.put("/api/v1/stores/demo/layout", content=b"x",
-                      headers=api.headers("planner")).status_code == 403
+    assert (
+        client.put(
+            "/api/v1/stores/demo/layout", content=b"x", headers=api.headers("planner")
+        ).status_code
+        == 403
+    )
 
 
 def test_bad_layout_yaml_names_line_and_key(api: Api) -> None:
     client: TestClient = api.client  # type: ignore[assignment]
     text = LAYOUT.read_text().replace("kind: counter", "kind: kiosk", 1)
-    r = client.put("/api/v1/stores/demo/layout", content=text.encode(),
-                   headers={**api.headers("admin"), "Content-Type": "application/yaml"})
+    r = client.put(
+        "/api/v1/stores/demo/layout",
+        content=text.encode(),
+        headers={**api.headers("admin"), "Content-Type": "application/yaml"},
+    )
     assert r.status_code == 422
     line = next(i for i, s in enumerate(text.splitlines(), 1) if "kind: kiosk" in s)
     assert f"layout:{line}: zones[6].kind" in r.json()["detail"]
@@ -133,15 +154,19 @@ def test_analytics_on_a_known_dataset(api: Api) -> None:
     client: TestClient = api.client  # type: ignore[assignment]
     h = api.headers("planner")
     q = "?start=2026-11-02T00:00:00Z&end=2026-11-03T00:00:00Z"
-    dwell = {d["zone"]: d for d in client.get(f"/api/v1/stores/demo/analytics/dwell{q}",
-                                               headers=h).json()}
+    dwell = {
+        d["zone"]: d
+        for d in client.get(f"/api/v1/stores/demo/analytics/dwell{q}", headers=h).json()
+    }
     assert dwell["C01"]["visits"] == 5
     assert dwell["C01"]["median_s"] == 30
     assert abs(dwell["C01"]["p90_s"] - 76) < 1e-6  # 40 + 0.6 * (100 - 40)
     foot = client.get(f"/api/v1/stores/demo/analytics/footfall{q}&bucket=hour", headers=h).json()
     assert [(f["bucket_start"][:13], f["entries"]) for f in foot] == [("2026-11-02T11", 5)]
-    zv = {z["zone"]: z for z in client.get(f"/api/v1/stores/demo/analytics/zone-visits{q}",
-                                            headers=h).json()}
+    zv = {
+        z["zone"]: z
+        for z in client.get(f"/api/v1/stores/demo/analytics/zone-visits{q}", headers=h).json()
+    }
     assert zv["ENT"] == {"zone": "ENT", "visits": 5, "visitors": 5}
     summary = client.get(f"/api/v1/stores/demo/analytics/summary{q}", headers=h).json()
     assert (summary["visits"], summary["trips"], summary["shoppers"]) == (10, 5, 5)
@@ -151,8 +176,14 @@ def test_health_reports_database_and_devices(api: Api) -> None:
     from storeflow.wire import Heartbeat, ReaderHealth
 
     client: TestClient = api.client  # type: ignore[assignment]
-    beat = Heartbeat(event_id=uuid.uuid4(), store_id="demo", device_id="edge-1", sent_at=T0,
-                     outbox_depth=3, readers={"R1": ReaderHealth(connected=False)})
+    beat = Heartbeat(
+        event_id=uuid.uuid4(),
+        store_id="demo",
+        device_id="edge-1",
+        sent_at=T0,
+        outbox_depth=3,
+        readers={"R1": ReaderHealth(connected=False)},
+    )
     token = api.token("edge", store_id="demo")
     body = IngestBatch(device_id="edge-1", sent_at=T0, events=[beat]).model_dump_json()
     post(api, body, token)

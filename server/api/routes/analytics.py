@@ -16,8 +16,9 @@ StartQ = Annotated[datetime | None, Query(description="ISO start (default: 7 day
 EndQ = Annotated[datetime | None, Query(description="ISO end (default: the latest data)")]
 
 
-async def _period(conn: ConnDep, store_id: str, start: datetime | None, end: datetime | None
-                  ) -> q.Period:
+async def _period(
+    conn: ConnDep, store_id: str, start: datetime | None, end: datetime | None
+) -> q.Period:
     p = await q.resolve_period(conn, store_id, start, end)
     if p.end <= p.start:
         raise HTTPException(422, "end must be after start")

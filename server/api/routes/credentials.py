@@ -27,7 +27,10 @@ class CredentialOut(BaseModel):
 async def create(body: CredentialIn, conn: ConnDep, _: AdminDep) -> CredentialOut:
     """A new credential; the token is shown this once and stored only as a hash."""
     token = await create_credential(
-        conn, name=body.name, role=body.role.value, store_id=body.store_id,
+        conn,
+        name=body.name,
+        role=body.role.value,
+        store_id=body.store_id,
         register_id=body.register_id,
     )
     return CredentialOut(token=token)

@@ -37,18 +37,23 @@ async def health(request: Request) -> Any:
     try:
         async with request.app.state.pool.connection(timeout=3.0) as conn:
             n = await (await conn.execute("SELECT count(*) FROM schema_migration")).fetchone()
-            ts = await (await conn.execute(
-                "SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'")).fetchone()
-            rows = await (await conn.execute(
-                "SELECT device_id, store_id, received_at, outbox_depth, readers "
-                "FROM device_heartbeat ORDER BY device_id")).fetchall()
+            ts = await (
+                await conn.execute(
+                    "SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'"
+                )
+            ).fetchone()
+            rows = await (
+                await conn.execute(
+                    "SELECT device_id, store_id, received_at, outbox_depth, readers "
+                    "FROM device_heartbeat ORDER BY device_id"
+                )
+            ).fetchall()
     except (psycopg.Error, TimeoutError, OSError) as exc:
         logger.warning("health: database unavailable: %s", exc)
         body = Health(status="down", database=False, migrations=0, timescaledb=False, devices=[])
         return JSONResponse(body.model_dump(mode="json"), status_code=503)
     devices = [
-        DeviceHealth(device_id=r[0], store_id=r[1], last_seen=r[2], outbox_depth=r[3],
-                     readers=r[4])
+        DeviceHealth(device_id=r[0], store_id=r[1], last_seen=r[2], outbox_depth=r[3], readers=r[4])
         for r in rows
     ]
     degraded = any(

@@ -20,5 +20,6 @@ async def ingest(
     Zone visits go in through COPY and a staging table; the trips of the tags concerned are
     re-assembled in the same transaction. Events for another store than the edge credential's
     are counted as rejected."""
-    return await ingest_batch(conn, principal=principal, batch=batch,
-                              trip_gap_s=settings.trip_gap_s)
+    return await ingest_batch(
+        conn, principal=principal, batch=batch, trip_gap_s=settings.trip_gap_s
+    )

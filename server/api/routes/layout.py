@@ -57,5 +57,9 @@ async def put_layout(
     if layout.store.id != store_id:
         raise HTTPException(422, f"the layout is for store {layout.store.id!r}, not {store_id!r}")
     await q.import_layout(conn, layout)
-    return {"store": store_id, "zones": len(layout.zones), "counters": len(layout.counters),
-            "readers": len(layout.readers)}
+    return {
+        "store": store_id,
+        "zones": len(layout.zones),
+        "counters": len(layout.counters),
+        "readers": len(layout.readers),
+    }

@@ -1,0 +1,174 @@
+"""``storeflow bench ingest``: the ingest endpoint against a plain COPY of the same rows.
+
+A private embedded PostgreSQL and a real server on a free port; zone visits posted over HTTP in
+batches (JSON decode, validation, COPY to staging, idempotent insert, trip assembly), then the same
+rows COPYed straight into a table with the same columns and indexes. Both figures come from one run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+import uvicorn
+
+from server.app import create_app
+from server.embedded_pg import EmbeddedPostgres, free_port
+from server.migrate import migrate
+from server.queries.credentials import create_credential
+from server.queries.layout import import_layout
+from server.settings import Settings
+from storeflow.layout import load_layout
+from storeflow.wire import IngestBatch, TagKind, ZoneVisit, visit_event_id
+
+LAYOUT = Path(__file__).resolve().parent.parent / "firmware_sim" / "stores" / "demo.yaml"
+ZONES = ["ENT", "A2", "C02", "A1", "C01", "A4", "C05", "A5", "C08", "A3", "CHK", "EXIT"]
+
+
+def make_visits(n: int) -> list[ZoneVisit]:
+    """``n`` visits: shoppers walking a fixed 12-zone path, one every 20 s."""
+    t0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    out = []
+    for i in range(n):
+        shopper, step = divmod(i, len(ZONES))
+        epc = f"3500079FF0000004{shopper:08X}"
+        enter = t0 + timedelta(seconds=shopper * 20 + step * 40)
+        zone = ZONES[step]
+        out.append(
+            ZoneVisit(
+                event_id=visit_event_id(store_id="demo", zone=zone, epc=epc, enter_at=enter),
+                store_id="demo",
+                zone=zone,
+                epc=epc,
+                tag_kind=TagKind.MEMBER_CARD,
+                enter_at=enter,
+                exit_at=enter + timedelta(seconds=35),
+                reads=20,
+                mean_rssi_dbm=-55.0,
+                reader_id="R1",
+            )
+        )
+    return out
+
+
+async def _prepare(url: str) -> str:
+    await migrate(url)
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        await import_layout(conn, load_layout(LAYOUT))
+        token = await create_credential(conn, name="bench", role="edge", store_id="demo")
+        await conn.commit()
+    return token
+
+
+def _serve(url: str, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+    config = uvicorn.Config(
+        create_app(Settings(), database_url=url), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server, thread
+
+
+def _plain_copy(url: str, visits: list[ZoneVisit]) -> float:
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE bench_copy (LIKE zone_visit INCLUDING ALL)")
+        conn.commit()
+        t = time.perf_counter()
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY bench_copy (event_id, store_id, zone, epc, tag_kind, enter_at, exit_at, "
+                "reads, mean_rssi_dbm, reader_id, device_id) FROM STDIN"
+            ) as copy,
+        ):
+            for v in visits:
+                copy.write_row(
+                    (
+                        v.event_id,
+                        v.store_id,
+                        v.zone,
+                        v.epc,
+                        v.tag_kind.value,
+                        v.enter_at,
+                        v.exit_at,
+                        v.reads,
+                        v.mean_rssi_dbm,
+                        v.reader_id,
+                        "bench",
+                    )
+                )
+        conn.commit()
+        return time.perf_counter() - t
+
+
+def run_ingest_bench(*, visits: int, batch: int, as_json: bool) -> int:
+    rows = make_visits(visits)
+    with tempfile.TemporaryDirectory(prefix="storeflow-bench-") as tmp:
+        pg = EmbeddedPostgres(Path(tmp) / "pg")
+        pg.start()
+        try:
+            token = asyncio.run(_prepare(pg.url))
+            port = free_port()
+            server, thread = _serve(pg.url, port)
+            bodies = [
+                IngestBatch(
+                    device_id="bench", sent_at=datetime.now(UTC), events=list(rows[i : i + batch])
+                ).model_dump_json()
+                for i in range(0, len(rows), batch)
+            ]
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            latencies = []
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+                t = time.perf_counter()
+                for body in bodies:
+                    t1 = time.perf_counter()
+                    r = client.post("/api/v1/ingest", content=body, headers=headers)
+                    r.raise_for_status()
+                    latencies.append(time.perf_counter() - t1)
+                ingest_s = time.perf_counter() - t
+                t = time.perf_counter()
+                r = client.post("/api/v1/ingest", content=bodies[0], headers=headers)
+                replay_s = time.perf_counter() - t
+                duplicates = r.json()["duplicates"]
+            server.should_exit = True
+            thread.join(10)
+            copy_s = _plain_copy(pg.url, rows)
+        finally:
+            pg.stop()
+    latencies.sort()
+    result = {
+        "visits": visits,
+        "batch": batch,
+        "ingest_visits_per_s": round(visits / ingest_s),
+        "plain_copy_rows_per_s": round(visits / copy_s),
+        "ingest_vs_copy": round(copy_s / ingest_s, 3),
+        "batch_p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+        "batch_max_ms": round(latencies[-1] * 1000, 1),
+        "replayed_batch_duplicates": duplicates,
+        "replayed_batch_ms": round(replay_s * 1000, 1),
+        "run_id": uuid.uuid4().hex[:8],
+    }
+    if as_json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"ingested {visits:,} visits in batches of {batch:,}: "
+            f"{result['ingest_visits_per_s']:,} visits/s over HTTP (validation, COPY to staging, "
+            f"idempotent insert, trip assembly); a plain COPY of the same rows: "
+            f"{result['plain_copy_rows_per_s']:,} rows/s; ratio {result['ingest_vs_copy']}; "
+            f"batch p50 {result['batch_p50_ms']} ms; replaying a batch: "
+            f"{duplicates} duplicates in {result['replayed_batch_ms']} ms"
+        )
+    return 0

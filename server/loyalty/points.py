@@ -1,0 +1,414 @@
+"""Points: earning, spending, expiry, reversal on returns, and the ledger they are kept in. Pure.
+
+Points live in *lots*: every earn creates a lot with an expiry time; spending, expiring and
+reversing take points out of lots. The ledger is append-only (:class:`LedgerEntry`); the balance
+and every lot's remainder are recomputed from it by :func:`balance` and
+:func:`lots_from_ledger`. A lot is expired at ``at`` when ``at >= expires_at``.
+
+Reversing points that were already spent cannot take them from a lot; :func:`plan_reversal`
+reports that part as a shortfall, which the caller records as a lot-less ``reverse`` (or
+``adjust``) entry: a debt. ``balance == sum of lot remainders - debt`` always holds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal, localcontext
+from typing import Literal
+
+from server.loyalty.rules import EarningRules, Tier, add_months
+
+logger = logging.getLogger(__name__)
+
+_CENT = Decimal("0.01")
+
+
+def _require_aware(name: str, value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime, got {value!r}")
+
+
+def _check_money(name: str, value: Decimal) -> None:
+    if not value.is_finite() or value != value.quantize(_CENT):
+        raise ValueError(f"{name} must be a finite amount with at most 2 decimal places: {value}")
+
+
+def _cents(value: Decimal) -> int:
+    return int(value.quantize(_CENT) * 100)
+
+
+# --------------------------------------------------------------------------------- earning
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A purchase line as the till reports it; ``amount`` is the line's paid total (>= 0)."""
+
+    sku: str
+    counter: str | None
+    category: str | None
+    quantity: Decimal | int
+    amount: Decimal
+
+    def __post_init__(self) -> None:
+        _check_money(f"line {self.sku!r} amount", self.amount)
+        if self.amount < 0:
+            raise ValueError(f"line {self.sku!r}: amount must not be negative ({self.amount})")
+
+
+@dataclass(frozen=True, slots=True)
+class EarnResult:
+    points_total: int
+    per_line: list[int]
+
+
+def place_multiplier(rules: EarningRules, *, counter: str | None, category: str | None) -> Decimal:
+    """Counter or category multiplier: the larger when both are configured, never both."""
+    found: list[Decimal] = []
+    if counter is not None and counter in rules.counter_multipliers:
+        found.append(rules.counter_multipliers[counter])
+    if category is not None and category in rules.category_multipliers:
+        found.append(rules.category_multipliers[category])
+    return max(found) if found else Decimal(1)
+
+
+def promotion_multiplier(
+    rules: EarningRules, *, at: datetime, counter: str | None, category: str | None
+) -> Decimal:
+    """The largest multiplier among promotions active at ``at`` that apply; 1 if none."""
+    found = [
+        p.multiplier
+        for p in rules.promotions
+        if p.is_active(at) and p.applies_to(counter=counter, category=category)
+    ]
+    return max(found) if found else Decimal(1)
+
+
+def line_multiplier(
+    rules: EarningRules, *, at: datetime, tier: Tier, counter: str | None, category: str | None
+) -> Decimal:
+    """Everything a line's amount is multiplied by: base x place x tier x promotion."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return (
+            rules.base_points_per_unit
+            * place_multiplier(rules, counter=counter, category=category)
+            * tier.points_multiplier
+            * promotion_multiplier(rules, at=at, counter=counter, category=category)
+        )
+
+
+def earn_for_purchase(
+    lines: Sequence[Line], *, at: datetime, tier: Tier, rules: EarningRules
+) -> EarnResult:
+    """Points a purchase earns, per line (floored), so a return can reverse per line.
+
+    A purchase earning 0 points creates no lot (an ``earn`` entry must be positive).
+    """
+    _require_aware("at", at)
+    per_line: list[int] = []
+    with localcontext() as ctx:
+        ctx.prec = 60  # exact: 2-place amounts times short multipliers
+        for line in lines:
+            mult = line_multiplier(
+                rules, at=at, tier=tier, counter=line.counter, category=line.category
+            )
+            raw = line.amount * mult
+            per_line.append(int(raw.to_integral_value(rounding=ROUND_FLOOR)))
+    total = sum(per_line)
+    logger.debug("earned %s points over %s lines at %s (tier %s)", total, len(lines), at, tier.name)
+    return EarnResult(points_total=total, per_line=per_line)
+
+
+def expiry_for(earned_at: datetime, rules: EarningRules) -> datetime:
+    """When points earned at ``earned_at`` expire: ``expiry_months`` calendar months later."""
+    _require_aware("earned_at", earned_at)
+    return add_months(earned_at, rules.expiry_months)
+
+
+# ------------------------------------------------------------------------------------ lots
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    """Points from one earn: ``points`` originally, ``remaining`` still spendable."""
+
+    lot_id: str
+    earned_at: datetime
+    expires_at: datetime
+    points: int
+    remaining: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.remaining <= self.points:
+            raise ValueError(
+                f"lot {self.lot_id}: remaining {self.remaining} outside 0..{self.points}"
+            )
+
+    def is_expired(self, at: datetime) -> bool:
+        return at >= self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """``points`` (> 0) taken out of lot ``lot_id``."""
+
+    lot_id: str
+    points: int
+
+
+class InsufficientPoints(ValueError):
+    def __init__(self, available: int, requested: int) -> None:
+        super().__init__(f"insufficient points: {available} available, {requested} requested")
+        self.available = available
+        self.requested = requested
+
+
+def _check_points(points: int) -> None:
+    if points < 0:
+        raise ValueError(f"points must not be negative: {points}")
+
+
+def _take(ordered: Iterable[Lot], points: int) -> tuple[list[Allocation], int]:
+    """Take up to ``points`` from ``ordered`` lots in order; returns allocations and the rest."""
+    out: list[Allocation] = []
+    need = points
+    for lot in ordered:
+        if need == 0:
+            break
+        take = min(lot.remaining, need)
+        if take > 0:
+            out.append(Allocation(lot.lot_id, take))
+            need -= take
+    return out, need
+
+
+def spendable(lots: Iterable[Lot], *, at: datetime) -> list[Lot]:
+    """Unexpired lots with points left, oldest-expiring first (then oldest earned, then id)."""
+    _require_aware("at", at)
+    live = [lot for lot in lots if lot.remaining > 0 and not lot.is_expired(at)]
+    return sorted(live, key=lambda lot: (lot.expires_at, lot.earned_at, lot.lot_id))
+
+
+def available(lots: Iterable[Lot], *, at: datetime) -> int:
+    """Points that can be spent at ``at`` (expired lots excluded)."""
+    return sum(lot.remaining for lot in spendable(lots, at=at))
+
+
+def spend_fifo(lots: Sequence[Lot], points: int, *, at: datetime) -> list[Allocation]:
+    """Allocate ``points`` to lots, oldest-expiring first; all or nothing.
+
+    Expired lots are ignored. Raises :class:`InsufficientPoints` when the unexpired lots hold
+    fewer than ``points``; nothing is allocated then.
+    """
+    _check_points(points)
+    ordered = spendable(lots, at=at)
+    have = sum(lot.remaining for lot in ordered)
+    if points > have:
+        raise InsufficientPoints(available=have, requested=points)
+    allocations, rest = _take(ordered, points)
+    assert rest == 0
+    return allocations
+
+
+def expire(lots: Sequence[Lot], *, at: datetime) -> list[Allocation]:
+    """The remaining points of every lot past its expiry at ``at``, earliest expiry first."""
+    _require_aware("at", at)
+    due = [lot for lot in lots if lot.remaining > 0 and lot.is_expired(at)]
+    due.sort(key=lambda lot: (lot.expires_at, lot.earned_at, lot.lot_id))
+    return [Allocation(lot.lot_id, lot.remaining) for lot in due]
+
+
+def settle_debt(lots: Sequence[Lot], debt: int, *, at: datetime) -> list[Allocation]:
+    """Points to take from lots (oldest-expiring first) towards a debt; may cover it partly."""
+    _check_points(debt)
+    allocations, _ = _take(spendable(lots, at=at), debt)
+    return allocations
+
+
+# -------------------------------------------------------------------------------- reversal
+
+
+def reverse_for_return(
+    *,
+    earned_per_line: Sequence[int],
+    line_amounts: Sequence[Decimal],
+    already_returned_amounts: Sequence[Decimal],
+    returning_amounts: Sequence[Decimal],
+) -> int:
+    """Points to reverse for a (partial) return, proportional to the value returned per line.
+
+    Per line: ``floor(earned * (previous + now) / amount) - floor(earned * previous / amount)``.
+    Summed over several partial returns this telescopes, so the total never exceeds what the
+    line earned, and returning the full remainder reverses exactly the remainder. Returning
+    more than was bought raises ``ValueError`` naming the line (0-based index).
+    """
+    n = len(earned_per_line)
+    sizes = (len(line_amounts), len(already_returned_amounts), len(returning_amounts))
+    if any(size != n for size in sizes):
+        raise ValueError(
+            f"per-line sequences differ in length: earned {n}, amounts {sizes[0]}, "
+            f"already returned {sizes[1]}, returning {sizes[2]}"
+        )
+    total = 0
+    for i in range(n):
+        earned = earned_per_line[i]
+        amount, before, now = line_amounts[i], already_returned_amounts[i], returning_amounts[i]
+        for name, value in (("amount", amount), ("already returned", before), ("returning", now)):
+            _check_money(f"line {i} {name}", value)
+            if value < 0:
+                raise ValueError(f"line {i}: {name} must not be negative ({value})")
+        if earned < 0:
+            raise ValueError(f"line {i}: earned points must not be negative ({earned})")
+        if before + now > amount:
+            raise ValueError(
+                f"line {i}: returning {now} with {before} already returned exceeds the "
+                f"{amount} bought"
+            )
+        if now == 0 or amount == 0:
+            continue
+        a, p, c = _cents(amount), _cents(before), _cents(before + now)
+        total += earned * c // a - earned * p // a
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class ReversalPlan:
+    """Points to take back out of lots, and the part already spent (``shortfall``)."""
+
+    from_lots: list[Allocation]
+    shortfall: int
+
+
+def plan_reversal(
+    lots: Sequence[Lot], points: int, *, at: datetime, prefer_lot_ids: Collection[str] = ()
+) -> ReversalPlan:
+    """Where ``points`` being reversed come from: newest lots first, never below zero.
+
+    Lots listed in ``prefer_lot_ids`` (the lots the purchase created) are drained first, then
+    the other unexpired lots, newest earned first. What the lots cannot cover was already spent
+    and is returned as ``shortfall`` for the caller to record explicitly as a debt.
+    """
+    _check_points(points)
+    _require_aware("at", at)
+    live = [lot for lot in lots if lot.remaining > 0 and not lot.is_expired(at)]
+    live.sort(
+        key=lambda lot: (lot.lot_id in prefer_lot_ids, lot.earned_at, lot.lot_id), reverse=True
+    )
+    allocations, shortfall = _take(live, points)
+    if shortfall:
+        logger.info("reversal of %s points leaves a shortfall of %s", points, shortfall)
+    return ReversalPlan(from_lots=allocations, shortfall=shortfall)
+
+
+# ---------------------------------------------------------------------------------- ledger
+
+EntryKind = Literal["earn", "redeem", "expire", "reverse", "adjust"]
+_DEBIT_KINDS: frozenset[str] = frozenset({"redeem", "expire", "reverse"})
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One append-only ledger row; ``points`` is signed (credits > 0, debits < 0).
+
+    * ``earn``: > 0, creates lot ``lot_id`` expiring at ``expires_at``.
+    * ``redeem`` / ``expire``: < 0, out of lot ``lot_id``.
+    * ``reverse``: < 0, out of lot ``lot_id``; without a lot it is a debt (points already spent).
+    * ``adjust``: != 0; with a lot, > 0 creates a lot (needs ``expires_at``) and < 0 takes from
+      one; without a lot it changes the debt (< 0 adds to it, > 0 pays it off).
+    """
+
+    kind: EntryKind
+    points: int
+    lot_id: str | None
+    at: datetime
+    actor: str
+    reason: str
+    ref: str | None = None
+    expires_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _require_aware("at", self.at)
+        where = f"{self.kind} entry ({self.reason or 'no reason'})"
+        if self.kind == "earn" and self.points <= 0:
+            raise ValueError(f"{where}: points must be positive, got {self.points}")
+        if self.kind in _DEBIT_KINDS and self.points >= 0:
+            raise ValueError(f"{where}: points must be negative, got {self.points}")
+        if self.kind == "adjust" and self.points == 0:
+            raise ValueError(f"{where}: points must not be zero")
+        if self.kind in ("earn", "redeem", "expire") and self.lot_id is None:
+            raise ValueError(f"{where}: lot_id is required")
+        if self.creates_lot:
+            if self.expires_at is None:
+                raise ValueError(f"{where}: expires_at is required for a new lot")
+            _require_aware("expires_at", self.expires_at)
+            if self.expires_at <= self.at:
+                raise ValueError(f"{where}: expires_at must be after at")
+        elif self.expires_at is not None:
+            raise ValueError(f"{where}: expires_at only belongs on an entry that creates a lot")
+
+    @property
+    def creates_lot(self) -> bool:
+        return self.lot_id is not None and self.points > 0
+
+
+def balance(entries: Iterable[LedgerEntry]) -> int:
+    """The member's points balance: the sum of all entries (negative while a debt exceeds it)."""
+    return sum(e.points for e in entries)
+
+
+def debt(entries: Iterable[LedgerEntry]) -> int:
+    """Points owed: reversed after being spent and not yet paid off (lot-less entries), >= 0."""
+    owed = -sum(e.points for e in entries if e.lot_id is None)
+    if owed < 0:
+        raise ValueError(f"lot-less entries pay off more than was owed ({-owed} too many)")
+    return owed
+
+
+def lots_from_ledger(entries: Iterable[LedgerEntry]) -> list[Lot]:
+    """Every lot's state, replayed from the ledger in append order (in order of creation).
+
+    Raises ``ValueError`` on an inconsistent ledger: a lot created twice, an entry for an
+    unknown lot, or a lot taken below zero.
+    """
+    lots: dict[str, Lot] = {}
+    for n, e in enumerate(entries):
+        if e.lot_id is None:
+            continue
+        if e.creates_lot:
+            if e.lot_id in lots:
+                raise ValueError(f"ledger entry {n}: lot {e.lot_id} created twice")
+            assert e.expires_at is not None
+            lots[e.lot_id] = Lot(e.lot_id, e.at, e.expires_at, e.points, e.points)
+            continue
+        lot = lots.get(e.lot_id)
+        if lot is None:
+            raise ValueError(f"ledger entry {n}: {e.kind} from unknown lot {e.lot_id}")
+        remaining = lot.remaining + e.points
+        if remaining < 0:
+            raise ValueError(
+                f"ledger entry {n}: {e.kind} of {-e.points} from lot {e.lot_id} "
+                f"which has {lot.remaining} left"
+            )
+        lots[e.lot_id] = Lot(lot.lot_id, lot.earned_at, lot.expires_at, lot.points, remaining)
+    return list(lots.values())
+
+
+def debit_entries(
+    kind: Literal["redeem", "expire", "reverse", "adjust"],
+    allocations: Iterable[Allocation],
+    *,
+    at: datetime,
+    actor: str,
+    reason: str,
+    ref: str | None = None,
+) -> list[LedgerEntry]:
+    """Ledger entries taking ``allocations`` out of their lots (one entry per lot)."""
+    return [
+        LedgerEntry(kind, -a.points, a.lot_id, at, actor, reason, ref)
+        for a in allocations
+        if a.points > 0
+    ]
