@@ -80,6 +80,7 @@ class Summary(_Response):
     first_at: datetime | None = None
     last_at: datetime | None = None
     shoppers: int = 0
+    median_dwell_s: float | None = None
 
 
 class Health(_Response):

@@ -1,0 +1,35 @@
+"""Storeflow — store planner: the Streamlit entry point (``storeflow dashboard``).
+
+Every figure comes from the server's API (``dashboard/api.py``); nothing reads the database.
+Pages live in ``dashboard/pages/``; each is a function taking the sidebar :class:`Selection`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import context
+from dashboard.pages import dwell, floor, overview
+
+st.set_page_config(page_title="Storeflow — store planner", page_icon="🛒", layout="wide")
+
+selection = context.sidebar()
+
+
+def _page(render: overview.Render, name: str) -> None:
+    if selection is None:
+        return
+    render(selection)
+
+
+pages = [
+    st.Page(
+        lambda: _page(overview.render, "overview"),
+        title="Overview",
+        url_path="overview",
+        default=True,
+    ),
+    st.Page(lambda: _page(floor.render, "floor"), title="Floor", url_path="floor"),
+    st.Page(lambda: _page(dwell.render, "dwell"), title="Dwell", url_path="dwell"),
+]
+st.navigation(pages).run()

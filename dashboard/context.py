@@ -1,0 +1,131 @@
+"""What every page needs: the API client (cached calls), the chosen store and period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.api import (
+    ApiConfig,
+    ApiError,
+    Bucket,
+    Period,
+    StoreflowClient,
+    StoreInfo,
+    Summary,
+    default_dates,
+    period_for_dates,
+)
+from storeflow.layout import StoreLayout
+
+CACHE_TTL_S = 30
+
+
+@st.cache_resource
+def client() -> StoreflowClient:
+    return StoreflowClient(ApiConfig.from_env())
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def stores() -> list[StoreInfo]:
+    return client().stores()
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def layout(store_id: str) -> StoreLayout:
+    return client().layout(store_id)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def summary(store_id: str, period: Period | None) -> Summary:
+    return client().summary(store_id, period)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def footfall(store_id: str, period: Period, bucket: Bucket) -> pd.DataFrame:
+    return client().footfall(store_id, period, bucket=bucket)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def dwell(store_id: str, period: Period) -> pd.DataFrame:
+    return client().dwell(store_id, period)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def zone_visits(store_id: str, period: Period) -> pd.DataFrame:
+    return client().zone_visits(store_id, period)
+
+
+@dataclass(frozen=True)
+class Selection:
+    store: StoreInfo
+    first: date
+    last: date
+    period: Period
+    previous: Period  # the same length immediately before, for deltas
+    bucket: Bucket
+
+
+def sidebar() -> Selection | None:
+    """Store, period and bucket filters; None (after showing why) if the API cannot be used."""
+    st.sidebar.title("Storeflow")
+    try:
+        options = stores()
+    except ApiError as exc:
+        st.error(str(exc))
+        return None
+    if not options:
+        st.info("No store has a layout yet: import one with `storeflow db import-layout`.")
+        return None
+    store = st.sidebar.selectbox(
+        "Store", options, format_func=lambda s: f"{s.name} ({s.id})", key="store"
+    )
+    assert store is not None
+    try:
+        latest = summary(store.id, None)
+    except ApiError as exc:
+        st.error(str(exc))
+        return None
+    first_default, last_default = default_dates(latest.last_at, store.timezone)
+    chosen: Any = st.sidebar.date_input(
+        "Period",
+        value=(first_default, last_default),
+        key="period",
+        help="Dates in the store's time zone; both ends included.",
+    )
+    first, last = (chosen[0], chosen[-1]) if isinstance(chosen, tuple | list) else (chosen, chosen)
+    days = (last - first).days + 1
+    bucket: Bucket = st.sidebar.radio(
+        "Footfall by",
+        ["hour", "day"],
+        index=1 if days > 2 else 0,
+        horizontal=True,
+        key="bucket",
+    )
+    st.sidebar.caption(
+        f"Data up to {latest.last_at:%Y-%m-%d %H:%M} UTC" if latest.last_at else "No data yet."
+    )
+    return Selection(
+        store=store,
+        first=first,
+        last=last,
+        period=period_for_dates(first, last, store.timezone),
+        previous=period_for_dates(
+            first - timedelta(days=days), first - timedelta(days=1), store.timezone
+        ),
+        bucket=bucket,
+    )
+
+
+def download(frame: pd.DataFrame, name: str, *, key: str) -> None:
+    st.download_button(
+        "Download CSV",
+        frame.to_csv(index=False).encode(),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=key,
+    )
