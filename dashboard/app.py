@@ -1,7 +1,7 @@
 """Storeflow — store planner: the Streamlit entry point (``storeflow dashboard``).
 
 Every figure comes from the server's API (``dashboard/api.py``); nothing reads the database.
-Pages live in ``dashboard/pages/``; each is a function taking the sidebar :class:`Selection`.
+Pages live in ``dashboard/views/``; each is a function taking the sidebar :class:`Selection`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import context
-from dashboard.pages import dwell, floor, overview
+from dashboard.views import dwell, floor, overview
 
 st.set_page_config(page_title="Storeflow — store planner", page_icon="🛒", layout="wide")
 
