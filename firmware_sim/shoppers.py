@@ -73,7 +73,7 @@ class ShopperSimulator:
         self.checkout = next(z.code for z in layout.zones if z.kind == ZoneKind.CHECKOUT)
         self.exit = next(z.code for z in layout.zones if z.kind == ZoneKind.EXIT)
         self.counter_zone = {c.code: c.zone for c in layout.counters}
-        self._next_id = 0
+        self._busy_until: dict[str, float] = {}  # a tag is in one place at a time
 
     def day_rng(self, day: date) -> np.random.Generator:
         return np.random.default_rng([self.sc.seed, day.toordinal()])
@@ -109,6 +109,16 @@ class ShopperSimulator:
                     sid = day.toordinal() * 100_000 + shopper_no
                     self._shopper(sid, float(t), day, shopper_rng, out)
         self._staff(day, midnight, lo, hi, rng, out)
+
+    def _free_tag(self, rng: np.random.Generator, start: float, end: float) -> str:
+        """A tag not carried by another shopper in [start, end) (a card or cart is in one place)."""
+        epc = self._tag(rng)
+        for _ in range(50):
+            if self._busy_until.get(epc, -math.inf) < start:
+                break
+            epc = self._tag(rng)
+        self._busy_until[epc] = end + 60.0
+        return epc
 
     def _tag(self, rng: np.random.Generator) -> str:
         tr = self.sc.traffic
@@ -146,7 +156,6 @@ class ShopperSimulator:
     def _shopper(
         self, sid: int, t0: float, day: date, rng: np.random.Generator, out: SimResult
     ) -> None:
-        epc = self._tag(rng)
         targets = []
         for counter in self.counter_zone:
             attraction, _ = self._behaviour(counter, day)
@@ -192,6 +201,7 @@ class ShopperSimulator:
         )
         plan.append((self.exit, self._dwell(rng, d.exit_s), None))
         purchase_at: dict[str, float] = {}
+        epc = self._free_tag(rng, t0, t0 + sum(p[1] for p in plan))
         for plan_zone, plan_dwell, plan_counter in plan:
             out.visits.append(TrueVisit(sid, epc, plan_zone, t, t + plan_dwell))
             if plan_counter is not None:

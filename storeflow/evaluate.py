@@ -41,7 +41,7 @@ class EvaluationResult:
 
 
 def evaluate(
-    *, noise: str, hours: float = 3.0, seed: int | None = None, params: TrackerParams | None = None
+    *, noise: str, hours: float = 6.0, seed: int | None = None, params: TrackerParams | None = None
 ) -> EvaluationResult:
     from firmware_sim.evaluate import DetectedVisit, score_visits
     from firmware_sim.live import backfill_reads
@@ -91,7 +91,7 @@ def add_evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         "and tracker, and print visit precision/recall, dwell error and exact-path share.",
     )
     p.add_argument("--noise", choices=["clean", "realistic", "harsh"], default="realistic")
-    p.add_argument("--hours", type=float, default=3.0, help="simulated hours (default 3)")
+    p.add_argument("--hours", type=float, default=6.0, help="simulated hours from 11:00 (6)")
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     p.set_defaults(func=run_evaluate)

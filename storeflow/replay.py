@@ -38,7 +38,12 @@ class ReplayStats:
 
 
 class _Reader:
-    """One simulated reader as the edge sees it: encoder on one side, real decoder on the other."""
+    """One simulated reader as the edge sees it: encoder on one side, real decoder on the other.
+
+    Reads are delivered in chunks of ``chunk_s`` of simulated time, as a serial port's ``read()``
+    or the R700's newline-delimited HTTP stream hands them over: every read in a chunk gets the
+    host receive time of the chunk's end.
+    """
 
     def __init__(self, reader_id: str, protocol: str) -> None:
         self.reader_id = reader_id
@@ -49,23 +54,39 @@ class _Reader:
             self.stream = stream_decoder(protocol, reader_id)
         else:
             self.message = message_decoder(protocol, reader_id)
+        self._chunk: list[bytes] = []
+        self._chunk_end = 0.0
 
-    def decode(self, read: SimRead) -> list[TagRead]:
-        host_ts = read.t + TRANSPORT_DELAY_S
+    def add(self, read: SimRead) -> None:
         if self.stream is not None:
-            frame = r2000_tag_frame(
-                addr=1, antenna=read.antenna, epc_hex=read.epc, rssi_dbm=read.rssi_dbm
+            self._chunk.append(
+                r2000_tag_frame(
+                    addr=1, antenna=read.antenna, epc_hex=read.epc, rssi_dbm=read.rssi_dbm
+                )
             )
-            return self.stream.feed(frame, host_ts)
-        assert self.message is not None
-        payload = impinj_tag_event(
-            hostname=self.reader_id,
-            epc_hex=read.epc,
-            antenna=read.antenna,
-            rssi_dbm=read.rssi_dbm,
-            at=datetime.fromtimestamp(read.reader_t, tz=UTC),
-        )
-        return self.message.decode(payload, host_ts)
+        else:
+            self._chunk.append(
+                impinj_tag_event(
+                    hostname=self.reader_id,
+                    epc_hex=read.epc,
+                    antenna=read.antenna,
+                    rssi_dbm=read.rssi_dbm,
+                    at=datetime.fromtimestamp(read.reader_t, tz=UTC),
+                )
+            )
+        self._chunk_end = read.t
+
+    def flush(self) -> list[TagRead]:
+        if not self._chunk:
+            return []
+        host_ts = self._chunk_end + TRANSPORT_DELAY_S
+        if self.stream is not None:
+            reads = self.stream.feed(b"".join(self._chunk), host_ts)
+        else:
+            assert self.message is not None
+            reads = self.message.decode(b"\r\n".join(self._chunk), host_ts)
+        self._chunk = []
+        return reads
 
     @property
     def frames_bad(self) -> int:
@@ -79,6 +100,7 @@ def replay(
     pipeline: EdgePipeline,
     protocols: Mapping[str, str],
     tick_s: float = 1.0,
+    chunk_s: float = 0.2,
     progress: Callable[[ReplayStats], None] | None = None,
     progress_every: int = 250_000,
 ) -> ReplayStats:
@@ -87,24 +109,27 @@ def replay(
     stats = ReplayStats()
     started = time.perf_counter()
     next_tick = float("-inf")
-    batch: list[TagRead] = []
+    next_flush = float("-inf")
     for read in reads:
         stats.reads_in += 1
+        if read.t >= next_flush:
+            for r in readers.values():
+                decoded = r.flush()
+                stats.reads_decoded += len(decoded)
+                pipeline.feed(decoded)
+            next_flush = read.t + chunk_s
         if read.t >= next_tick:
-            if batch:
-                pipeline.feed(batch)
-                batch = []
             pipeline.tick(read.t)
             next_tick = read.t + tick_s
-        decoded = readers[read.reader_id].decode(read)
-        stats.reads_decoded += len(decoded)
-        batch.extend(decoded)
+        readers[read.reader_id].add(read)
         stats.last_ts = read.t
         if progress is not None and stats.reads_in % progress_every == 0:
             stats.seconds = time.perf_counter() - started
             progress(stats)
-    if batch:
-        pipeline.feed(batch)
+    for r in readers.values():
+        decoded = r.flush()
+        stats.reads_decoded += len(decoded)
+        pipeline.feed(decoded)
     pipeline.flush()
     stats.seconds = time.perf_counter() - started
     stats.frames_bad = sum(r.frames_bad for r in readers.values())
