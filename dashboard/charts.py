@@ -187,7 +187,13 @@ def footfall_figure(
         )
     )
     if bucket == "day":
-        fig.update_xaxes(title_text=f"Day ({timezone})", tickformat="%a %d %b", dtick=86_400_000)
+        days = list(local)
+        fig.update_xaxes(
+            title_text=f"Day ({timezone})",
+            tickvals=days if len(days) <= 31 else None,
+            ticktext=[d.strftime("%a %d %b") for d in days] if len(days) <= 31 else None,
+            tickformat="%a %d %b",
+        )
         fig.update_traces(xperiod=86_400_000, xperiodalignment="middle")
     else:
         fig.update_xaxes(title_text=f"Hour ({timezone})", tickformat="%d %b\n%H:%M")

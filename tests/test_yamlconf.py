@@ -20,14 +20,23 @@ def test_example_edge_config_is_valid() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("device_id: x\nstore_id: demo\nlayout: {layout}\nreaders:\n  - id: R1\n"
-         "    protocol: r2000\n    serail: {{url: x}}\n", "cfg.yaml:7: readers[0].serail"),
-        ("device_id: x\nstore_id: demo\nlayout: {layout}\nreaders:\n  - id: R1\n"
-         "    protocol: r2001\n", "cfg.yaml:6: readers[0].protocol"),
+        (
+            "device_id: x\nstore_id: demo\nlayout: {layout}\nreaders:\n  - id: R1\n"
+            "    protocol: r2000\n    serail: {{url: x}}\n",
+            "cfg.yaml:7: readers[0].serail",
+        ),
+        (
+            "device_id: x\nstore_id: demo\nlayout: {layout}\nreaders:\n  - id: R1\n"
+            "    protocol: r2001\n",
+            "cfg.yaml:6: readers[0].protocol",
+        ),
         ("device_id: x\nstore_id: demo\nlayout: {layout}\nreaders: []\n", "cfg.yaml:4: readers"),
         ("device_id: [\n", "cfg.yaml:2: not valid YAML"),
-        ("device_id: x\nstore_id: other\nlayout: {layout}\nreaders:\n  - id: R1\n"
-         "    protocol: r2000\n    serial: {{url: x}}\n", "store_id"),
+        (
+            "device_id: x\nstore_id: other\nlayout: {layout}\nreaders:\n  - id: R1\n"
+            "    protocol: r2000\n    serial: {{url: x}}\n",
+            "store_id",
+        ),
     ],
 )
 def test_edge_config_errors(tmp_path: Path, text: str, message: str) -> None:
@@ -39,7 +48,11 @@ def test_edge_config_errors(tmp_path: Path, text: str, message: str) -> None:
 
 
 def test_layout_reference_errors(tmp_path: Path) -> None:
-    text = Path("firmware_sim/stores/demo.yaml").read_text().replace("zone: C08, area", "zone: C99, area")
+    text = (
+        Path("firmware_sim/stores/demo.yaml")
+        .read_text()
+        .replace("zone: C08, area", "zone: C99, area")
+    )
     path = tmp_path / "store.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError, match="counter 'C08' is in unknown zone 'C99'"):

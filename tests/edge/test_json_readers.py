@@ -37,8 +37,15 @@ def test_timestamps(text: str, expected: float | None) -> None:
 
 @pytest.mark.parametrize(("b64", "url_safe"), [(False, False), (True, False), (True, True)])
 def test_impinj_epc_hex_or_base64(b64: bool, url_safe: bool) -> None:
-    payload = impinj_tag_event(hostname="r700", epc_hex=EPC, antenna=3, rssi_dbm=-61.5, at=AT,
-                               use_base64=b64, url_safe=url_safe)
+    payload = impinj_tag_event(
+        hostname="r700",
+        epc_hex=EPC,
+        antenna=3,
+        rssi_dbm=-61.5,
+        at=AT,
+        use_base64=b64,
+        url_safe=url_safe,
+    )
     (read,) = ImpinjIotDecoder("R3").decode(payload, 5.0)
     assert (read.epc, read.antenna, read.rssi_dbm) == (EPC, 3, -61.5)
     assert read.reader_ts == pytest.approx(AT.timestamp(), abs=1e-6)

@@ -34,7 +34,9 @@ def test_inventory_command_and_checksum() -> None:
     assert checksum(EXAMPLE[:-1]) == EXAMPLE[-1]
 
 
-@pytest.mark.parametrize(("epc", "antenna"), [(EPC96, 1), (EPC128, 4), ("3500079FF00000B00000000C", 2)])
+@pytest.mark.parametrize(
+    ("epc", "antenna"), [(EPC96, 1), (EPC128, 4), ("3500079FF00000B00000000C", 2)]
+)
 def test_encoder_round_trip(epc: str, antenna: int) -> None:
     frame = r2000_tag_frame(addr=1, antenna=antenna, epc_hex=epc, rssi_dbm=-71)
     (read,) = R2000Decoder("R1").feed(frame, 0.0)
@@ -42,8 +44,9 @@ def test_encoder_round_trip(epc: str, antenna: int) -> None:
 
 
 def test_frames_split_at_every_byte_boundary() -> None:
-    stream = EXAMPLE + END_OF_ROUND + r2000_tag_frame(addr=1, antenna=3, epc_hex=EPC128,
-                                                        rssi_dbm=-50)
+    stream = (
+        EXAMPLE + END_OF_ROUND + r2000_tag_frame(addr=1, antenna=3, epc_hex=EPC128, rssi_dbm=-50)
+    )
     for cut in range(1, len(stream)):
         dec = R2000Decoder("R1")
         reads = dec.feed(stream[:cut], 1.0) + dec.feed(stream[cut:], 2.0)

@@ -22,7 +22,11 @@ START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def day():
     sc = load_scenario(demo_data.SCENARIO_PATH)
-    return sc, demo_data.layout(), simulate(sc, demo_data.layout(), START, START + timedelta(hours=12))
+    return (
+        sc,
+        demo_data.layout(),
+        simulate(sc, demo_data.layout(), START, START + timedelta(hours=12)),
+    )
 
 
 def test_same_seed_same_world(day) -> None:
@@ -87,10 +91,17 @@ def test_clock_offsets_within_the_profile() -> None:
 
 
 def test_score_visits_table() -> None:
-    truth = [TrueVisit(1, "E1", "A", 0, 10), TrueVisit(1, "E1", "B", 10, 30),
-             TrueVisit(2, "E2", "A", 0, 10)]
-    detected = [DetectedVisit("E1", "A", 1, 10), DetectedVisit("E1", "B", 10, 28),
-                DetectedVisit("E1", "B", 28.5, 29), DetectedVisit("E3", "A", 0, 5)]
+    truth = [
+        TrueVisit(1, "E1", "A", 0, 10),
+        TrueVisit(1, "E1", "B", 10, 30),
+        TrueVisit(2, "E2", "A", 0, 10),
+    ]
+    detected = [
+        DetectedVisit("E1", "A", 1, 10),
+        DetectedVisit("E1", "B", 10, 28),
+        DetectedVisit("E1", "B", 28.5, 29),
+        DetectedVisit("E3", "A", 0, 5),
+    ]
     s = score_visits(truth, detected)
     assert (s.matched, s.true_visits, s.detected_visits) == (2, 3, 4)
     assert s.precision == 0.5 and s.recall == pytest.approx(2 / 3)
