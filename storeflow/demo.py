@@ -134,6 +134,20 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         wait_http(f"{api_url}/api/v1/health", timeout_s=90, group=group)
         _say(f"API:       {api_url}/docs")
+        if not plan.headless:
+            group.start(
+                "dashboard",
+                storeflow_command(
+                    "dashboard",
+                    "--port",
+                    str(plan.dashboard_port),
+                    "--api-url",
+                    api_url,
+                    "--token",
+                    setup.planner_token,
+                ),
+            )
+            _say(f"Dashboard: http://127.0.0.1:{plan.dashboard_port}")
 
         live_start = demo_data.choose_live_start(
             now=datetime.now(UTC), data_end=asyncio.run(demo_data.data_end(db_url))
@@ -171,20 +185,6 @@ def run_demo(args: argparse.Namespace) -> int:
             storeflow_command("edge", "--config", str(edge_cfg)),
             env={"STOREFLOW_EDGE_TOKEN": setup.edge_token},
         )
-        if not plan.headless:
-            group.start(
-                "dashboard",
-                storeflow_command(
-                    "dashboard",
-                    "--port",
-                    str(plan.dashboard_port),
-                    "--api-url",
-                    api_url,
-                    "--token",
-                    setup.planner_token,
-                ),
-            )
-            _say(f"Dashboard: http://127.0.0.1:{plan.dashboard_port}")
         _say(
             f"live: simulated store from {live_start:%Y-%m-%d %H:%M} UTC at {plan.speed:g}x; "
             f"logs in {group.log_dir}; Ctrl-C stops everything"

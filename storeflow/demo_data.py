@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -147,6 +148,55 @@ def edge_readers(live: LivePlan) -> list[dict[str, Any]]:
     return out
 
 
+@dataclass(frozen=True)
+class DayResult:
+    day: str
+    reads: int
+    visits: int
+    seconds: float
+    left: int
+
+
+def backfill_day(
+    *, api_url: str, token: str, start: datetime, end: datetime, noise: str, work_dir: Path
+) -> DayResult:
+    """One slice of history through the real edge code (encode, decode, track, outbox, uplink)."""
+    from edge.agent import tag_kind
+    from edge.outbox import Outbox
+    from edge.pipeline import EdgePipeline
+    from edge.uplink import Uplink
+    from edge.zones import AntennaMap
+    from firmware_sim.live import backfill_reads
+    from firmware_sim.scenario import load_scenario
+    from storeflow.replay import replay
+
+    scenario = load_scenario(SCENARIO_PATH, noise=noise)
+    lay = layout()
+    outbox = Outbox(work_dir / f"backfill-{start:%Y%m%d%H%M}.outbox.sqlite")
+    uplink = Uplink(
+        server_url=api_url,
+        token=token,
+        device_id="edge-demo-backfill",
+        outbox=outbox,
+        batch_size=5_000,
+    )
+    pipeline = EdgePipeline(
+        store_id=STORE_ID, antenna_map=AntennaMap.from_layout(lay), kind_of=tag_kind, outbox=outbox
+    )
+    reads, _truth = backfill_reads(scenario, lay, start, end)
+    stats = replay(
+        reads,
+        pipeline=pipeline,
+        protocols=reader_protocols(),
+        progress=lambda _s: uplink.drain(),
+        progress_every=100_000,
+    )
+    left = uplink.drain(max_attempts=50)
+    uplink.close()
+    outbox.close()
+    return DayResult(f"{start:%a %d %b}", stats.reads_in, pipeline.visits_out, stats.seconds, left)
+
+
 def backfill(
     *,
     api_url: str,
@@ -156,64 +206,63 @@ def backfill(
     noise: str,
     work_dir: Path,
     stop: threading.Event,
+    workers: int = 2,
 ) -> None:
-    """Simulate [start, end) and push it through the real edge code into the server."""
-    from edge.agent import tag_kind
-    from edge.outbox import Outbox
-    from edge.pipeline import EdgePipeline
-    from edge.uplink import Uplink
-    from edge.zones import AntennaMap
-    from firmware_sim.live import backfill_reads
-    from firmware_sim.scenario import load_scenario
-    from storeflow.replay import ReplayStats, replay
+    """Simulate [start, end) a day at a time, newest day first, on ``workers`` processes."""
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+    from firmware_sim.shoppers import iter_days
 
     if end <= start:
         return
-    scenario = load_scenario(SCENARIO_PATH, noise=noise)
-    lay = layout()
-    outbox = Outbox(work_dir / "backfill.outbox.sqlite")
-    uplink = Uplink(
-        server_url=api_url,
-        token=token,
-        device_id="edge-demo-backfill",
-        outbox=outbox,
-        batch_size=5_000,
-    )
-    pipeline = EdgePipeline(
-        store_id=STORE_ID,
-        antenna_map=AntennaMap.from_layout(lay),
-        kind_of=tag_kind,
-        outbox=outbox,
-    )
-    days = (end - start).total_seconds() / 86400
+    slices = list(iter_days(start, end))[::-1]
     _say(
-        f"back-filling {days:.1f} simulated days ({start:%Y-%m-%d} .. {end:%Y-%m-%d %H:%M}) "
-        "through the edge decoders and tracker ..."
+        f"back-filling {len(slices)} simulated days ({start:%Y-%m-%d} .. {end:%Y-%m-%d %H:%M}), "
+        f"newest first, through the edge decoders and tracker on {workers} processes ..."
     )
-    total_s = (end - start).total_seconds()
-
-    def progress(stats: ReplayStats) -> None:
-        done = (stats.last_ts - start.timestamp()) / total_s
-        _say(
-            f"  {done:6.1%}  {stats.reads_in:>11,} reads  {stats.reads_per_s:,.0f} reads/s  "
-            f"{pipeline.visits_out:,} visits"
-        )
-        uplink.drain()
-        if stop.is_set():
-            raise KeyboardInterrupt
-
-    reads, _truth = backfill_reads(scenario, lay, start, end)
-    try:
-        stats = replay(reads, pipeline=pipeline, protocols=reader_protocols(), progress=progress)
-    except KeyboardInterrupt:
-        return
-    left = uplink.drain(max_attempts=50)
+    t0 = time.monotonic()
+    total_reads = total_visits = done = 0
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: set[Future[DayResult]] = {
+            pool.submit(
+                backfill_day,
+                api_url=api_url,
+                token=token,
+                start=a,
+                end=b,
+                noise=noise,
+                work_dir=work_dir,
+            )
+            for a, b in slices
+        }
+        while pending:
+            finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                try:
+                    r = fut.result()
+                except Exception:
+                    if stop.is_set():  # Ctrl-C reached the workers too
+                        _say("back-fill interrupted")
+                        return
+                    raise
+                done += 1
+                total_reads += r.reads
+                total_visits += r.visits
+                elapsed = time.monotonic() - t0
+                _say(
+                    f"  [{done:2d}/{len(slices)}] {r.day}: {r.reads:>9,} reads -> "
+                    f"{r.visits:>6,} visits  ({total_reads / elapsed:,.0f} reads/s overall)"
+                )
+            if stop.is_set():
+                for fut in pending:
+                    fut.cancel()
+                _say("back-fill interrupted")
+                return
+    elapsed = time.monotonic() - t0
     _say(
-        f"back-fill done: {stats.reads_in:,} reads -> {pipeline.visits_out:,} visits in "
-        f"{stats.seconds:.0f} s ({stats.reads_per_s:,.0f} reads/s); {left} events left to send"
+        f"back-fill done: {total_reads:,} reads -> {total_visits:,} visits in {elapsed:.0f} s "
+        f"({total_reads / elapsed:,.0f} reads/s)"
     )
-    uplink.close()
-    outbox.close()
 
 
 async def score_live(

@@ -1,0 +1,85 @@
+"""Register agent: an RDM6300 on a serial socket -> card-scan events stored by the real server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+import uvicorn
+
+from edge.register import ScanPoster, make_decoder, run_scanner, scan_event
+from firmware_sim.encoders import rdm6300_frame
+from server.app import create_app
+from server.embedded_pg import free_port
+from server.settings import Settings
+from tests.fix_db import make_token
+
+
+@pytest.fixture
+def api_url(db_url: str) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(Settings(), database_url=db_url),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_card_presented_once_is_posted_once(db_url: str, api_url: str) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    token = make_token(db_url, "edge", store_id="demo")
+    poster = ScanPoster(server_url=api_url, token=token, device_id="register-T1")
+    stop = threading.Event()
+
+    def on_read(read):  # type: ignore[no-untyped-def]
+        poster.post(scan_event(read, store_id="demo", register_id="T1"))
+
+    agent = threading.Thread(
+        target=run_scanner,
+        kwargs={
+            "url": f"socket://127.0.0.1:{port}",
+            "baudrate": 9600,
+            "decoder": make_decoder("rdm6300"),
+            "on_read": on_read,
+            "stop": stop,
+        },
+        daemon=True,
+    )
+    agent.start()
+    conn, _ = listener.accept()
+    frame = rdm6300_frame("14008EC793")
+    for _ in range(8):  # the card lies on the reader: the frame repeats
+        conn.sendall(frame)
+        time.sleep(0.05)
+    conn.sendall(b"\x02garbage\x03" + rdm6300_frame("0A0B0C0D0E"))
+    deadline = time.monotonic() + 10
+    rows: list[tuple[str, str]] = []
+    while time.monotonic() < deadline:
+        with psycopg.connect(db_url) as c:
+            rows = c.execute(
+                "SELECT register_id, card_number FROM card_scan ORDER BY scanned_at"
+            ).fetchall()
+        if len(rows) >= 2:
+            break
+        time.sleep(0.2)
+    stop.set()
+    conn.close()
+    listener.close()
+    agent.join(5)
+    poster.close()
+    assert rows == [("T1", "14008EC793"), ("T1", "0A0B0C0D0E")]
