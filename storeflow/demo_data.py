@@ -184,11 +184,15 @@ def backfill_day(
         store_id=STORE_ID, antenna_map=AntennaMap.from_layout(lay), kind_of=tag_kind, outbox=outbox
     )
     reads, _truth = backfill_reads(scenario, lay, start, end)
+
+    def send(_stats: object) -> None:
+        uplink.drain()
+
     stats = replay(
         reads,
         pipeline=pipeline,
         protocols=reader_protocols(),
-        progress=lambda _s: uplink.drain(),
+        progress=send,
         progress_every=100_000,
     )
     left = uplink.drain(max_attempts=50)
