@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -18,14 +17,12 @@ from pathlib import Path
 
 import httpx
 import psycopg
-import uvicorn
 
-from server.app import create_app
-from server.embedded_pg import EmbeddedPostgres, free_port
+from server.embedded_pg import EmbeddedPostgres
 from server.migrate import migrate
 from server.queries.credentials import create_credential
 from server.queries.layout import import_layout
-from server.settings import Settings
+from server.threaded import serve_in_thread
 from storeflow.layout import load_layout
 from storeflow.wire import IngestBatch, TagKind, ZoneVisit, visit_event_id
 
@@ -68,19 +65,6 @@ async def _prepare(url: str) -> str:
     return token
 
 
-def _serve(url: str, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    config = uvicorn.Config(
-        create_app(Settings(), database_url=url), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return server, thread
-
-
 def _plain_copy(url: str, visits: list[ZoneVisit]) -> float:
     with psycopg.connect(url) as conn:
         conn.execute("CREATE TABLE bench_copy (LIKE zone_visit INCLUDING ALL)")
@@ -113,37 +97,40 @@ def _plain_copy(url: str, visits: list[ZoneVisit]) -> float:
         return time.perf_counter() - t
 
 
+def _post_all(
+    base_url: str, token: str, bodies: list[str]
+) -> tuple[float, list[float], int, float]:
+    """Post every batch, then the first again: (seconds, latencies, duplicates, replay s)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    latencies = []
+    with httpx.Client(base_url=base_url, timeout=120) as client:
+        t = time.perf_counter()
+        for body in bodies:
+            t1 = time.perf_counter()
+            client.post("/api/v1/ingest", content=body, headers=headers).raise_for_status()
+            latencies.append(time.perf_counter() - t1)
+        ingest_s = time.perf_counter() - t
+        t = time.perf_counter()
+        r = client.post("/api/v1/ingest", content=bodies[0], headers=headers)
+        replay_s = time.perf_counter() - t
+    return ingest_s, latencies, int(r.json()["duplicates"]), replay_s
+
+
 def run_ingest_bench(*, visits: int, batch: int, as_json: bool) -> int:
     rows = make_visits(visits)
+    bodies = [
+        IngestBatch(
+            device_id="bench", sent_at=datetime.now(UTC), events=list(rows[i : i + batch])
+        ).model_dump_json()
+        for i in range(0, len(rows), batch)
+    ]
     with tempfile.TemporaryDirectory(prefix="storeflow-bench-") as tmp:
         pg = EmbeddedPostgres(Path(tmp) / "pg")
         pg.start()
         try:
             token = asyncio.run(_prepare(pg.url))
-            port = free_port()
-            server, thread = _serve(pg.url, port)
-            bodies = [
-                IngestBatch(
-                    device_id="bench", sent_at=datetime.now(UTC), events=list(rows[i : i + batch])
-                ).model_dump_json()
-                for i in range(0, len(rows), batch)
-            ]
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            latencies = []
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-                t = time.perf_counter()
-                for body in bodies:
-                    t1 = time.perf_counter()
-                    r = client.post("/api/v1/ingest", content=body, headers=headers)
-                    r.raise_for_status()
-                    latencies.append(time.perf_counter() - t1)
-                ingest_s = time.perf_counter() - t
-                t = time.perf_counter()
-                r = client.post("/api/v1/ingest", content=bodies[0], headers=headers)
-                replay_s = time.perf_counter() - t
-                duplicates = r.json()["duplicates"]
-            server.should_exit = True
-            thread.join(10)
+            with serve_in_thread(pg.url) as base_url:
+                ingest_s, latencies, duplicates, replay_s = _post_all(base_url, token, bodies)
             copy_s = _plain_copy(pg.url, rows)
         finally:
             pg.stop()

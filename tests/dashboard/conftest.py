@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
 from edge.agent import tag_kind
 from edge.outbox import Outbox
@@ -25,10 +23,9 @@ from edge.uplink import Uplink
 from edge.zones import AntennaMap
 from firmware_sim.live import backfill_reads
 from firmware_sim.scenario import load_scenario
-from server.app import create_app
 from server.embedded_pg import free_port
 from server.queries.layout import import_layout
-from server.settings import Settings
+from server.threaded import serve_in_thread
 from storeflow import demo_data
 from storeflow.replay import replay
 from tests.fix_db import make_token
@@ -64,20 +61,8 @@ def live_server(pg_server, template_db, tmp_path_factory) -> Iterator[LiveServer
             await conn.commit()
 
     asyncio.run(load())
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(), database_url=url),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    api = f"http://127.0.0.1:{port}"
+    serving = serve_in_thread(url)
+    api = serving.__enter__()
     # Three hours of a simulated day through the real edge decoders, tracker, outbox and uplink.
     start = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
     scenario = load_scenario(demo_data.SCENARIO_PATH)
@@ -103,8 +88,7 @@ def live_server(pg_server, template_db, tmp_path_factory) -> Iterator[LiveServer
     try:
         yield LiveServer(url=api, planner_token=make_token(url, "planner"))
     finally:
-        server.should_exit = True
-        thread.join(10)
+        serving.__exit__(None, None, None)
         with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
             c.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))

@@ -9,34 +9,17 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-import uvicorn
 
 from edge.register import ScanPoster, make_decoder, run_scanner, scan_event
 from firmware_sim.encoders import rdm6300_frame
-from server.app import create_app
-from server.embedded_pg import free_port
-from server.settings import Settings
+from server.threaded import serve_in_thread
 from tests.fix_db import make_token
 
 
 @pytest.fixture
 def api_url(db_url: str) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(), database_url=db_url),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(db_url) as url:
+        yield url
 
 
 def test_card_presented_once_is_posted_once(db_url: str, api_url: str) -> None:

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-import uvicorn
 
 from edge.outbox import Outbox
 from edge.uplink import Outcome, Uplink
-from server.app import create_app
 from server.embedded_pg import free_port
-from server.settings import Settings
+from server.threaded import serve_in_thread
 from storeflow.wire import TagKind, ZoneVisit
 from tests.fix_db import make_token
 
@@ -53,23 +49,10 @@ def test_server_down_then_up(db_url: str, tmp_path: Path) -> None:
     assert uplink.send_once() is Outcome.RETRY  # nobody listening
     assert box.depth() == 1200 and uplink.health.failures == 1
 
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(), database_url=db_url),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     try:
-        assert uplink.drain() == 0
+        with serve_in_thread(db_url, port=port):
+            assert uplink.drain() == 0
     finally:
-        server.should_exit = True
-        thread.join(10)
         uplink.close()
     with psycopg.connect(db_url) as c:
         assert c.execute("SELECT count(*) FROM zone_visit").fetchone() == (1200,)
@@ -77,29 +60,13 @@ def test_server_down_then_up(db_url: str, tmp_path: Path) -> None:
 
 
 def test_wrong_token_keeps_events_and_says_so(db_url: str, tmp_path: Path) -> None:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(), database_url=db_url),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     box = Outbox(tmp_path / "outbox.sqlite")
     box.put(visits(10))
-    uplink = Uplink(
-        server_url=f"http://127.0.0.1:{port}", token="not-a-token", device_id="edge-t", outbox=box
-    )
-    try:
-        assert uplink.send_once() is Outcome.AUTH
-        assert box.depth() == 10
-        assert "401" in (uplink.health.last_error or "")
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        uplink.close()
+    with serve_in_thread(db_url) as url:
+        uplink = Uplink(server_url=url, token="not-a-token", device_id="edge-t", outbox=box)
+        try:
+            assert uplink.send_once() is Outcome.AUTH
+            assert box.depth() == 10
+            assert "401" in (uplink.health.last_error or "")
+        finally:
+            uplink.close()
