@@ -18,6 +18,7 @@ from edge.outbox import Outbox
 from edge.pipeline import EdgePipeline
 from edge.tracker import TrackerParams, Visit
 from edge.zones import AntennaMap
+from firmware_sim.model import TrueVisit
 from storeflow import demo_data
 from storeflow.replay import replay
 from storeflow.wire import SHOPPER_TAG_KINDS
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 class EvaluationResult:
     noise: str
     shoppers: int
+    peak_in_store: int
     true_visits: int
     detected_visits: int
     precision: float
@@ -41,13 +43,30 @@ class EvaluationResult:
 
 
 def evaluate(
-    *, noise: str, hours: float = 6.0, seed: int | None = None, params: TrackerParams | None = None
+    *,
+    noise: str,
+    hours: float = 6.0,
+    seed: int | None = None,
+    trips_per_day: float | None = None,
+    params: TrackerParams | None = None,
 ) -> EvaluationResult:
     from firmware_sim.evaluate import DetectedVisit, score_visits
     from firmware_sim.live import backfill_reads
     from firmware_sim.scenario import load_scenario
 
     scenario = load_scenario(demo_data.SCENARIO_PATH, noise=noise, seed=seed)
+    if trips_per_day is not None:
+        base = scenario.traffic
+        scale = trips_per_day / base.trips_per_day
+        traffic = base.model_copy(
+            update={  # enough cards and carts that no tag is wanted in two places at once
+                "trips_per_day": trips_per_day,
+                "members": max(base.members, int(base.members * scale)),
+                "carts": max(base.carts, int(base.carts * scale)),
+                "baskets": max(base.baskets, int(base.baskets * scale)),
+            }
+        )
+        scenario = scenario.model_copy(update={"traffic": traffic})
     layout = demo_data.layout()
     start = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)  # a Monday, in opening hours
     end = start + timedelta(hours=hours)
@@ -71,6 +90,7 @@ def evaluate(
     return EvaluationResult(
         noise=noise,
         shoppers=len({v.shopper_id for v in true_visits}),
+        peak_in_store=peak_occupancy(true_visits),
         true_visits=len(true_visits),
         detected_visits=len(shopper_visits),
         precision=round(score.precision, 4),
@@ -83,6 +103,20 @@ def evaluate(
     )
 
 
+def peak_occupancy(visits: list[TrueVisit]) -> int:
+    """Most shoppers in the store at one time (from their first enter to their last exit)."""
+    stays: dict[int, tuple[float, float]] = {}
+    for v in visits:
+        lo, hi = stays.get(v.shopper_id, (v.enter, v.exit))
+        stays[v.shopper_id] = (min(lo, v.enter), max(hi, v.exit))
+    events = sorted([(a, 1) for a, _ in stays.values()] + [(b, -1) for _, b in stays.values()])
+    peak = cur = 0
+    for _, step in events:
+        cur += step
+        peak = max(peak, cur)
+    return peak
+
+
 def add_evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "evaluate",
@@ -93,17 +127,23 @@ def add_evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--noise", choices=["clean", "realistic", "harsh"], default="realistic")
     p.add_argument("--hours", type=float, default=6.0, help="simulated hours from 11:00 (6)")
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    p.add_argument(
+        "--trips-per-day", type=float, default=None, help="override the scenario's traffic"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON line")
     p.set_defaults(func=run_evaluate)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    result = evaluate(noise=args.noise, hours=args.hours, seed=args.seed)
+    result = evaluate(
+        noise=args.noise, hours=args.hours, seed=args.seed, trips_per_day=args.trips_per_day
+    )
     if args.json:
         print(json.dumps(asdict(result)))
         return 0
     print(
-        f"noise={result.noise}: {result.shoppers} shoppers, {result.true_visits} true visits, "
+        f"noise={result.noise}: {result.shoppers} shoppers (at most {result.peak_in_store} in "
+        f"the store at once), {result.true_visits} true visits, "
         f"{result.detected_visits} detected\n"
         f"  visit precision {result.precision:.3f}  recall {result.recall:.3f}\n"
         f"  dwell abs error: median {result.dwell_median_abs_error_s:.2f} s, "
