@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from server.api.routes import analytics, credentials, health, ingest, layout
+from server.api.routes import analytics, credentials, health, ingest, layout, membership
 from server.db import make_pool
 from server.queries.credentials import ensure_bootstrap_admin
 from server.settings import Settings
@@ -20,7 +20,7 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (health, ingest, layout, analytics, credentials):
+    for module in (health, ingest, layout, analytics, credentials, membership):
         router.include_router(module.router)
     return router
 

@@ -1,0 +1,450 @@
+"""Members, cards, purchases and points in the database; the rules come from server.loyalty.
+
+Every points change writes the append-only ledger and the lot it touches in one transaction, under
+a lock on the member row, so concurrent redemptions can never spend the same points twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from psycopg import AsyncConnection, errors
+from pydantic import BaseModel, Field
+
+from server.loyalty import (
+    InsufficientPoints,
+    Line,
+    Lot,
+    earn_for_purchase,
+    expiry_for,
+    spend_fifo,
+)
+from server.loyalty.rules import EarningRules, TierRules
+
+RULES = EarningRules()
+TIERS = TierRules()
+
+Purpose = Literal["marketing", "in_store_tracking"]
+
+
+class MembershipError(Exception):
+    """A request the membership rules refuse; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class MemberIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=200)
+    birth_date: datetime | None = None
+    gender: Literal["female", "male", "other", "unknown"] = "unknown"
+    referrer_no: str | None = None
+    consents: dict[Purpose, bool] = Field(default_factory=dict)
+
+
+class MemberAtTill(BaseModel):
+    """What a cashier sees: no contact details."""
+
+    member_id: int
+    member_no: str
+    name: str
+    tier: str
+    discount_rate: Decimal
+    points_multiplier: Decimal
+    points_balance: int
+
+
+class LineIn(BaseModel):
+    sku: str
+    counter: str | None = None
+    category: str | None = None
+    quantity: Decimal = Field(gt=0)
+    amount: Decimal = Field(ge=0, decimal_places=2)
+
+
+class PurchaseIn(BaseModel):
+    store_id: str
+    register_id: str
+    pos_id: str = Field(min_length=1, max_length=100, description="the POS's own id")
+    at: datetime
+    card_number: str | None = None
+    lines: list[LineIn] = Field(min_length=1)
+
+
+class PurchaseOut(BaseModel):
+    purchase_id: int
+    member_id: int | None
+    total: Decimal
+    points_earned: int
+    points_balance: int | None
+    tier: str | None
+    duplicate: bool
+
+
+class RedemptionIn(BaseModel):
+    points: int = Field(gt=0)
+    reason: str = Field(min_length=1)
+    store_id: str
+    register_id: str
+    idempotency_key: str = Field(min_length=1, max_length=100)
+
+
+def normalise_phone(phone: str | None) -> str | None:
+    if phone is None:
+        return None
+    digits = "".join(c for c in phone if c.isdigit() or c == "+")
+    return digits or None
+
+
+async def create_member(conn: AsyncConnection[Any], m: MemberIn, *, actor: str) -> tuple[int, str]:
+    referrer_id = None
+    if m.referrer_no:
+        row = await (
+            await conn.execute("SELECT id FROM member WHERE member_no = %s", (m.referrer_no,))
+        ).fetchone()
+        if row is None:
+            raise MembershipError(422, f"referrer {m.referrer_no!r} not found")
+        referrer_id = row[0]
+    try:
+        async with conn.transaction():
+            row = await (
+                await conn.execute(
+                    "INSERT INTO member (member_no, name, phone, email, birth_date, gender, "
+                    "referrer_id) VALUES ('M' || nextval('member_no_seq'), %s, %s, %s, %s, %s, %s) "
+                    "RETURNING id, member_no",
+                    (
+                        m.name,
+                        normalise_phone(m.phone),
+                        m.email,
+                        m.birth_date,
+                        m.gender,
+                        referrer_id,
+                    ),
+                )
+            ).fetchone()
+    except errors.UniqueViolation as exc:
+        field = "email" if "email" in str(exc) else "phone"
+        raise MembershipError(409, f"a member with this {field} already exists") from exc
+    assert row is not None
+    member_id, member_no = int(row[0]), str(row[1])
+    for purpose, granted in m.consents.items():
+        await conn.execute(
+            "INSERT INTO consent (member_id, purpose, granted, source) VALUES (%s, %s, %s, %s)",
+            (member_id, purpose, granted, actor),
+        )
+    await conn.execute(
+        "INSERT INTO tier_history (member_id, tier, since, reason) "
+        "VALUES (%s, 'Member', now(), 'joined')",
+        (member_id,),
+    )
+    return member_id, member_no
+
+
+async def issue_card(
+    conn: AsyncConnection[Any], member_id: int, card_number: str, epc: str | None
+) -> None:
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO card (card_number, member_id, epc) VALUES (%s, %s, %s)",
+                (card_number, member_id, epc),
+            )
+            if epc:
+                await conn.execute(
+                    "INSERT INTO tag (epc, kind, label) VALUES (%s, 'member_card', %s) "
+                    "ON CONFLICT (epc) DO UPDATE SET kind = 'member_card'",
+                    (epc, f"card {card_number[-4:]}"),
+                )
+    except errors.UniqueViolation as exc:
+        raise MembershipError(409, "that card number or tag is already in use") from exc
+    except errors.ForeignKeyViolation as exc:
+        raise MembershipError(404, "member not found") from exc
+
+
+async def report_lost(conn: AsyncConnection[Any], card_number: str) -> int:
+    row = await (
+        await conn.execute(
+            "UPDATE card SET status = 'lost', ended_at = now() WHERE card_number = %s "
+            "AND status = 'active' RETURNING member_id",
+            (card_number,),
+        )
+    ).fetchone()
+    if row is None:
+        raise MembershipError(404, "no active card with that number")
+    return int(row[0])
+
+
+async def replace_card(
+    conn: AsyncConnection[Any], card_number: str, new_number: str, new_epc: str | None
+) -> int:
+    """The new card keeps the member (and so points and history); the old card and its tag stop."""
+    row = await (
+        await conn.execute(
+            "SELECT member_id, status FROM card WHERE card_number = %s FOR UPDATE", (card_number,)
+        )
+    ).fetchone()
+    if row is None:
+        raise MembershipError(404, "card not found")
+    member_id, status = int(row[0]), row[1]
+    if status == "replaced":
+        raise MembershipError(409, "card already replaced")
+    await conn.execute(
+        "UPDATE card SET status = 'replaced', ended_at = now() WHERE card_number = %s",
+        (card_number,),
+    )
+    await issue_card(conn, member_id, new_number, new_epc)
+    await conn.execute(
+        "UPDATE card SET replaced_by = %s WHERE card_number = %s", (new_number, card_number)
+    )
+    return member_id
+
+
+async def member_for_card(conn: AsyncConnection[Any], card_number: str) -> int:
+    row = await (
+        await conn.execute(
+            "SELECT member_id, status FROM card WHERE card_number = %s", (card_number,)
+        )
+    ).fetchone()
+    if row is None:
+        raise MembershipError(404, "card not found")
+    if row[1] == "lost":
+        raise MembershipError(409, "card reported lost")
+    if row[1] == "replaced":
+        raise MembershipError(409, "card replaced by a newer card")
+    return int(row[0])
+
+
+async def lookup(
+    conn: AsyncConnection[Any], *, card: str | None, phone: str | None, member_no: str | None
+) -> MemberAtTill:
+    if card:
+        member_id = await member_for_card(conn, card)
+        row = await (
+            await conn.execute("SELECT id FROM member WHERE id = %s", (member_id,))
+        ).fetchone()
+    elif phone:
+        row = await (
+            await conn.execute(
+                "SELECT id FROM member WHERE phone = %s AND merged_into IS NULL",
+                (normalise_phone(phone),),
+            )
+        ).fetchone()
+    elif member_no:
+        row = await (
+            await conn.execute("SELECT id FROM member WHERE member_no = %s", (member_no,))
+        ).fetchone()
+    else:
+        raise MembershipError(422, "give card, phone or member_no")
+    if row is None:
+        raise MembershipError(404, "member not found")
+    return await at_till(conn, int(row[0]))
+
+
+async def at_till(conn: AsyncConnection[Any], member_id: int) -> MemberAtTill:
+    row = await (
+        await conn.execute(
+            "SELECT id, member_no, name, tier FROM member WHERE id = %s", (member_id,)
+        )
+    ).fetchone()
+    if row is None:
+        raise MembershipError(404, "member not found")
+    tier = TIERS.get(row[3])
+    return MemberAtTill(
+        member_id=row[0],
+        member_no=row[1],
+        name=row[2],
+        tier=tier.name,
+        discount_rate=tier.discount_rate,
+        points_multiplier=tier.points_multiplier,
+        points_balance=await balance(conn, member_id),
+    )
+
+
+async def balance(conn: AsyncConnection[Any], member_id: int) -> int:
+    row = await (
+        await conn.execute(
+            "SELECT coalesce(sum(points), 0) FROM points_ledger WHERE member_id = %s", (member_id,)
+        )
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _lots(conn: AsyncConnection[Any], member_id: int) -> list[Lot]:
+    rows = await (
+        await conn.execute(
+            "SELECT id, earned_at, expires_at, points, remaining FROM points_lot "
+            "WHERE member_id = %s AND remaining > 0 ORDER BY expires_at, id",
+            (member_id,),
+        )
+    ).fetchall()
+    return [Lot(str(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def record_purchase(conn: AsyncConnection[Any], p: PurchaseIn, *, actor: str) -> PurchaseOut:
+    """Idempotent on (store, POS id): a retry returns the first answer and changes nothing."""
+    member_id = await member_for_card(conn, p.card_number) if p.card_number else None
+    if member_id is not None:  # serialise with redemptions and other sales of this member
+        await conn.execute("SELECT 1 FROM member WHERE id = %s FOR UPDATE", (member_id,))
+    total = sum((ln.amount for ln in p.lines), Decimal("0"))
+    row = await (
+        await conn.execute(
+            "INSERT INTO purchase (store_id, register_id, pos_id, at, member_id, card_number, "
+            "total, recorded_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (store_id, pos_id) DO NOTHING RETURNING id",
+            (p.store_id, p.register_id, p.pos_id, p.at, member_id, p.card_number, total, actor),
+        )
+    ).fetchone()
+    if row is None:
+        old = await (
+            await conn.execute(
+                "SELECT id, member_id, total, points_earned FROM purchase "
+                "WHERE store_id = %s AND pos_id = %s",
+                (p.store_id, p.pos_id),
+            )
+        ).fetchone()
+        assert old is not None
+        bal = await balance(conn, old[1]) if old[1] is not None else None
+        tier = (await at_till(conn, old[1])).tier if old[1] is not None else None
+        return PurchaseOut(
+            purchase_id=old[0],
+            member_id=old[1],
+            total=old[2],
+            points_earned=old[3],
+            points_balance=bal,
+            tier=tier,
+            duplicate=True,
+        )
+    purchase_id = int(row[0])
+    earned = [0] * len(p.lines)
+    tier_name: str | None = None
+    if member_id is not None:
+        tier_name = (await at_till(conn, member_id)).tier
+        lines = [Line(ln.sku, ln.counter, ln.category, ln.quantity, ln.amount) for ln in p.lines]
+        result = earn_for_purchase(lines, at=p.at, tier=TIERS.get(tier_name), rules=RULES)
+        earned = result.per_line
+        if result.points_total > 0:
+            lot = await (
+                await conn.execute(
+                    "INSERT INTO points_lot (member_id, earned_at, expires_at, points, remaining, "
+                    "purchase_id) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+                    (
+                        member_id,
+                        p.at,
+                        expiry_for(p.at, RULES),
+                        result.points_total,
+                        result.points_total,
+                        purchase_id,
+                    ),
+                )
+            ).fetchone()
+            assert lot is not None
+            await conn.execute(
+                "INSERT INTO points_ledger (member_id, kind, points, lot_id, at, actor, reason, "
+                "ref) VALUES (%s, 'earn', %s, %s, %s, %s, 'purchase', %s)",
+                (member_id, result.points_total, lot[0], p.at, actor, f"purchase:{purchase_id}"),
+            )
+        await conn.execute(
+            "UPDATE purchase SET points_earned = %s WHERE id = %s",
+            (sum(earned), purchase_id),
+        )
+        tier_name = await _upgrade_tier(conn, member_id, tier_name, at=p.at)
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO purchase_line (purchase_id, line_no, sku, counter, category, quantity, "
+            "amount, points) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                (
+                    purchase_id,
+                    i + 1,
+                    ln.sku,
+                    ln.counter,
+                    ln.category,
+                    ln.quantity,
+                    ln.amount,
+                    earned[i],
+                )
+                for i, ln in enumerate(p.lines)
+            ],
+        )
+    return PurchaseOut(
+        purchase_id=purchase_id,
+        member_id=member_id,
+        total=total,
+        points_earned=sum(earned),
+        points_balance=await balance(conn, member_id) if member_id is not None else None,
+        tier=tier_name,
+        duplicate=False,
+    )
+
+
+async def _upgrade_tier(
+    conn: AsyncConnection[Any], member_id: int, current: str, *, at: datetime
+) -> str:
+    """Upgrades happen at once on rolling 12-month spend (downgrades only at a review)."""
+    row = await (
+        await conn.execute(
+            "SELECT coalesce(sum(total), 0) FROM purchase WHERE member_id = %s "
+            "AND at > %s AND at <= %s",
+            (member_id, at - timedelta(days=365), at),
+        )
+    ).fetchone()
+    spend = Decimal(row[0]) if row else Decimal(0)
+    best = TIERS.for_spend(spend)
+    if TIERS.rank(best.name) <= TIERS.rank(current):
+        return current
+    await conn.execute(
+        "UPDATE member SET tier = %s, tier_since = %s WHERE id = %s", (best.name, at, member_id)
+    )
+    await conn.execute(
+        "INSERT INTO tier_history (member_id, tier, since, reason) VALUES (%s, %s, %s, %s)",
+        (member_id, best.name, at, f"12-month spend {spend} reached {best.min_spend_12m}"),
+    )
+    return best.name
+
+
+async def redeem(conn: AsyncConnection[Any], member_id: int, r: RedemptionIn, *, actor: str) -> int:
+    """Spend points oldest lot first; no double spend (member row locked); idempotent on key."""
+    locked = await (
+        await conn.execute("SELECT 1 FROM member WHERE id = %s FOR UPDATE", (member_id,))
+    ).fetchone()
+    if locked is None:
+        raise MembershipError(404, "member not found")
+    fresh = await (
+        await conn.execute(
+            "INSERT INTO redemption (member_id, idempotency_key, points, store_id, register_id) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+            (member_id, r.idempotency_key, r.points, r.store_id, r.register_id),
+        )
+    ).fetchone()
+    if fresh is None:
+        return await balance(conn, member_id)  # a retry of a redemption already made
+    now = datetime.now(UTC)
+    try:
+        allocations = spend_fifo(await _lots(conn, member_id), r.points, at=now)
+    except InsufficientPoints as exc:
+        raise MembershipError(
+            409, f"insufficient points: {exc.available} available, {exc.requested} requested"
+        ) from exc
+    for a in allocations:
+        await conn.execute(
+            "UPDATE points_lot SET remaining = remaining - %s WHERE id = %s",
+            (a.points, int(a.lot_id)),
+        )
+        await conn.execute(
+            "INSERT INTO points_ledger (member_id, kind, points, lot_id, actor, reason, ref) "
+            "VALUES (%s, 'redeem', %s, %s, %s, %s, %s)",
+            (
+                member_id,
+                -a.points,
+                int(a.lot_id),
+                actor,
+                r.reason,
+                f"redemption:{r.idempotency_key}",
+            ),
+        )
+    return await balance(conn, member_id)

@@ -1,0 +1,185 @@
+"""Membership against the real database: enrolment, cards, sales from the till, redemptions."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import httpx
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from server.threaded import serve_in_thread
+from tests.fix_db import Api
+
+AT = datetime(2026, 11, 2, 15, 0, tzinfo=UTC).isoformat()
+
+
+def client(api: Api) -> TestClient:
+    c: TestClient = api.client  # type: ignore[assignment]
+    return c
+
+
+def enrol(api: Api, admin: dict[str, str], **fields: object) -> int:
+    body = {
+        "name": "Li Wei",
+        "phone": "+86 138 0000 0001",
+        "email": "li@example.com",
+        "consents": {"marketing": True, "in_store_tracking": True},
+        **fields,
+    }
+    r = client(api).post("/api/v1/members", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    member_id: int = r.json()["member_id"]
+    r = client(api).post(
+        f"/api/v1/members/{member_id}/cards",
+        json={"card_number": "6001000001", "epc": "3500079FF000000400000001"},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    return member_id
+
+
+def sale(pos_id: str, amount: str, card: str | None = "6001000001") -> dict[str, object]:
+    return {
+        "store_id": "demo",
+        "register_id": "T1",
+        "pos_id": pos_id,
+        "at": AT,
+        "card_number": card,
+        "lines": [
+            {
+                "sku": "SKU1",
+                "counter": "C01",
+                "category": "cosmetics",
+                "quantity": 1,
+                "amount": amount,
+            }
+        ],
+    }
+
+
+def test_duplicate_phone_or_email_is_a_409(api: Api) -> None:
+    admin = api.headers("admin")
+    enrol(api, admin)
+    again = client(api).post(
+        "/api/v1/members", json={"name": "L. Wei", "phone": "+8613800000001"}, headers=admin
+    )
+    assert again.status_code == 409 and "phone" in again.json()["detail"]
+    again = client(api).post(
+        "/api/v1/members", json={"name": "X", "email": "LI@example.com"}, headers=admin
+    )
+    assert again.status_code == 409 and "email" in again.json()["detail"]
+
+
+def test_sale_is_idempotent_on_the_pos_id_and_earns_points_once(api: Api) -> None:
+    member_id = enrol(api, api.headers("admin"))
+    till = api.headers("cashier", store_id="demo", register_id="T1")
+    first = client(api).post("/api/v1/purchases", json=sale("POS-1", "250.00"), headers=till)
+    assert first.status_code == 200, first.text
+    assert (first.json()["points_earned"], first.json()["points_balance"]) == (250, 250)
+    retry = client(api).post("/api/v1/purchases", json=sale("POS-1", "250.00"), headers=till)
+    assert retry.json()["duplicate"] is True and retry.json()["points_balance"] == 250
+    with psycopg.connect(api.db_url) as c:
+        assert c.execute("SELECT count(*) FROM purchase").fetchone() == (1,)
+        assert c.execute(
+            "SELECT sum(points) FROM points_ledger WHERE member_id = %s", (member_id,)
+        ).fetchone() == (250,)
+
+
+def test_tier_upgrades_at_once_and_applies_at_the_till(api: Api) -> None:
+    enrol(api, api.headers("admin"))
+    till = api.headers("cashier", store_id="demo", register_id="T1")
+    r = client(api).post("/api/v1/purchases", json=sale("POS-2", "6000.00"), headers=till)
+    assert r.json()["tier"] == "Silver"
+    looked = client(api).get("/api/v1/members/lookup?card=6001000001", headers=till).json()
+    assert looked["tier"] == "Silver" and looked["discount_rate"] == "0.02"
+    assert "phone" not in looked and "email" not in looked
+    r = client(api).post("/api/v1/purchases", json=sale("POS-3", "100.00"), headers=till)
+    assert r.json()["points_earned"] == 120  # the Silver multiplier, 1.2
+
+
+def test_replaced_card_stops_at_once_and_points_follow(api: Api) -> None:
+    admin = api.headers("admin")
+    enrol(api, admin)
+    till = api.headers("cashier", store_id="demo", register_id="T1")
+    client(api).post("/api/v1/purchases", json=sale("POS-4", "80.00"), headers=till)
+    r = client(api).post(
+        "/api/v1/cards/6001000001/replace",
+        json={"new_card_number": "6001000002", "new_epc": "3500079FF000000400000002"},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    old = client(api).post("/api/v1/purchases", json=sale("POS-5", "10.00"), headers=till)
+    assert old.status_code == 409 and "replaced" in old.json()["detail"]
+    new = client(api).get("/api/v1/members/lookup?card=6001000002", headers=till).json()
+    assert new["points_balance"] == 80
+    client(api).post("/api/v1/cards/6001000002/lost", headers=admin)
+    lost = client(api).get("/api/v1/members/lookup?card=6001000002", headers=till)
+    assert lost.status_code == 409 and lost.json()["detail"] == "card reported lost"
+    unknown = client(api).get("/api/v1/members/lookup?card=999", headers=till)
+    assert unknown.status_code == 404 and unknown.json()["detail"] == "card not found"
+
+
+def test_access_boundaries(api: Api) -> None:
+    enrol(api, api.headers("admin"))
+    c = client(api)
+    assert c.get("/api/v1/members/lookup?card=6001000001").status_code == 401
+    for role in ("planner", "edge"):
+        h = api.headers(role, store_id="demo")
+        assert c.get("/api/v1/members/lookup?card=6001000001", headers=h).status_code == 403
+        assert c.post("/api/v1/purchases", json=sale("P", "1.00"), headers=h).status_code == 403
+    other_till = api.headers("cashier", store_id="demo", register_id="T9")
+    assert (
+        c.post("/api/v1/purchases", json=sale("P", "1.00"), headers=other_till).status_code == 403
+    )
+    cashier = api.headers("cashier", store_id="demo", register_id="T1")
+    assert c.post("/api/v1/members", json={"name": "X"}, headers=cashier).status_code == 403
+
+
+def test_ledger_is_append_only(api: Api) -> None:
+    enrol(api, api.headers("admin"))
+    till = api.headers("cashier", store_id="demo", register_id="T1")
+    client(api).post("/api/v1/purchases", json=sale("POS-6", "50.00"), headers=till)
+    with psycopg.connect(api.db_url) as c, pytest.raises(psycopg.errors.RaiseException):
+        c.execute("UPDATE points_ledger SET points = 1000")
+
+
+@pytest.mark.slow
+def test_fifty_parallel_redemptions_never_double_spend(api: Api) -> None:
+    member_id = enrol(api, api.headers("admin"))
+    token = api.token("cashier", store_id="demo", register_id="T1")
+    till = {"Authorization": f"Bearer {token}"}
+    client(api).post("/api/v1/purchases", json=sale("POS-7", "1000.00"), headers=till)
+
+    async def storm(base: str) -> list[int]:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as ac:
+
+            async def one(i: int) -> int:
+                r = await ac.post(
+                    f"/api/v1/members/{member_id}/redemptions",
+                    headers=till,
+                    json={
+                        "points": 70,
+                        "reason": "voucher",
+                        "store_id": "demo",
+                        "register_id": "T1",
+                        "idempotency_key": f"k{i}",
+                    },
+                )
+                return r.status_code
+
+            return await asyncio.gather(*(one(i) for i in range(50)))
+
+    with serve_in_thread(api.db_url) as base:
+        codes = asyncio.run(storm(base))
+    assert codes.count(200) == 1000 // 70 and codes.count(409) == 50 - 1000 // 70
+    with psycopg.connect(api.db_url) as c:
+        (ledger,) = c.execute(
+            "SELECT sum(points) FROM points_ledger WHERE member_id = %s", (member_id,)
+        ).fetchone() or (None,)
+        (lots,) = c.execute(
+            "SELECT sum(remaining) FROM points_lot WHERE member_id = %s", (member_id,)
+        ).fetchone() or (None,)
+    assert ledger == lots == 1000 - 70 * (1000 // 70) >= 0
