@@ -19,6 +19,8 @@ from server.loyalty import (
     Lot,
     earn_for_purchase,
     expiry_for,
+    plan_reversal,
+    reverse_for_return,
     spend_fifo,
 )
 from server.loyalty.rules import EarningRules, TierRules
@@ -83,6 +85,26 @@ class PurchaseOut(BaseModel):
     points_earned: int
     points_balance: int | None
     tier: str | None
+    duplicate: bool
+
+
+class ReturnLineIn(BaseModel):
+    line_no: int = Field(ge=1)
+    amount: Decimal = Field(gt=0, decimal_places=2, description="value returned on this line")
+
+
+class ReturnIn(BaseModel):
+    return_id: str = Field(min_length=1, max_length=100, description="the till's own id")
+    register_id: str
+    lines: list[ReturnLineIn] = Field(min_length=1)
+
+
+class ReturnOut(BaseModel):
+    purchase_id: int
+    amount: Decimal
+    points_reversed: int
+    shortfall: int = Field(description="reversed points that had already been spent (a debt)")
+    points_balance: int | None
     duplicate: bool
 
 
@@ -353,6 +375,9 @@ async def record_purchase(conn: AsyncConnection[Any], p: PurchaseIn, *, actor: s
             (sum(earned), purchase_id),
         )
         tier_name = await _upgrade_tier(conn, member_id, tier_name, at=p.at)
+    await link_trip(
+        conn, purchase_id=purchase_id, store_id=p.store_id, member_id=member_id, at=p.at
+    )
     async with conn.cursor() as cur:
         await cur.executemany(
             "INSERT INTO purchase_line (purchase_id, line_no, sku, counter, category, quantity, "
@@ -448,3 +473,174 @@ async def redeem(conn: AsyncConnection[Any], member_id: int, r: RedemptionIn, *,
             ),
         )
     return await balance(conn, member_id)
+
+
+async def record_return(
+    conn: AsyncConnection[Any], purchase_id: int, r: ReturnIn, *, actor: str
+) -> ReturnOut:
+    """Reverse points in proportion to the value returned, never twice, never beyond the sale.
+
+    Points are taken back from the purchase's own lot first, then the newest lots; what was
+    already spent is recorded as a ``reverse`` ledger entry with no lot (a debt), so the
+    balance may go below zero rather than leave points for goods no longer bought."""
+    row = await (
+        await conn.execute("SELECT member_id, store_id FROM purchase WHERE id = %s", (purchase_id,))
+    ).fetchone()
+    if row is None:
+        raise MembershipError(404, "purchase not found")
+    member_id = row[0]
+    if member_id is not None:
+        await conn.execute("SELECT 1 FROM member WHERE id = %s FOR UPDATE", (member_id,))
+    await conn.execute("SELECT 1 FROM purchase WHERE id = %s FOR UPDATE", (purchase_id,))
+    old = await (
+        await conn.execute(
+            "SELECT amount, points_reversed, shortfall FROM purchase_return "
+            "WHERE purchase_id = %s AND return_id = %s",
+            (purchase_id, r.return_id),
+        )
+    ).fetchone()
+    if old is not None:
+        bal = await balance(conn, member_id) if member_id is not None else None
+        return ReturnOut(
+            purchase_id=purchase_id,
+            amount=old[0],
+            points_reversed=old[1],
+            shortfall=old[2],
+            points_balance=bal,
+            duplicate=True,
+        )
+    lines = await (
+        await conn.execute(
+            "SELECT l.line_no, l.amount, l.points, coalesce((SELECT sum(rl.amount) FROM "
+            "purchase_return_line rl JOIN purchase_return pr ON pr.id = rl.return_pk "
+            "WHERE pr.purchase_id = l.purchase_id AND rl.line_no = l.line_no), 0) "
+            "FROM purchase_line l WHERE l.purchase_id = %s ORDER BY l.line_no",
+            (purchase_id,),
+        )
+    ).fetchall()
+    by_no = {ln[0]: i for i, ln in enumerate(lines)}
+    returning = [Decimal("0")] * len(lines)
+    for rl in r.lines:
+        if rl.line_no not in by_no:
+            raise MembershipError(422, f"the purchase has no line {rl.line_no}")
+        returning[by_no[rl.line_no]] += rl.amount
+    try:
+        points = reverse_for_return(
+            earned_per_line=[ln[2] for ln in lines],
+            line_amounts=[ln[1] for ln in lines],
+            already_returned_amounts=[Decimal(ln[3]) for ln in lines],
+            returning_amounts=returning,
+        )
+    except ValueError as exc:
+        raise MembershipError(422, str(exc)) from exc
+    amount = sum(returning, Decimal("0"))
+    shortfall = 0
+    if member_id is not None and points > 0:
+        purchase_lots = await (
+            await conn.execute("SELECT id FROM points_lot WHERE purchase_id = %s", (purchase_id,))
+        ).fetchall()
+        plan = plan_reversal(
+            await _lots(conn, member_id),
+            points,
+            at=datetime.now(UTC),
+            prefer_lot_ids={str(x[0]) for x in purchase_lots},
+        )
+        ref = f"return:{purchase_id}:{r.return_id}"
+        for a in plan.from_lots:
+            await conn.execute(
+                "UPDATE points_lot SET remaining = remaining - %s WHERE id = %s",
+                (a.points, int(a.lot_id)),
+            )
+            await conn.execute(
+                "INSERT INTO points_ledger (member_id, kind, points, lot_id, actor, reason, ref) "
+                "VALUES (%s, 'reverse', %s, %s, %s, 'goods returned', %s)",
+                (member_id, -a.points, int(a.lot_id), actor, ref),
+            )
+        shortfall = plan.shortfall
+        if shortfall:
+            await conn.execute(
+                "INSERT INTO points_ledger (member_id, kind, points, lot_id, actor, reason, ref) "
+                "VALUES (%s, 'reverse', %s, NULL, %s, 'goods returned; points already spent "
+                "(debt)', %s)",
+                (member_id, -shortfall, actor, ref),
+            )
+    ret = await (
+        await conn.execute(
+            "INSERT INTO purchase_return (purchase_id, return_id, amount, points_reversed, "
+            "shortfall, recorded_by) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+            (purchase_id, r.return_id, amount, points, shortfall, actor),
+        )
+    ).fetchone()
+    assert ret is not None
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO purchase_return_line (return_pk, line_no, amount) VALUES (%s, %s, %s)",
+            [(ret[0], lines[i][0], amt) for i, amt in enumerate(returning) if amt > 0],
+        )
+    return ReturnOut(
+        purchase_id=purchase_id,
+        amount=amount,
+        points_reversed=points,
+        shortfall=shortfall,
+        points_balance=await balance(conn, member_id) if member_id is not None else None,
+        duplicate=False,
+    )
+
+
+async def expire_points(conn: AsyncConnection[Any], *, as_of: datetime, actor: str) -> int:
+    """The expiry job: lots past their date lose what remains, one ledger entry each."""
+    rows = await (
+        await conn.execute(
+            "UPDATE points_lot l SET remaining = 0 FROM (SELECT id, remaining FROM points_lot "
+            "WHERE expires_at <= %s AND remaining > 0 ORDER BY id FOR UPDATE) o "
+            "WHERE l.id = o.id RETURNING l.id, l.member_id, o.remaining",
+            (as_of,),
+        )
+    ).fetchall()
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO points_ledger (member_id, kind, points, lot_id, at, actor, reason) "
+            "VALUES (%s, 'expire', %s, %s, %s, %s, 'points expired')",
+            [
+                (member_id, -remaining, lot_id, as_of, actor)
+                for lot_id, member_id, remaining in rows
+            ],
+        )
+    return sum(r[2] for r in rows)
+
+
+async def link_trip(
+    conn: AsyncConnection[Any],
+    *,
+    purchase_id: int,
+    store_id: str,
+    member_id: int | None,
+    at: datetime,
+) -> None:
+    """Link a sale to the shopper's trip: the member's card tag seen on the floor (trip open at
+    the sale or ended at most 15 min before), else a cart read at the checkout within 2 min."""
+    row = None
+    if member_id is not None:
+        row = await (
+            await conn.execute(
+                "SELECT t.trip_id FROM trip t JOIN card c ON c.epc = t.epc AND c.member_id = %s "
+                "WHERE t.store_id = %s AND t.start_at <= %s AND t.end_at >= %s - interval '15 min' "
+                "ORDER BY t.start_at DESC LIMIT 1",
+                (member_id, store_id, at, at),
+            )
+        ).fetchone()
+    if row is None:
+        row = await (
+            await conn.execute(
+                "SELECT t.trip_id FROM zone_visit v JOIN zone z ON z.store_id = v.store_id "
+                "AND z.code = v.zone AND z.kind = 'checkout' "
+                "JOIN trip t ON t.store_id = v.store_id AND t.epc = v.epc "
+                "AND t.start_at <= v.enter_at AND t.end_at >= v.exit_at "
+                "WHERE v.store_id = %s AND v.tag_kind = 'cart' "
+                "AND v.enter_at <= %s + interval '2 min' AND v.exit_at >= %s - interval '2 min' "
+                "ORDER BY abs(extract(epoch FROM v.exit_at - %s)) LIMIT 1",
+                (store_id, at, at, at),
+            )
+        ).fetchone()
+    if row is not None:
+        await conn.execute("UPDATE purchase SET trip_id = %s WHERE id = %s", (row[0], purchase_id))

@@ -183,3 +183,104 @@ def test_fifty_parallel_redemptions_never_double_spend(api: Api) -> None:
             "SELECT sum(remaining) FROM points_lot WHERE member_id = %s", (member_id,)
         ).fetchone() or (None,)
     assert ledger == lots == 1000 - 70 * (1000 // 70) >= 0
+
+
+def test_partial_returns_reverse_in_proportion_and_never_twice(api: Api) -> None:
+    member_id = enrol(api, api.headers("admin"))
+    till = api.headers("cashier", store_id="demo", register_id="T1")
+    body = sale("POS-R", "0")
+    body["lines"] = [
+        {"sku": "A", "counter": "C01", "quantity": 2, "amount": "300.00"},
+        {"sku": "B", "counter": "C02", "quantity": 1, "amount": "101.00"},
+    ]
+    p = client(api).post("/api/v1/purchases", json=body, headers=till).json()
+    assert p["points_earned"] == 401
+    url = f"/api/v1/purchases/{p['purchase_id']}/returns"
+    half = {"return_id": "R1", "register_id": "T1", "lines": [{"line_no": 1, "amount": "150.00"}]}
+    r1 = client(api).post(url, json=half, headers=till).json()
+    assert (r1["points_reversed"], r1["points_balance"]) == (150, 251)
+    again = client(api).post(url, json=half, headers=till).json()
+    assert again["duplicate"] is True and again["points_balance"] == 251
+    rest = {
+        "return_id": "R2",
+        "register_id": "T1",
+        "lines": [{"line_no": 1, "amount": "150.00"}, {"line_no": 2, "amount": "101.00"}],
+    }
+    r2 = client(api).post(url, json=rest, headers=till).json()
+    assert (r2["points_reversed"], r2["points_balance"]) == (251, 0)
+    too_much = {"return_id": "R3", "register_id": "T1", "lines": [{"line_no": 2, "amount": "1.00"}]}
+    r3 = client(api).post(url, json=too_much, headers=till)
+    assert r3.status_code == 422 and "exceeds" in r3.json()["detail"]
+    with psycopg.connect(api.db_url) as c:
+        assert c.execute(
+            "SELECT sum(points) FROM points_ledger WHERE member_id = %s", (member_id,)
+        ).fetchone() == (0,)
+
+
+def test_refund_after_the_points_were_spent_records_a_debt(api: Api) -> None:
+    member_id = enrol(api, api.headers("admin"))
+    till = api.headers("cashier", store_id="demo", register_id="T1")
+    p = client(api).post("/api/v1/purchases", json=sale("POS-S", "200.00"), headers=till).json()
+    spend = {
+        "points": 150,
+        "reason": "gift",
+        "store_id": "demo",
+        "register_id": "T1",
+        "idempotency_key": "g1",
+    }
+    assert (
+        client(api)
+        .post(f"/api/v1/members/{member_id}/redemptions", json=spend, headers=till)
+        .json()["points_balance"]
+        == 50
+    )
+    full = {"return_id": "R1", "register_id": "T1", "lines": [{"line_no": 1, "amount": "200.00"}]}
+    r = (
+        client(api)
+        .post(f"/api/v1/purchases/{p['purchase_id']}/returns", json=full, headers=till)
+        .json()
+    )
+    assert (r["points_reversed"], r["shortfall"], r["points_balance"]) == (200, 150, -150)
+
+
+def test_expiry_job_expires_oldest_lots(api: Api) -> None:
+    member_id = enrol(api, api.headers("admin"))
+    till = api.headers("cashier", store_id="demo", register_id="T1")
+    old = sale("POS-E1", "100.00")
+    old["at"] = "2025-06-01T12:00:00+00:00"
+    client(api).post("/api/v1/purchases", json=old, headers=till)
+    client(api).post("/api/v1/purchases", json=sale("POS-E2", "40.00"), headers=till)
+    r = client(api).post(
+        "/api/v1/points/expire?as_of=2026-07-01T00:00:00Z", headers=api.headers("admin")
+    )
+    assert r.json() == {"points_expired": 100}
+    with psycopg.connect(api.db_url) as c:
+        assert c.execute(
+            "SELECT sum(points) FROM points_ledger WHERE member_id = %s", (member_id,)
+        ).fetchone() == (40,)
+        assert c.execute(
+            "SELECT sum(remaining) FROM points_lot WHERE member_id = %s", (member_id,)
+        ).fetchone() == (40,)
+
+
+def test_member_sale_is_linked_to_the_card_tags_trip(api: Api) -> None:
+    from tests.server.test_ingest_api import PATH, batch, load_layout, post, visit
+
+    enrol(api, api.headers("admin"))
+    load_layout(api)
+    epc = "3500079FF000000400000001"  # the tag inside card 6001000001
+    post(
+        api,
+        batch(*(visit(z, s, d, epc=epc) for z, s, d in PATH)),
+        api.token("edge", store_id="demo"),
+    )
+    till = api.headers("cashier", store_id="demo", register_id="T1")
+    body = sale("POS-T", "99.00")
+    body["at"] = "2026-11-02T11:03:30+00:00"  # at the checkout
+    p = client(api).post("/api/v1/purchases", json=body, headers=till).json()
+    with psycopg.connect(api.db_url) as c:
+        linked = c.execute(
+            "SELECT t.epc FROM purchase p JOIN trip t USING (trip_id) WHERE p.id = %s",
+            (p["purchase_id"],),
+        ).fetchone()
+    assert linked == (epc,)

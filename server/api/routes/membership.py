@@ -7,6 +7,7 @@ register only; planners and edge devices get 403 here.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -128,3 +129,25 @@ async def redeem(member_id: int, body: q.RedemptionIn, conn: ConnDep, who: TillD
     except q.MembershipError as exc:
         raise _raise(exc) from exc
     return Balance(member_id=member_id, points_balance=left)
+
+
+@router.post("/purchases/{purchase_id}/returns", response_model=q.ReturnOut)
+async def record_return(
+    purchase_id: int, body: q.ReturnIn, conn: ConnDep, who: TillDep
+) -> q.ReturnOut:
+    """A full or partial return: points reverse in proportion, never twice (idempotent id)."""
+    if who.register_id is not None and who.register_id != body.register_id:
+        raise HTTPException(403, f"this credential is for register {who.register_id!r}")
+    try:
+        return await q.record_return(conn, purchase_id, body, actor=who.name)
+    except q.MembershipError as exc:
+        raise _raise(exc) from exc
+
+
+@router.post("/points/expire")
+async def expire_points(
+    conn: ConnDep, who: AdminDep, as_of: Annotated[datetime | None, Query()] = None
+) -> dict[str, int]:
+    """The expiry job (run daily): lots past their date lose what remains."""
+    expired = await q.expire_points(conn, as_of=as_of or datetime.now(UTC), actor=who.name)
+    return {"points_expired": expired}
