@@ -8,7 +8,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from server.api.routes import analytics, credentials, health, ingest, layout, membership
+from server.api.routes import (
+    analytics,
+    credentials,
+    health,
+    ingest,
+    layout,
+    membership,
+    registers,
+)
 from server.db import make_pool
 from server.queries.credentials import ensure_bootstrap_admin
 from server.settings import Settings
@@ -20,7 +28,7 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (health, ingest, layout, analytics, credentials, membership):
+    for module in (health, ingest, layout, analytics, credentials, membership, registers):
         router.include_router(module.router)
     return router
 
@@ -48,5 +56,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.database_url = database_url
     app.include_router(api_router())
+    app.include_router(registers.page_router)
     return app

@@ -69,4 +69,5 @@ def check_store(principal: Principal, store_id: str) -> None:
 
 EdgeDep = Annotated[Principal, Depends(require(Role.EDGE))]
 PlannerDep = Annotated[Principal, Depends(require(Role.PLANNER))]
+CashierDep = Annotated[Principal, Depends(require(Role.CASHIER))]
 AdminDep = Annotated[Principal, Depends(require())]

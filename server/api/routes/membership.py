@@ -10,17 +10,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
-from server.api.deps import AdminDep, ConnDep, check_store, require
-from server.auth import Role
+from server.api.deps import AdminDep, CashierDep, ConnDep, check_store
 from server.queries import membership as q
 from server.queries.credentials import Principal
 
 router = APIRouter(tags=["membership"])
 
-TillDep = Annotated[Principal, Depends(require(Role.CASHIER))]
+TillDep = CashierDep
 
 
 def _raise(exc: q.MembershipError) -> HTTPException:

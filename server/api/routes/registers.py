@@ -1,0 +1,88 @@
+"""The cashier's screen: the page, and a live stream of the member cards scanned at a register.
+
+Card scans arrive through ingest (the register agent) and are announced with PostgreSQL
+``NOTIFY card_scan``; each open stream LISTENs, so this works with several server processes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Any
+
+import psycopg
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+
+from server.api.deps import CashierDep, check_store
+from server.queries import membership as q
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["cashier"])
+page_router = APIRouter(tags=["cashier"])
+
+KEEPALIVE_S = 15.0
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n".encode()
+
+
+async def _scan_events(
+    database_url: str, *, store_id: str, register_id: str
+) -> AsyncIterator[bytes]:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as listen:
+        await listen.execute("LISTEN card_scan")
+        yield b": connected\n\n"
+        while True:
+            got = False
+            async for note in listen.notifies(timeout=KEEPALIVE_S, stop_after=1):
+                got = True
+                scan = json.loads(note.payload)
+                if scan.get("store_id") != store_id or scan.get("register_id") != register_id:
+                    continue
+                async with await psycopg.AsyncConnection.connect(database_url) as conn:
+                    try:
+                        member = await q.lookup(
+                            conn, card=scan["card_number"], phone=None, member_no=None
+                        )
+                        yield _sse(
+                            "member",
+                            {
+                                "scanned_at": scan["scanned_at"],
+                                "card_number": scan["card_number"],
+                                **member.model_dump(mode="json"),
+                            },
+                        )
+                    except q.MembershipError as exc:
+                        yield _sse(
+                            "problem", {"scanned_at": scan["scanned_at"], "message": str(exc)}
+                        )
+            if not got:
+                yield b": keep-alive\n\n"
+
+
+@router.get("/registers/{register_id}/scans")
+async def scan_stream(
+    register_id: str, request: Request, store_id: str, who: CashierDep
+) -> StreamingResponse:
+    """Server-sent events: ``member`` (who was scanned) or ``problem`` (unknown or lost card)."""
+    check_store(who, store_id)
+    if who.register_id is not None and who.register_id != register_id:
+        raise HTTPException(403, f"this credential is for register {who.register_id!r}")
+    url: str = request.app.state.database_url
+    return StreamingResponse(
+        _scan_events(url, store_id=store_id, register_id=register_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@page_router.get("/cashier", response_class=HTMLResponse, include_in_schema=False)
+async def cashier_page() -> HTMLResponse:
+    """The cashier's page (plain HTML and a little JavaScript; no build step)."""
+    html = resources.files("server").joinpath("static", "cashier.html").read_text("utf-8")
+    return HTMLResponse(html)
