@@ -258,7 +258,9 @@ async def lookup(
         ).fetchone()
     elif member_no:
         row = await (
-            await conn.execute("SELECT id FROM member WHERE member_no = %s", (member_no,))
+            await conn.execute(
+                "SELECT coalesce(merged_into, id) FROM member WHERE member_no = %s", (member_no,)
+            )
         ).fetchone()
     else:
         raise MembershipError(422, "give card, phone or member_no")
@@ -290,7 +292,9 @@ async def at_till(conn: AsyncConnection[Any], member_id: int) -> MemberAtTill:
 async def balance(conn: AsyncConnection[Any], member_id: int) -> int:
     row = await (
         await conn.execute(
-            "SELECT coalesce(sum(points), 0) FROM points_ledger WHERE member_id = %s", (member_id,)
+            "SELECT coalesce(sum(points), 0) FROM points_ledger WHERE member_id IN "
+            "(SELECT id FROM member WHERE id = %s OR merged_into = %s)",
+            (member_id, member_id),
         )
     ).fetchone()
     return int(row[0]) if row else 0
@@ -644,3 +648,89 @@ async def link_trip(
         ).fetchone()
     if row is not None:
         await conn.execute("UPDATE purchase SET trip_id = %s WHERE id = %s", (row[0], purchase_id))
+
+
+async def survivor(conn: AsyncConnection[Any], member_id: int) -> int:
+    """The member record in use: a record merged into another answers for that one."""
+    row = await (
+        await conn.execute(
+            "SELECT coalesce(merged_into, id) FROM member WHERE id = %s", (member_id,)
+        )
+    ).fetchone()
+    if row is None:
+        raise MembershipError(404, "member not found")
+    return int(row[0])
+
+
+async def merge_members(
+    conn: AsyncConnection[Any], source: int, into: int, *, actor: str
+) -> MemberAtTill:
+    """Two records that are one person: cards, purchases, points (and so visits) follow ``into``.
+
+    The ledger is append-only, so the source's entries stay where they are and balances count
+    the entries of every record merged into a member."""
+    if source == into:
+        raise MembershipError(422, "a member cannot be merged into itself")
+    rows = await (
+        await conn.execute(
+            "SELECT id, merged_into FROM member WHERE id IN (%s, %s) ORDER BY id FOR UPDATE",
+            (source, into),
+        )
+    ).fetchall()
+    if len(rows) != 2:
+        raise MembershipError(404, "member not found")
+    if any(r[1] is not None for r in rows):
+        raise MembershipError(409, "one of the two records was already merged")
+    for table in ("card", "purchase", "points_lot"):
+        await conn.execute(
+            f"UPDATE {table} SET member_id = %s WHERE member_id = %s", (into, source)
+        )
+    await conn.execute(
+        "UPDATE member SET merged_into = %s WHERE id = %s OR merged_into = %s",
+        (into, source, source),
+    )
+    await conn.execute(
+        "INSERT INTO tier_history (member_id, tier, since, reason) SELECT %s, tier, now(), %s "
+        "FROM member WHERE id = %s",
+        (into, f"member {source} merged into this record by {actor}", into),
+    )
+    current = (await at_till(conn, into)).tier
+    await _upgrade_tier(conn, into, current, at=datetime.now(UTC))
+    return await at_till(conn, into)
+
+
+async def review_tiers(conn: AsyncConnection[Any], *, as_of: datetime) -> dict[str, int]:
+    """The review job: every member's tier from 12-month spend net of returns; downgrades only
+    once a review date has come (``server.loyalty.tiers.evaluate_tier``)."""
+    from server.loyalty.tiers import evaluate_tier
+
+    rows = await (
+        await conn.execute(
+            "SELECT m.id, m.tier, m.last_review, coalesce((SELECT sum(p.total) FROM purchase p "
+            "WHERE p.member_id = m.id AND p.at > %s AND p.at <= %s), 0) - coalesce((SELECT "
+            "sum(r.amount) FROM purchase_return r JOIN purchase p ON p.id = r.purchase_id "
+            "WHERE p.member_id = m.id AND r.at > %s AND r.at <= %s), 0) "
+            "FROM member m WHERE m.merged_into IS NULL ORDER BY m.id FOR UPDATE",
+            (as_of - timedelta(days=365), as_of, as_of - timedelta(days=365), as_of),
+        )
+    ).fetchall()
+    counts = {"upgrade": 0, "downgrade": 0, "keep": 0}
+    for member_id, tier, last_review, spend in rows:
+        d = evaluate_tier(
+            tier, max(Decimal(spend), Decimal(0)), as_of=as_of, rules=TIERS, last_review=last_review
+        )
+        counts[d.change] += 1
+        if d.new_tier != tier:
+            await conn.execute(
+                "UPDATE member SET tier = %s, tier_since = %s WHERE id = %s",
+                (d.new_tier, d.effective_at, member_id),
+            )
+            await conn.execute(
+                "INSERT INTO tier_history (member_id, tier, since, reason) VALUES (%s, %s, %s, %s)",
+                (member_id, d.new_tier, d.effective_at, d.reason),
+            )
+        if d.review_date is not None:
+            await conn.execute(
+                "UPDATE member SET last_review = %s WHERE id = %s", (d.review_date, member_id)
+            )
+    return counts

@@ -284,3 +284,61 @@ def test_member_sale_is_linked_to_the_card_tags_trip(api: Api) -> None:
             (p["purchase_id"],),
         ).fetchone()
     assert linked == (epc,)
+
+
+def test_merge_moves_cards_points_and_purchases(api: Api) -> None:
+    admin = api.headers("admin")
+    first = enrol(api, admin)
+    r = client(api).post(
+        "/api/v1/members", json={"name": "Wei Li", "phone": "13911112222"}, headers=admin
+    )
+    second = r.json()["member_id"]
+    client(api).post(f"/api/v1/members/{second}/cards", json={"card_number": "7001"}, headers=admin)
+    till = api.headers("cashier", store_id="demo", register_id="T1")
+    client(api).post("/api/v1/purchases", json=sale("POS-M1", "100.00"), headers=till)
+    client(api).post("/api/v1/purchases", json=sale("POS-M2", "30.00", card="7001"), headers=till)
+    merged = client(api).post(
+        f"/api/v1/members/{second}/merge", json={"into_member_id": first}, headers=admin
+    )
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["points_balance"] == 130
+    via_old_card = client(api).get("/api/v1/members/lookup?card=7001", headers=till).json()
+    assert via_old_card["member_id"] == first and via_old_card["points_balance"] == 130
+    assert (
+        client(api)
+        .post(f"/api/v1/members/{second}/merge", json={"into_member_id": first}, headers=admin)
+        .status_code
+        == 409
+    )
+    # the merged record's phone no longer blocks a new enrolment... and a redemption on the old
+    # id spends the survivor's points
+    spend = {
+        "points": 100,
+        "reason": "gift",
+        "store_id": "demo",
+        "register_id": "T1",
+        "idempotency_key": "m1",
+    }
+    r = client(api).post(f"/api/v1/members/{second}/redemptions", json=spend, headers=till)
+    assert r.json() == {"member_id": first, "points_balance": 30}
+    with psycopg.connect(api.db_url) as c:
+        assert c.execute(
+            "SELECT count(*) FROM purchase WHERE member_id = %s", (first,)
+        ).fetchone() == (2,)
+
+
+def test_tier_review_downgrades_only_at_the_review_date(api: Api) -> None:
+    admin = api.headers("admin")
+    enrol(api, admin)
+    till = api.headers("cashier", store_id="demo", register_id="T1")
+    big = sale("POS-V", "6000.00")
+    big["at"] = "2025-03-01T12:00:00+00:00"
+    assert client(api).post("/api/v1/purchases", json=big, headers=till).json()["tier"] == "Silver"
+    with psycopg.connect(api.db_url) as c:
+        c.execute("UPDATE member SET last_review = '2025-01-01'")
+    mid_year = client(api).post("/api/v1/tiers/review?as_of=2025-12-15T00:00:00Z", headers=admin)
+    assert mid_year.json()["downgrade"] == 0
+    at_review = client(api).post("/api/v1/tiers/review?as_of=2026-03-15T00:00:00Z", headers=admin)
+    assert at_review.json()["downgrade"] == 1
+    looked = client(api).get("/api/v1/members/lookup?card=6001000001", headers=till).json()
+    assert looked["tier"] == "Member"

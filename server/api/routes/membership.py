@@ -124,6 +124,7 @@ async def redeem(member_id: int, body: q.RedemptionIn, conn: ConnDep, who: TillD
     """Points as payment or for a reward; 409 when the balance does not cover it."""
     _check_register(who, body.store_id, body.register_id)
     try:
+        member_id = await q.survivor(conn, member_id)
         left = await q.redeem(conn, member_id, body, actor=who.name)
     except q.MembershipError as exc:
         raise _raise(exc) from exc
@@ -150,3 +151,24 @@ async def expire_points(
     """The expiry job (run daily): lots past their date lose what remains."""
     expired = await q.expire_points(conn, as_of=as_of or datetime.now(UTC), actor=who.name)
     return {"points_expired": expired}
+
+
+class MergeIn(BaseModel):
+    into_member_id: int
+
+
+@router.post("/members/{member_id}/merge", response_model=q.MemberAtTill)
+async def merge(member_id: int, body: MergeIn, conn: ConnDep, who: AdminDep) -> q.MemberAtTill:
+    """Merge this record into another (the same person enrolled twice)."""
+    try:
+        return await q.merge_members(conn, member_id, body.into_member_id, actor=who.name)
+    except q.MembershipError as exc:
+        raise _raise(exc) from exc
+
+
+@router.post("/tiers/review")
+async def review_tiers(
+    conn: ConnDep, _: AdminDep, as_of: Annotated[datetime | None, Query()] = None
+) -> dict[str, int]:
+    """The tier review job: upgrades at once, downgrades only at a review date."""
+    return await q.review_tiers(conn, as_of=as_of or datetime.now(UTC))
