@@ -34,6 +34,18 @@ def add_sim_commands(sim_sub: argparse._SubParsersAction[argparse.ArgumentParser
     )
     run.add_argument("--truth-dir", type=Path, default=None, help="write ground truth here")
     run.add_argument("--noise", choices=["clean", "realistic", "harsh"], default=None)
+    run.add_argument("--pos-url", default=None, help="server to post simulated purchases to")
+    run.add_argument(
+        "--scanner-port",
+        type=int,
+        default=None,
+        help="serve the POS1 till's RDM6300 card reader on this TCP port",
+    )
+    run.add_argument(
+        "--pos-token-env",
+        default="STOREFLOW_POS_TOKEN",
+        help="variable holding the POS's cashier token",
+    )
     run.set_defaults(func=run_sim)
 
     truth = sim_sub.add_parser("truth", help="write a period's ground truth (no readers)")
@@ -89,7 +101,31 @@ def run_sim(args: argparse.Namespace) -> int:
         wall_start=args.wall_start if args.wall_start is not None else now,
         scale=args.speed,
     )
-    sim = LiveSimulation(scenario, layout, clock, emitters, truth_dir=args.truth_dir)
+    pos = None
+    if args.pos_url:
+        import os
+
+        from firmware_sim.pos import PosClient
+
+        token = os.environ.get(args.pos_token_env, "")
+        if not token:
+            print(f"config error: --pos-url needs a cashier token in {args.pos_token_env}")
+            return 2
+        scanner = None
+        if args.scanner_port is not None:
+            from firmware_sim.scanner_emitter import Rdm6300SocketEmitter
+
+            scanner = Rdm6300SocketEmitter(args.scanner_port)
+            print(f"POS1: RDM6300 card reader at {scanner.url}", flush=True)
+        pos = PosClient(
+            base_url=args.pos_url,
+            token=token,
+            store_id=layout.store.id,
+            register_id="POS1",
+            categories={c.code: c.category for c in layout.counters},
+            scanner=scanner,
+        )
+    sim = LiveSimulation(scenario, layout, clock, emitters, truth_dir=args.truth_dir, pos=pos)
     stop = threading.Event()
 
     def on_signal(*_: object) -> None:
@@ -114,6 +150,8 @@ def run_sim(args: argparse.Namespace) -> int:
     finally:
         for em in emitters.values():
             em.close()
+        if pos is not None:
+            pos.close()
         logger.info("simulation stopped: %d reads emitted", sim.emitted)
     return 0
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from firmware_sim.model import SimRead, TrueVisit
+from firmware_sim.model import SimRead, TruePurchase, TrueVisit
 from firmware_sim.rf import RadioWorld
 from firmware_sim.scenario import Scenario
 from firmware_sim.shoppers import ShopperSimulator, SimResult
@@ -26,6 +26,10 @@ from storeflow.clock import ScaledClock
 from storeflow.layout import StoreLayout
 
 logger = logging.getLogger(__name__)
+
+
+class PurchaseSink(Protocol):
+    def post(self, purchase: TruePurchase) -> None: ...
 
 
 class Emitter(Protocol):
@@ -56,6 +60,7 @@ class LiveSimulation:
         *,
         truth_dir: Path | None = None,
         chunk_s: float = 600.0,
+        pos: PurchaseSink | None = None,
     ) -> None:
         self.scenario = scenario
         self.layout = layout
@@ -67,6 +72,8 @@ class LiveSimulation:
         self.world = RadioWorld(layout, scenario.rf, seed=scenario.seed, epoch=clock.sim_epoch)
         self._stop = threading.Event()
         self._pending: list[SimRead] = []
+        self.pos = pos
+        self._purchases: list[TruePurchase] = []
         self.emitted = 0
         self.visits_generated = 0
 
@@ -80,6 +87,7 @@ class LiveSimulation:
         self.visits_generated += len(result.visits)
         if self.truth_dir is not None:
             append_truth(self.truth_dir, result.visits, result.purchases)
+        self._purchases = sorted(self._purchases + result.purchases, key=lambda p: p.at)
         reads = list(self.world.reads(_all_visits(result)))
         self._pending = list(heapq.merge(self._pending, reads, key=lambda r: r.t))
 
@@ -101,6 +109,10 @@ class LiveSimulation:
             while pos < len(pending) and pending[pos].t <= now:
                 batch[pending[pos].reader_id].append(pending[pos])
                 pos += 1
+            while self._purchases and self._purchases[0].at <= now:
+                purchase = self._purchases.pop(0)
+                if self.pos is not None:
+                    self.pos.post(purchase)
             for reader_id, reads in batch.items():
                 emitter = self.emitters.get(reader_id)
                 if emitter is not None:

@@ -164,6 +164,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 noise=plan.noise,
                 work_dir=plan.data_dir,
                 stop=stop,
+                pos_token=setup.pos_token,
             )
         if stop.is_set():
             return 130
@@ -177,8 +178,34 @@ def run_demo(args: argparse.Namespace) -> int:
             serial_ports={r: free_port() for r in demo_data.serial_readers()},
             truth_dir=plan.data_dir / "truth" / live_start.strftime("%Y%m%dT%H%M"),
             noise=plan.noise,
+            api_url=api_url,
+            scanner_port=free_port(),
         )
-        group.start("sim", storeflow_command(*live.sim_args()))
+        group.start(
+            "sim",
+            storeflow_command(*live.sim_args()),
+            env={"STOREFLOW_POS_TOKEN": setup.pos_token},
+        )
+        group.start(
+            "register-POS1",
+            storeflow_command(
+                "register",
+                "--store",
+                demo_data.STORE_ID,
+                "--register",
+                "POS1",
+                "--scanner-url",
+                f"socket://127.0.0.1:{live.scanner_port}",
+                "--server-url",
+                api_url,
+            ),
+            env={"STOREFLOW_EDGE_TOKEN": setup.edge_token},
+        )
+        if not plan.headless:
+            _say(
+                f"Till:      {api_url}/cashier#register=POS1&store={demo_data.STORE_ID}"
+                f"&token={setup.pos_token}"
+            )
         edge_cfg = _write_edge_config(plan.data_dir, live, api_url)
         group.start(
             "edge",

@@ -47,6 +47,47 @@ class Credentials:
     edge_token: str
     planner_token: str
     admin_token: str
+    pos_token: str
+
+
+DEMO_MEMBERS_SQL = """
+WITH names AS (
+    SELECT ARRAY['Wang','Li','Zhang','Liu','Chen','Yang','Huang','Zhao','Wu','Zhou','Xu','Sun',
+                 'Ma','Zhu','Hu','Guo','He','Lin','Luo','Gao'] AS family,
+           ARRAY['Wei','Fang','Min','Jing','Lei','Yan','Jun','Ying','Hao','Xin','Lan','Tao',
+                 'Ning','Bo','Hui','Qiang','Li','Yu','Chen','Mei'] AS given
+)
+INSERT INTO member (member_no, name, phone, birth_date, gender, joined_at, last_review)
+SELECT 'D' || lpad(n::text, 6, '0'),
+       family[1 + n %% 20] || ' ' || given[1 + (n / 20) %% 20],
+       '138' || lpad(n::text, 8, '0'),
+       date '1950-01-01' + (n * 7919) %% 20000,
+       CASE WHEN n %% 5 < 3 THEN 'female' ELSE 'male' END,
+       now() - ((n * 37) %% 900) * interval '1 day',
+       current_date - 30
+FROM names, generate_series(1, %s) AS n
+ON CONFLICT (member_no) DO NOTHING
+"""
+
+DEMO_CARDS_SQL = """
+INSERT INTO card (card_number, member_id, epc)
+SELECT upper(lpad(to_hex(6001000000 + substr(m.member_no, 2)::bigint), 10, '0')), m.id,
+       upper('35' || lpad(to_hex(31231), 7, '0') || lpad(to_hex(1), 6, '0')
+             || lpad(to_hex(substr(m.member_no, 2)::int), 9, '0'))
+FROM member m WHERE m.member_no LIKE 'D%'
+ON CONFLICT (card_number) DO NOTHING
+"""
+
+DEMO_EXTRAS_SQL = """
+UPDATE member m SET referrer_id = r.id FROM member r
+WHERE m.member_no LIKE 'D%' AND r.member_no = 'D' || lpad(
+        (substr(m.member_no, 2)::int / 10 + 1)::text, 6, '0')
+  AND substr(m.member_no, 2)::int % 10 = 3 AND m.referrer_id IS NULL;
+INSERT INTO consent (member_id, purpose, granted, source)
+SELECT id, p, substr(member_no, 2)::int % 9 <> 0, 'demo enrolment'
+FROM member, unnest(ARRAY['marketing', 'in_store_tracking']) AS p
+WHERE member_no LIKE 'D%' AND NOT EXISTS (SELECT 1 FROM consent c WHERE c.member_id = id);
+"""
 
 
 async def prepare_database(db_url: str) -> Credentials:
@@ -60,11 +101,27 @@ async def prepare_database(db_url: str) -> Credentials:
     await migrate(db_url)
     async with await psycopg.AsyncConnection.connect(db_url) as conn:
         await import_layout(conn, layout())
+        cur = await conn.execute("SELECT count(*) FROM member WHERE member_no LIKE 'D%'")
+        row = await cur.fetchone()
+        if row is None or row[0] == 0:
+            members = load_scenario_for_demo().traffic.members
+            await conn.execute(DEMO_MEMBERS_SQL, (members,))
+            await conn.execute(DEMO_CARDS_SQL)
+            await conn.execute(DEMO_EXTRAS_SQL)
         edge = await create_credential(conn, name="demo-edge", role="edge", store_id=STORE_ID)
+        pos = await create_credential(
+            conn, name="demo-pos", role="cashier", store_id=STORE_ID, register_id="POS1"
+        )
         planner = await create_credential(conn, name="demo-dashboard", role="planner")
         admin = await create_credential(conn, name="demo-admin", role="admin")
         await conn.commit()
-    return Credentials(edge_token=edge, planner_token=planner, admin_token=admin)
+    return Credentials(edge_token=edge, planner_token=planner, admin_token=admin, pos_token=pos)
+
+
+def load_scenario_for_demo(noise: str | None = None) -> Any:
+    from firmware_sim.scenario import load_scenario
+
+    return load_scenario(SCENARIO_PATH, noise=noise)
 
 
 async def data_end(db_url: str) -> datetime | None:
@@ -97,6 +154,8 @@ class LivePlan:
     serial_ports: dict[str, int]
     truth_dir: Path
     noise: str
+    api_url: str
+    scanner_port: int
     clock: ScaledClock = field(init=False)
 
     def __post_init__(self) -> None:
@@ -126,6 +185,10 @@ class LivePlan:
             str(self.truth_dir),
             "--noise",
             self.noise,
+            "--pos-url",
+            self.api_url,
+            "--scanner-port",
+            str(self.scanner_port),
         ]
 
 
@@ -158,7 +221,14 @@ class DayResult:
 
 
 def backfill_day(
-    *, api_url: str, token: str, start: datetime, end: datetime, noise: str, work_dir: Path
+    *,
+    api_url: str,
+    token: str,
+    pos_token: str | None,
+    start: datetime,
+    end: datetime,
+    noise: str,
+    work_dir: Path,
 ) -> DayResult:
     """One slice of history through the real edge code (encode, decode, track, outbox, uplink)."""
     from edge.agent import tag_kind
@@ -183,7 +253,7 @@ def backfill_day(
     pipeline = EdgePipeline(
         store_id=STORE_ID, antenna_map=AntennaMap.from_layout(lay), kind_of=tag_kind, outbox=outbox
     )
-    reads, _truth = backfill_reads(scenario, lay, start, end)
+    reads, truth = backfill_reads(scenario, lay, start, end)
 
     def send(_stats: object) -> None:
         uplink.drain()
@@ -198,6 +268,19 @@ def backfill_day(
     left = uplink.drain(max_attempts=50)
     uplink.close()
     outbox.close()
+    if pos_token:  # the tills' sales of the day, after the visits so trips can be linked
+        from firmware_sim.pos import PosClient
+
+        pos = PosClient(
+            base_url=api_url,
+            token=pos_token,
+            store_id=STORE_ID,
+            register_id="POS1",
+            categories={c.code: c.category for c in lay.counters},
+        )
+        for purchase in sorted(truth.purchases, key=lambda p: p.at):
+            pos.post(purchase)
+        pos.close()
     return DayResult(f"{start:%a %d %b}", stats.reads_in, pipeline.visits_out, stats.seconds, left)
 
 
@@ -210,6 +293,7 @@ def backfill(
     noise: str,
     work_dir: Path,
     stop: threading.Event,
+    pos_token: str | None = None,
     workers: int = 2,
 ) -> None:
     """Simulate [start, end) a day at a time, newest day first, on ``workers`` processes."""
@@ -232,6 +316,7 @@ def backfill(
                 backfill_day,
                 api_url=api_url,
                 token=token,
+                pos_token=pos_token,
                 start=a,
                 end=b,
                 noise=noise,
