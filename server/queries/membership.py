@@ -628,6 +628,7 @@ async def link_trip(
         row = await (
             await conn.execute(
                 "SELECT t.trip_id FROM trip t JOIN card c ON c.epc = t.epc AND c.member_id = %s "
+                "AND (c.status = 'active' OR c.ended_at > t.start_at) "  # a lost card's tag stops
                 "WHERE t.store_id = %s AND t.start_at <= %s AND t.end_at >= %s - interval '15 min' "
                 "ORDER BY t.start_at DESC LIMIT 1",
                 (member_id, store_id, at, at),

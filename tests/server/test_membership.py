@@ -342,3 +342,28 @@ def test_tier_review_downgrades_only_at_the_review_date(api: Api) -> None:
     assert at_review.json()["downgrade"] == 1
     looked = client(api).get("/api/v1/members/lookup?card=6001000001", headers=till).json()
     assert looked["tier"] == "Member"
+
+
+def test_cart_sale_is_linked_to_the_cart_seen_at_the_checkout(api: Api) -> None:
+    from tests.server.test_ingest_api import PATH, batch, load_layout, post, visit
+
+    load_layout(api)
+    cart = "3500079FF000000800000007"  # GID-96 object class 2: a cart
+    post(
+        api,
+        batch(*(visit(z, s, d, epc=cart) for z, s, d in PATH)),
+        api.token("edge", store_id="demo"),
+    )
+    with psycopg.connect(api.db_url) as c:
+        c.execute("UPDATE zone_visit SET tag_kind = 'cart'")
+    till = api.headers("cashier", store_id="demo", register_id="T1")
+    body = sale("POS-C", "45.00", card=None)
+    body["at"] = "2026-11-02T11:04:00+00:00"
+    p = client(api).post("/api/v1/purchases", json=body, headers=till).json()
+    assert p["member_id"] is None and p["points_earned"] == 0
+    with psycopg.connect(api.db_url) as c:
+        linked = c.execute(
+            "SELECT t.epc FROM purchase p JOIN trip t USING (trip_id) WHERE p.id = %s",
+            (p["purchase_id"],),
+        ).fetchone()
+    assert linked == (cart,)
