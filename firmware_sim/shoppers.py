@@ -200,15 +200,15 @@ class ShopperSimulator:
             )
         )
         plan.append((self.exit, self._dwell(rng, d.exit_s), None))
-        purchase_at: dict[str, float] = {}
+        paid_at = t0  # the goods are paid at the checkout, where the till sees card or cart
         epc = self._free_tag(rng, t0, t0 + sum(p[1] for p in plan))
-        for plan_zone, plan_dwell, plan_counter in plan:
+        for plan_zone, plan_dwell, _ in plan:
             out.visits.append(TrueVisit(sid, epc, plan_zone, t, t + plan_dwell))
-            if plan_counter is not None:
-                purchase_at[plan_counter] = t + plan_dwell * 0.8
+            if plan_zone == self.checkout:
+                paid_at = t + plan_dwell * 0.7
             t += plan_dwell
         for counter, amount in bought:
-            out.purchases.append(TruePurchase(sid, epc, counter, amount, purchase_at[counter]))
+            out.purchases.append(TruePurchase(sid, epc, counter, amount, paid_at))
 
     def _staff(
         self,

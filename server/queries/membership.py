@@ -380,7 +380,12 @@ async def record_purchase(conn: AsyncConnection[Any], p: PurchaseIn, *, actor: s
         )
         tier_name = await _upgrade_tier(conn, member_id, tier_name, at=p.at)
     await link_trip(
-        conn, purchase_id=purchase_id, store_id=p.store_id, member_id=member_id, at=p.at
+        conn,
+        purchase_id=purchase_id,
+        store_id=p.store_id,
+        member_id=member_id,
+        at=p.at,
+        counters=[ln.counter for ln in p.lines if ln.counter],
     )
     async with conn.cursor() as cur:
         await cur.executemany(
@@ -616,6 +621,7 @@ async def expire_points(conn: AsyncConnection[Any], *, as_of: datetime, actor: s
 async def link_trip(
     conn: AsyncConnection[Any],
     *,
+    counters: list[str],
     purchase_id: int,
     store_id: str,
     member_id: int | None,
@@ -641,10 +647,14 @@ async def link_trip(
                 "AND z.code = v.zone AND z.kind = 'checkout' "
                 "JOIN trip t ON t.store_id = v.store_id AND t.epc = v.epc "
                 "AND t.start_at <= v.enter_at AND t.end_at >= v.exit_at "
-                "WHERE v.store_id = %s AND v.tag_kind = 'cart' "
+                "WHERE v.store_id = %s AND v.tag_kind IN ('cart', 'basket') "
                 "AND v.enter_at <= %s + interval '2 min' AND v.exit_at >= %s - interval '2 min' "
-                "ORDER BY abs(extract(epoch FROM v.exit_at - %s)) LIMIT 1",
-                (store_id, at, at, at),
+                # several carts may be at the checkout: prefer one whose trip passed the counters
+                # the goods come from, then the one read closest to the sale
+                "ORDER BY t.zones && (SELECT coalesce(array_agg(zone_code), '{}') FROM counter "
+                "WHERE store_id = %s AND code = ANY(%s)) DESC, "
+                "abs(extract(epoch FROM v.exit_at - %s)) LIMIT 1",
+                (store_id, at, at, store_id, counters, at),
             )
         ).fetchone()
     if row is not None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from server.api.deps import ConnDep, PlannerDep
 from server.queries import analytics as q
+from server.queries import counters as qc
 
 router = APIRouter(prefix="/stores/{store_id}/analytics", tags=["analytics"])
 
@@ -60,3 +61,18 @@ async def zone_visits(
 ) -> list[q.ZoneVisits]:
     """Visits and distinct visitors per zone."""
     return await q.zone_visits(conn, store_id, await _period(conn, store_id, start, end))
+
+
+@router.get("/counters", response_model=list[qc.CounterFigures])
+async def counters(
+    store_id: str,
+    conn: ConnDep,
+    _: PlannerDep,
+    start: StartQ = None,
+    end: EndQ = None,
+    min_dwell_s: Annotated[float, Query(ge=0, description="visitor threshold (30 s)")] = 30.0,
+) -> list[qc.CounterFigures]:
+    """Counter evaluation: visitors, exposure, conversion, sales per visitor and per m², a
+    ranking (sales per m²), a traffic x conversion quadrant and a plain recommendation."""
+    p = await _period(conn, store_id, start, end)
+    return await qc.counter_figures(conn, store_id, p, min_dwell_s=min_dwell_s)
