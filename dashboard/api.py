@@ -37,6 +37,22 @@ Bucket = Literal["hour", "day"]
 FOOTFALL_COLUMNS = ("bucket_start", "entries")
 DWELL_COLUMNS = ("zone", "visits", "median_s", "p90_s", "mean_s")
 ZONE_VISIT_COLUMNS = ("zone", "visits", "visitors")
+COUNTER_COLUMNS = (
+    "rank",
+    "code",
+    "name",
+    "category",
+    "visitors",
+    "exposure_rate",
+    "conversion",
+    "sales",
+    "sales_per_visitor",
+    "sales_per_m2",
+    "median_dwell_s",
+    "area_m2",
+    "quadrant",
+    "recommendation",
+)
 
 
 class ApiError(Exception):
@@ -318,6 +334,11 @@ class StoreflowClient:
         params = period.params() if period else None
         rows = self._typed(_DWELL, f"/stores/{store_id}/analytics/dwell", params)
         return dwell_frame(rows)
+
+    def counters(self, store_id: str, period: Period | None = None) -> pd.DataFrame:
+        params = period.params() if period else None
+        rows = self._get(f"/stores/{store_id}/analytics/counters", params)
+        return pd.DataFrame(rows, columns=list(COUNTER_COLUMNS))
 
     def zone_visits(self, store_id: str, period: Period | None = None) -> pd.DataFrame:
         params = period.params() if period else None
