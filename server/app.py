@@ -18,6 +18,8 @@ from server.api.routes import (
     registers,
 )
 from server.db import make_pool
+from server.loyalty.rules import load_earning_rules, load_tier_rules
+from server.queries import membership as membership_queries
 from server.queries.credentials import ensure_bootstrap_admin
 from server.settings import Settings
 
@@ -34,7 +36,14 @@ def api_router() -> APIRouter:
 
 
 def create_app(settings: Settings, *, database_url: str) -> FastAPI:
-    """The app for one database. The pool is opened when the app starts, closed when it stops."""
+    """The app for one database. The pool is opened when the app starts, closed when it stops.
+
+    Loyalty rules files named in the settings are read here, so a bad file stops the start with
+    an error naming its line and key."""
+    membership_queries.configure(
+        earning=load_earning_rules(settings.earning_rules) if settings.earning_rules else None,
+        tiers=load_tier_rules(settings.tier_rules) if settings.tier_rules else None,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -68,6 +68,7 @@ def run_server(args: argparse.Namespace) -> int:
     from server.app import create_app
     from server.db import wait_for_database
     from server.migrate import migrate
+    from storeflow.yamlconf import ConfigError
 
     db = _Database(args.database_url)
     assert db.url is not None
@@ -75,7 +76,11 @@ def run_server(args: argparse.Namespace) -> int:
         asyncio.run(wait_for_database(db.url, timeout_s=60))
         applied = asyncio.run(migrate(db.url))
         logger.info("database ready (%d migrations)", applied)
-        app = create_app(db.settings, database_url=db.url)
+        try:
+            app = create_app(db.settings, database_url=db.url)
+        except ConfigError as exc:
+            print(f"config error: {exc}")
+            return 2
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     finally:
         db.close()

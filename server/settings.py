@@ -18,3 +18,5 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(default=None, alias="STOREFLOW_ADMIN_TOKEN")
     trip_gap_s: float = Field(default=1800.0, alias="STOREFLOW_TRIP_GAP_S", gt=0)
     pool_max: int = Field(default=10, alias="STOREFLOW_POOL_MAX", ge=1)
+    earning_rules: Path | None = Field(default=None, alias="STOREFLOW_EARNING_RULES")
+    tier_rules: Path | None = Field(default=None, alias="STOREFLOW_TIER_RULES")

@@ -25,8 +25,20 @@ from server.loyalty import (
 )
 from server.loyalty.rules import EarningRules, TierRules
 
+# The programme's rules are data: defaults here, replaced at start-up from the files named by
+# STOREFLOW_EARNING_RULES / STOREFLOW_TIER_RULES (see ``configure``).
 RULES = EarningRules()
 TIERS = TierRules()
+
+
+def configure(*, earning: EarningRules | None = None, tiers: TierRules | None = None) -> None:
+    """Use these earning and tier rules from now on (called once when the app is built)."""
+    global RULES, TIERS
+    if earning is not None:
+        RULES = earning
+    if tiers is not None:
+        TIERS = tiers
+
 
 Purpose = Literal["marketing", "in_store_tracking"]
 

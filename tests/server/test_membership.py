@@ -367,3 +367,17 @@ def test_cart_sale_is_linked_to_the_cart_seen_at_the_checkout(api: Api) -> None:
             (p["purchase_id"],),
         ).fetchone()
     assert linked == (cart,)
+
+
+def test_earning_rules_are_data_loaded_from_a_file(api: Api) -> None:
+    from server.loyalty.rules import EarningRules, load_earning_rules
+    from server.queries import membership as q
+
+    q.configure(earning=load_earning_rules("config/earning_rules.example.yaml"))
+    try:
+        enrol(api, api.headers("admin"))
+        till = api.headers("cashier", store_id="demo", register_id="T1")
+        r = client(api).post("/api/v1/purchases", json=sale("POS-X", "100.00"), headers=till)
+        assert r.json()["points_earned"] == 150  # cosmetics x1.5 in the rules file
+    finally:
+        q.configure(earning=EarningRules())
