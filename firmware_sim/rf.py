@@ -1,192 +1,347 @@
 """The radio world: true visits in, the reads fixed readers would report out.
 
-Model, per visit of a tag in zone Z (covered by one antenna A_Z):
-* The reader reports the tag as a Poisson process at ``read_rate_hz`` while it is in Z; each
-  report is lost with probability ``miss_rate``.
-* RSSI falls with distance: ``-40 dBm - 20 log10(distance to A_Z in metres)`` from a random
-  standing point in Z, plus Gaussian noise (``rssi_noise_db``).
-* Cross-reads: antennas of the zones adjacent to Z also see the tag, ``cross_read_rate`` times as
-  often in total, ``cross_read_penalty_db`` weaker.
-* Each reader's clock is off by a fixed offset (uniform within +-``clock_offset_s``) and drifts
-  (``clock_drift_ppm``): ``reader_t = t + offset + drift * (t - epoch)``.
-* Readers drop out (``disconnects_per_hour``, exponential outages of mean ``disconnect_s``):
-  reads during an outage are lost.
-Reads come out in time order, generated in windows so that weeks of history stream in bounded
-memory.
+Model, per visit of a tag in zone Z from ``enter`` to ``exit`` (dwell D):
+
+* Standing point: the tag is at one random point P of Z's polygon for the visit.
+* Own antenna(s): every antenna mapped to Z at the visit's start (``valid_from``/``valid_to``
+  honoured) reports the tag as a Poisson process at ``read_rate_hz`` (readers are set to report
+  a tag at most about that often), thinned by ``miss_rate``: N ~ Poisson(rate x (1 - miss) x D)
+  reads at uniform times in [enter, exit).
+* RSSI: ``-40 dBm - 20 log10(d)`` with d the distance from P to the antenna in metres (at
+  least 1 m), plus Gaussian noise of sd ``rssi_noise_db``; clipped to [-100, -20] dBm and
+  rounded to 0.1 dB.
+* Cross-reads: antennas of the zones adjacent to Z see the tag too, in total
+  ``cross_read_rate`` times as often as the own antenna (spread evenly over them), with RSSI
+  from their own distance to P, ``cross_read_penalty_db`` (+-2 dB) weaker.
+* Reader clocks: each reader's clock is off by a fixed offset (uniform within
+  +-``clock_offset_s``) and drifts (uniform within +-``clock_drift_ppm``):
+  ``reader_t = t + offset + drift x (t - epoch)``. ``t`` stays the true time.
+* Disconnects: each reader drops out as a Poisson process of ``disconnects_per_hour``, each
+  outage exponentially long with mean ``disconnect_s``; reads during an outage are lost.
+
+Reads come out in time order. Visits must arrive sorted by ``enter``; reads are drawn per visit
+with numpy, kept in a pending buffer, and released (sorted) up to the next visit's ``enter``
+once the buffer spans ``window_s`` — no later visit can add a read before that — so weeks of
+history stream in bounded memory.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from firmware_sim.model import SimRead, TrueVisit
 from firmware_sim.scenario import RfProfile
-from storeflow.layout import StoreLayout
+from storeflow.layout import Point, StoreLayout
+
+logger = logging.getLogger(__name__)
 
 WINDOW_S = 600.0
+RSSI_AT_1M_DBM = -40.0
+PATH_LOSS_EXPONENT = 2.0
+RSSI_MIN_DBM, RSSI_MAX_DBM = -100.0, -20.0
+CROSS_PENALTY_SPREAD_DB = 2.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class ReaderClock:
+    """A reader's own clock: ``offset_s`` off at ``epoch``, running ``drift`` (ratio) fast."""
+
+    offset_s: float = 0.0
+    drift: float = 0.0
+    epoch: float = 0.0
+
+    def reader_time(self, t: float) -> float:
+        return t + self.offset_s + self.drift * (t - self.epoch)
+
+
+def draw_reader_clocks(
+    layout: StoreLayout, rf: RfProfile, rng: np.random.Generator, *, epoch: float
+) -> dict[str, ReaderClock]:
+    """A clock per reader with offset and drift drawn uniformly within the profile's limits."""
+    out: dict[str, ReaderClock] = {}
+    for r in layout.readers:
+        offset = float(rng.uniform(-rf.clock_offset_s, rf.clock_offset_s))
+        drift = float(rng.uniform(-rf.clock_drift_ppm, rf.clock_drift_ppm)) * 1e-6
+        out[r.id] = ReaderClock(offset_s=offset, drift=drift, epoch=epoch)
+    return out
+
+
+def rssi_at(distance_m: float) -> float:
+    """Mean RSSI in dBm of a tag ``distance_m`` from an antenna (free-space-like fall-off)."""
+    return RSSI_AT_1M_DBM - 10.0 * PATH_LOSS_EXPONENT * math.log10(max(distance_m, 1.0))
+
+
+def point_in_polygon(x: float, y: float, polygon: list[Point]) -> bool:
+    """Even-odd rule."""
+    inside = False
+    n = len(polygon)
+    for i in range(n):
+        x1, y1 = polygon[i]
+        x2, y2 = polygon[(i + 1) % n]
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def sample_point(polygon: list[Point], rng: np.random.Generator) -> Point:
+    """A uniform random point inside ``polygon`` (rejection sampling in its bounding box; the
+    vertex mean if that keeps missing, e.g. for a sliver)."""
+    xs = [p[0] for p in polygon]
+    ys = [p[1] for p in polygon]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    for _ in range(20):
+        x, y = float(rng.uniform(x0, x1)), float(rng.uniform(y0, y1))
+        if point_in_polygon(x, y, polygon):
+            return (x, y)
+    return (sum(xs) / len(xs), sum(ys) / len(ys))
+
+
+@dataclass(frozen=True, slots=True)
 class _Antenna:
-    reader: int  # index into reader ids
+    index: int
+    reader: int  # index into the reader ids
     port: int
     x: float
     y: float
+    valid_from: float
+    valid_to: float
+
+    def active(self, t: float) -> bool:
+        return self.valid_from <= t < self.valid_to
+
+
+class _Geometry:
+    """Antennas, zone polygons and neighbours of a layout, indexed for per-visit use."""
+
+    def __init__(self, layout: StoreLayout) -> None:
+        self.reader_ids = [r.id for r in layout.readers]
+        self.antennas: list[_Antenna] = []
+        self.own: dict[str, list[_Antenna]] = {z.code: [] for z in layout.zones}
+        for ri, r in enumerate(layout.readers):
+            for a in r.antennas:
+                ant = _Antenna(
+                    index=len(self.antennas),
+                    reader=ri,
+                    port=a.port,
+                    x=a.position[0],
+                    y=a.position[1],
+                    valid_from=a.valid_from.timestamp() if a.valid_from else -math.inf,
+                    valid_to=a.valid_to.timestamp() if a.valid_to else math.inf,
+                )
+                self.antennas.append(ant)
+                self.own[a.zone].append(ant)
+        self.polygons = {z.code: z.polygon for z in layout.zones}
+        adj = layout.adjacency()
+        self.cross: dict[str, list[_Antenna]] = {
+            z: [a for n in sorted(adj[z]) for a in self.own[n]] for z in adj
+        }
+        self.antenna_reader = np.array([a.reader for a in self.antennas], dtype=np.int64)
+        self.antenna_port = [a.port for a in self.antennas]
+
+
+_EMPTY_F = np.empty(0, dtype=np.float64)
+_EMPTY_I = np.empty(0, dtype=np.int64)
+
+
+def _visit_reads(
+    v: TrueVisit, geo: _Geometry, rf: RfProfile, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times, antenna indexes, rssi) of one visit, unsorted."""
+    dur = v.exit - v.enter
+    own = [a for a in geo.own.get(v.zone, ()) if a.active(v.enter)]
+    cross: list[_Antenna] = []
+    if rf.cross_read_rate > 0:
+        cross = [a for a in geo.cross.get(v.zone, ()) if a.active(v.enter)]
+    ants = own + cross
+    if dur <= 0 or not ants:
+        return _EMPTY_F, _EMPTY_I, _EMPTY_F
+    keep = 1.0 - rf.miss_rate
+    rates = [rf.read_rate_hz * keep] * len(own)
+    if cross:
+        per_cross = rf.read_rate_hz * keep * rf.cross_read_rate * max(len(own), 1) / len(cross)
+        rates += [per_cross] * len(cross)
+    px, py = sample_point(geo.polygons[v.zone], rng)
+    counts = rng.poisson(np.asarray(rates) * dur)
+    total = int(counts.sum())
+    if total == 0:
+        return _EMPTY_F, _EMPTY_I, _EMPTY_F
+    mean = np.array([rssi_at(math.hypot(px - a.x, py - a.y)) for a in ants])
+    mean[len(own) :] -= rf.cross_read_penalty_db
+    which = np.repeat(np.arange(len(ants)), counts)
+    times = v.enter + rng.random(total) * dur
+    rssi = mean[which]
+    if rf.rssi_noise_db > 0:
+        rssi = rssi + rng.normal(0.0, rf.rssi_noise_db, total)
+    n_cross = int(counts[len(own) :].sum())
+    if n_cross:
+        is_cross = which >= len(own)
+        rssi[is_cross] += rng.uniform(-CROSS_PENALTY_SPREAD_DB, CROSS_PENALTY_SPREAD_DB, n_cross)
+    index = np.array([a.index for a in ants], dtype=np.int64)[which]
+    return times, index, np.clip(rssi, RSSI_MIN_DBM, RSSI_MAX_DBM)
+
+
+class _Outages:
+    """Per reader, outage intervals drawn as time goes on (a Poisson process of starts)."""
+
+    def __init__(self, readers: int, rf: RfProfile, rng: np.random.Generator) -> None:
+        self.rf = rf
+        self.rng = rng
+        self.next_start: list[float | None] = [None] * readers
+        self.intervals: list[list[tuple[float, float]]] = [[] for _ in range(readers)]
+
+    def keep_mask(self, reader: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """False for reads (sorted ``t``) that fall in an outage of their reader."""
+        keep = np.ones(len(t), dtype=bool)
+        rate = self.rf.disconnects_per_hour
+        if rate <= 0 or len(t) == 0:
+            return keep
+        lo, hi = float(t[0]), float(t[-1])
+        mean_gap = 3600.0 / rate
+        for r in range(len(self.next_start)):
+            start = self.next_start[r]
+            if start is None:
+                start = lo + float(self.rng.exponential(mean_gap))
+            while start <= hi:
+                length = float(self.rng.exponential(self.rf.disconnect_s))
+                self.intervals[r].append((start, start + length))
+                logger.debug("reader #%d down for %.1f s at %.0f", r, length, start)
+                start += length + float(self.rng.exponential(mean_gap))
+            self.next_start[r] = start
+            self.intervals[r] = [iv for iv in self.intervals[r] if iv[1] > lo]
+            if self.intervals[r]:
+                mine = reader == r
+                for s, e in self.intervals[r]:
+                    keep &= ~(mine & (t >= s) & (t < e))
+        return keep
+
+
+class _Buffer:
+    """Reads drawn but not yet released, as numpy chunks."""
+
+    def __init__(self) -> None:
+        self.t: list[np.ndarray] = []
+        self.a: list[np.ndarray] = []
+        self.r: list[np.ndarray] = []
+        self.e: list[np.ndarray] = []
+
+    def add(self, t: np.ndarray, a: np.ndarray, r: np.ndarray, e: np.ndarray) -> None:
+        self.t.append(t)
+        self.a.append(a)
+        self.r.append(r)
+        self.e.append(e)
+
+    def take_before(self, upto: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Remove and return the reads before ``upto``, sorted by time."""
+        if not self.t:
+            return _EMPTY_F, _EMPTY_I, _EMPTY_F, _EMPTY_I
+        t = np.concatenate(self.t)
+        a = np.concatenate(self.a)
+        r = np.concatenate(self.r)
+        e = np.concatenate(self.e)
+        order = np.argsort(t, kind="stable")
+        t, a, r, e = t[order], a[order], r[order], e[order]
+        cut = int(np.searchsorted(t, upto, side="left"))
+        self.t, self.a, self.r, self.e = [], [], [], []
+        if cut < len(t):
+            self.add(t[cut:], a[cut:], r[cut:], e[cut:])
+        return t[:cut], a[:cut], r[:cut], e[:cut]
+
+
+def generate_reads(
+    visits: Iterable[TrueVisit],
+    layout: StoreLayout,
+    rf: RfProfile,
+    rng: np.random.Generator,
+    reader_clock: Mapping[str, ReaderClock],
+    *,
+    window_s: float = WINDOW_S,
+) -> Iterator[SimRead]:
+    """Reads of ``visits`` (sorted by ``enter``) in time order; see the module docstring.
+
+    A reader missing from ``reader_clock`` keeps true time."""
+    geo = _Geometry(layout)
+    outages = _Outages(len(geo.reader_ids), rf, rng)
+    clocks = [reader_clock.get(rid, ReaderClock()) for rid in geo.reader_ids]
+    buf = _Buffer()
+    epcs: list[str] = []
+    epc_index: dict[str, int] = {}
+    buffered_from: float | None = None
+    last_enter = -math.inf
+    for v in visits:
+        if v.enter < last_enter:
+            raise ValueError("visits must be sorted by enter time")
+        last_enter = v.enter
+        if buffered_from is not None and v.enter >= buffered_from + window_s:
+            yield from _emit(*buf.take_before(v.enter), geo, clocks, epcs, outages)
+            buffered_from = v.enter
+        t, a, r = _visit_reads(v, geo, rf, rng)
+        if len(t) == 0:
+            continue
+        if buffered_from is None:
+            buffered_from = v.enter
+        idx = epc_index.get(v.epc)
+        if idx is None:
+            idx = epc_index[v.epc] = len(epcs)
+            epcs.append(v.epc)
+        buf.add(t, a, r, np.full(len(t), idx, dtype=np.int64))
+    yield from _emit(*buf.take_before(math.inf), geo, clocks, epcs, outages)
+
+
+def _emit(
+    t: np.ndarray,
+    a: np.ndarray,
+    r: np.ndarray,
+    e: np.ndarray,
+    geo: _Geometry,
+    clocks: list[ReaderClock],
+    epcs: list[str],
+    outages: _Outages,
+) -> Iterator[SimRead]:
+    """SimReads of sorted arrays, less those lost to reader outages."""
+    if len(t) == 0:
+        return
+    readers = geo.antenna_reader[a]
+    keep = outages.keep_mask(readers, t)
+    ports = geo.antenna_port
+    ids = geo.reader_ids
+    for ts, ai, rs, ei, ri in zip(
+        t[keep].tolist(),
+        a[keep].tolist(),
+        np.round(r[keep], 1).tolist(),
+        e[keep].tolist(),
+        readers[keep].tolist(),
+        strict=True,
+    ):
+        yield SimRead(
+            t=ts,
+            reader_id=ids[ri],
+            antenna=ports[ai],
+            epc=epcs[ei],
+            rssi_dbm=rs,
+            reader_t=clocks[ri].reader_time(ts),
+        )
 
 
 class RadioWorld:
+    """A layout's readers under one RF profile, with clocks drawn from ``seed``.
+
+    Successive :meth:`reads` calls continue one random stream (use one instance per run)."""
+
     def __init__(self, layout: StoreLayout, rf: RfProfile, *, seed: int, epoch: float) -> None:
+        self.layout = layout
         self.rf = rf
         self.epoch = epoch
         self.readers = [r.id for r in layout.readers]
-        rng = np.random.default_rng([seed, 7])
-        self.offsets = rng.uniform(-rf.clock_offset_s, rf.clock_offset_s, len(self.readers))
-        self.drifts = rng.uniform(-rf.clock_drift_ppm, rf.clock_drift_ppm, len(self.readers)) * 1e-6
-        self.antenna: dict[str, _Antenna] = {}
-        for ri, r in enumerate(layout.readers):
-            for a in r.antennas:
-                if a.valid_from is None and a.valid_to is None:
-                    self.antenna[a.zone] = _Antenna(ri, a.port, a.position[0], a.position[1])
-        self.bbox = {}
-        for z in layout.zones:
-            xs = [p[0] for p in z.polygon]
-            ys = [p[1] for p in z.polygon]
-            self.bbox[z.code] = (min(xs), max(xs), min(ys), max(ys))
-        adj = layout.adjacency()
-        self.neighbours = {z: sorted(n for n in adj[z] if n in self.antenna) for z in adj}
-        self._outages: dict[int, list[tuple[float, float]]] = {}
-        self._seed = seed
-
-    def outages(self, reader: int, start: float, end: float) -> list[tuple[float, float]]:
-        """Outage intervals of a reader in [start, end) (deterministic per hour)."""
-        rf = self.rf
-        if rf.disconnects_per_hour <= 0:
-            return []
-        out = []
-        hour = math.floor(start / 3600)
-        while hour * 3600 < end:
-            rng = np.random.default_rng([self._seed, 11, reader, hour])
-            for _ in range(int(rng.poisson(rf.disconnects_per_hour))):
-                s = hour * 3600 + float(rng.uniform(0, 3600))
-                out.append((s, s + float(rng.exponential(rf.disconnect_s))))
-            hour += 1
-        return out
-
-    def visit_reads(
-        self, v: TrueVisit, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(times, antenna keys, rssi, is_cross) for one visit."""
-        rf = self.rf
-        ant = self.antenna.get(v.zone)
-        dur = max(v.exit - v.enter, 0.0)
-        if ant is None or dur <= 0:
-            empty = np.empty(0)
-            return empty, empty, empty, empty
-        x0, x1, y0, y1 = self.bbox[v.zone]
-        px, py = rng.uniform(x0, x1), rng.uniform(y0, y1)
-        dist = max(1.0, math.hypot(px - ant.x, py - ant.y))
-        base = -40.0 - 20.0 * math.log10(dist)
-        n = int(rng.poisson(rf.read_rate_hz * dur * (1 - rf.miss_rate)))
-        times = [rng.uniform(v.enter, v.exit, n)]
-        keys = [np.full(n, hash_antenna(ant))]
-        rssi = [base + rng.normal(0, rf.rssi_noise_db, n)]
-        cross = [np.zeros(n)]
-        neigh = self.neighbours.get(v.zone, [])
-        if neigh and rf.cross_read_rate > 0:
-            m = int(rng.poisson(rf.read_rate_hz * dur * rf.cross_read_rate * (1 - rf.miss_rate)))
-            if m:
-                picks = rng.integers(0, len(neigh), m)
-                times.append(rng.uniform(v.enter, v.exit, m))
-                keys.append(np.array([hash_antenna(self.antenna[neigh[i]]) for i in picks]))
-                rssi.append(base - rf.cross_read_penalty_db + rng.normal(0, rf.rssi_noise_db, m))
-                cross.append(np.ones(m))
-        return (
-            np.concatenate(times),
-            np.concatenate(keys),
-            np.concatenate(rssi),
-            np.concatenate(cross),
-        )
+        self.clocks = draw_reader_clocks(layout, rf, np.random.default_rng([seed, 7]), epoch=epoch)
+        self.offsets = np.array([self.clocks[r].offset_s for r in self.readers])
+        self.drifts = np.array([self.clocks[r].drift for r in self.readers])
+        self._rng = np.random.default_rng([seed, 3])
 
     def reads(self, visits: Iterable[TrueVisit]) -> Iterator[SimRead]:
         """Reads of ``visits`` (sorted by enter time), in time order."""
-        pending_t: list[np.ndarray] = []
-        pending_k: list[np.ndarray] = []
-        pending_r: list[np.ndarray] = []
-        pending_e: list[np.ndarray] = []
-        epcs: list[str] = []
-        epc_index: dict[str, int] = {}
-        window_end: float | None = None
-        rng = np.random.default_rng([self._seed, 3])
-        for v in visits:
-            if window_end is None:
-                window_end = v.enter + WINDOW_S
-            if v.enter >= window_end:
-                yield from self._flush(
-                    pending_t, pending_k, pending_r, pending_e, epcs, upto=v.enter
-                )
-                window_end = v.enter + WINDOW_S
-            idx = epc_index.get(v.epc)
-            if idx is None:
-                idx = epc_index[v.epc] = len(epcs)
-                epcs.append(v.epc)
-            t, k, r, _ = self.visit_reads(v, rng)
-            pending_t.append(t)
-            pending_k.append(k)
-            pending_r.append(r)
-            pending_e.append(np.full(len(t), idx))
-        yield from self._flush(pending_t, pending_k, pending_r, pending_e, epcs, upto=math.inf)
-
-    def _flush(
-        self,
-        pt: list[np.ndarray],
-        pk: list[np.ndarray],
-        pr: list[np.ndarray],
-        pe: list[np.ndarray],
-        epcs: Sequence[str],
-        *,
-        upto: float,
-    ) -> Iterator[SimRead]:
-        if not pt:
-            return
-        t = np.concatenate(pt)
-        k = np.concatenate(pk)
-        r = np.concatenate(pr)
-        e = np.concatenate(pe)
-        order = np.argsort(t, kind="stable")
-        t, k, r, e = t[order], k[order], r[order], e[order]
-        cut = int(np.searchsorted(t, upto, side="left"))
-        for pending in (pt, pk, pr, pe):
-            pending.clear()
-        if cut < len(t):
-            pt.append(t[cut:])
-            pk.append(k[cut:])
-            pr.append(r[cut:])
-            pe.append(e[cut:])
-        if cut == 0:
-            return
-        keep = np.ones(cut, dtype=bool)
-        readers = (k[:cut] // 100).astype(int)
-        lo, hi = float(t[0]), float(t[cut - 1])
-        for ri in range(len(self.readers)):
-            for s, f in self.outages(ri, lo, hi + 1):
-                keep &= ~((readers == ri) & (t[:cut] >= s) & (t[:cut] < f))
-        for i in np.flatnonzero(keep):
-            ts = float(t[i])
-            key = int(k[i])
-            ri = key // 100
-            yield SimRead(
-                t=ts,
-                reader_id=self.readers[ri],
-                antenna=key % 100,
-                epc=epcs[int(e[i])],
-                rssi_dbm=round(float(r[i]), 1),
-                reader_t=ts + float(self.offsets[ri]) + float(self.drifts[ri]) * (ts - self.epoch),
-            )
-
-
-def hash_antenna(a: _Antenna) -> int:
-    return a.reader * 100 + a.port
+        return generate_reads(visits, self.layout, self.rf, self._rng, self.clocks)

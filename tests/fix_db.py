@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,13 +54,16 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
         return
     from server.embedded_pg import EmbeddedPostgres
 
-    data_dir: Path = tmp_path_factory.mktemp("pg") / "data"
-    pg = EmbeddedPostgres(data_dir, fsync=False)
+    # Not under pytest's basetemp: another pytest run of the same user rotates those folders
+    # away, and a running server must not lose its data directory.
+    root = Path(tempfile.mkdtemp(prefix="storeflow-test-pg-"))
+    pg = EmbeddedPostgres(root / "data", fsync=False)
     pg.start()
     try:
         yield PgServer(admin_url=pg.admin_url, embedded=pg)
     finally:
         pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
