@@ -14,6 +14,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 import pandas as pd
@@ -166,37 +167,86 @@ def _base_layout(fig: go.Figure, *, title: str, height: int) -> None:
 # --- figures ---------------------------------------------------------------------------------
 
 
+BUCKET_FREQ: dict[str, Literal["h", "D"]] = {"hour": "h", "day": "D"}
+MAX_FILLED_BUCKETS = 24 * 400
+
+
+def fill_buckets(
+    footfall: pd.DataFrame,
+    *,
+    bucket: Literal["hour", "day"],
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pd.DataFrame:
+    """Every bucket of the period with its entries, 0 where no trip started.
+
+    Buckets are aligned on UTC hours/midnights, as the server bins them (``date_bin`` from a UTC
+    midnight). Without ``start``/``end`` the range runs from the first to the last bucket given.
+    """
+    stamps = pd.to_datetime(footfall["bucket_start"], utc=True)
+    entries = pd.Series(footfall["entries"].astype("int64").to_numpy(), index=stamps)
+    entries = entries.groupby(level=0).sum()
+    freq = BUCKET_FREQ[bucket]
+    lo = pd.Timestamp(start).tz_convert("UTC").floor(freq) if start is not None else None
+    hi = pd.Timestamp(end).tz_convert("UTC") if end is not None else None
+    if lo is None:
+        lo = entries.index.min() if len(entries) else None
+    if hi is None:
+        hi = entries.index.max() + pd.Timedelta(1, unit=freq) if len(entries) else None
+    if lo is None or hi is None or hi <= lo:
+        return pd.DataFrame({"bucket_start": entries.index, "entries": entries.to_numpy()})
+    index = pd.date_range(lo, hi, freq=freq, inclusive="left")
+    if len(index) > MAX_FILLED_BUCKETS:
+        logger.info("footfall period too long to fill (%s buckets), gaps left", len(index))
+        index = pd.DatetimeIndex([], tz="UTC")
+    filled = entries.reindex(index.union(pd.DatetimeIndex(entries.index)), fill_value=0)
+    return pd.DataFrame({"bucket_start": filled.index, "entries": filled.to_numpy()})
+
+
 def footfall_figure(
-    footfall: pd.DataFrame, *, bucket: Literal["hour", "day"], timezone: str = "UTC"
+    footfall: pd.DataFrame,
+    *,
+    bucket: Literal["hour", "day"],
+    timezone: str = "UTC",
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> go.Figure:
-    """Entries (trips started) per hour or day, as bars in the store's local time."""
+    """Entries (trips started) per hour or day, as bars in the store's local time.
+
+    Buckets without trips are drawn as zero (over ``start``..``end`` when given), so a quiet day
+    shows as a gap, not as a neighbour's bar stretched wide. Days are one labelled bar each.
+    """
     fig = go.Figure()
     unit = "hour" if bucket == "hour" else "day"
     _base_layout(fig, title=f"Footfall: entries per {unit}", height=380)
-    if footfall.empty:
+    if footfall.empty or int(footfall["entries"].sum()) == 0:
         return _empty(fig, "No trips started in this period")
-    starts = pd.to_datetime(footfall["bucket_start"], utc=True).dt.tz_convert(timezone)
-    local = starts.dt.tz_localize(None)
-    fig.add_trace(
-        go.Bar(
-            x=list(local),
-            y=[int(v) for v in footfall["entries"]],
-            name="Entries",
-            marker_color=VISITS_COLOR,
-            hovertemplate="%{x}<br>%{y} entries<extra></extra>",
-        )
-    )
+    data = fill_buckets(footfall, bucket=bucket, start=start, end=end)
+    local = pd.to_datetime(data["bucket_start"], utc=True).dt.tz_convert(timezone)
+    values = [int(v) for v in data["entries"]]
     if bucket == "day":
-        days = list(local)
-        fig.update_xaxes(
-            title_text=f"Day ({timezone})",
-            tickvals=days if len(days) <= 31 else None,
-            ticktext=[d.strftime("%a %d %b") for d in days] if len(days) <= 31 else None,
-            tickformat="%a %d %b",
+        labels = [ts.strftime("%a %d %b") for ts in local]
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=values,
+                name="Entries",
+                marker_color=VISITS_COLOR,
+                hovertemplate="%{x}<br>%{y} entries<extra></extra>",
+            )
         )
-        fig.update_traces(xperiod=86_400_000, xperiodalignment="middle")
+        fig.update_xaxes(title_text=f"Day ({timezone})", type="category")
     else:
-        fig.update_xaxes(title_text=f"Hour ({timezone})", tickformat="%d %b\n%H:%M")
+        fig.add_trace(
+            go.Bar(
+                x=list(local.dt.tz_localize(None)),
+                y=values,
+                name="Entries",
+                marker_color=VISITS_COLOR,
+                hovertemplate="%{x|%a %d %b %H:%M}<br>%{y} entries<extra></extra>",
+            )
+        )
+        fig.update_xaxes(title_text=f"Hour ({timezone})", tickformat="%H:%M\n%a %d %b")
     fig.update_yaxes(title_text="Entries (trips started)")
     return fig
 
@@ -327,9 +377,16 @@ def floor_heatmap(
             x=[z.centroid[0] for z in zones],
             y=[z.centroid[1] for z in zones],
             mode="markers+text",
-            text=[z.code for z in zones],
+            text=[
+                zone_label(
+                    z,
+                    _format_value(values[z.code], metric) if z.code in values else "–",
+                    px_per_m=0.85 * PLAN_WIDTH_PX / floor.width_m,
+                )
+                for z in zones
+            ],
             textposition="middle center",
-            textfont={"size": 13, "color": [text_color_for(f) for f in fills]},
+            textfont={"size": 11, "color": [text_color_for(f) for f in fills]},
             marker={
                 "size": 0.1,
                 "opacity": 0,
@@ -355,8 +412,7 @@ def floor_heatmap(
         layer="above",
     )
     # Height follows the floor's aspect ratio so the plan fills the width without distortion.
-    plot_width = 900.0
-    height = int(min(900, max(320, plot_width * floor.height_m / floor.width_m + 110)))
+    height = int(min(900, max(320, PLAN_WIDTH_PX * floor.height_m / floor.width_m + 110)))
     fig.update_layout(
         title={"text": f"{floor.name}: {spec.label.lower()} by zone", "x": 0.0},
         height=height,
@@ -383,6 +439,30 @@ def floor_heatmap(
     return fig
 
 
+PLAN_WIDTH_PX = 900.0
+LABEL_CHAR_PX = 6.5
+LABEL_LINE_PX = 14.0
+
+
+def zone_label(zone: Zone, value_text: str, *, px_per_m: float) -> str:
+    """The text drawn at a zone's centroid: code, name and value, as much as fits the zone.
+
+    A zone at least three text lines tall and wide enough for its name gets all three lines;
+    a shorter one gets "code · value" on one line; a very narrow one just its code.
+    """
+    xs = [p[0] for p in zone.polygon]
+    ys = [p[1] for p in zone.polygon]
+    width_px = (max(xs) - min(xs)) * px_per_m
+    height_px = (max(ys) - min(ys)) * px_per_m
+    code = f"<b>{zone.code}</b>"
+    one_line = f"{code} · {value_text}"
+    if height_px >= 3.4 * LABEL_LINE_PX and width_px >= (len(zone.name) + 2) * LABEL_CHAR_PX:
+        return f"{code}<br>{zone.name}<br>{value_text}"
+    if width_px >= (len(zone.code) + len(value_text) + 5) * LABEL_CHAR_PX:
+        return one_line
+    return code
+
+
 def _pick_floor(layout: StoreLayout, floor_id: str | None) -> Floor:
     if floor_id is None:
         return layout.floors[0]
@@ -390,3 +470,63 @@ def _pick_floor(layout: StoreLayout, floor_id: str | None) -> Floor:
         if floor.id == floor_id:
             return floor
     raise KeyError(f"unknown floor {floor_id!r}")
+
+
+# --- tables (what the pages show under the figures and offer as CSV) -------------------------
+
+
+def _zone_info(layout: StoreLayout) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "zone": [z.code for z in layout.zones],
+            "Name": [z.name for z in layout.zones],
+            "Kind": [z.kind.value for z in layout.zones],
+        }
+    )
+
+
+def _with_names(frame: pd.DataFrame, layout: StoreLayout) -> pd.DataFrame:
+    merged = frame.astype({"zone": "object"}).merge(_zone_info(layout), on="zone", how="left")
+    merged["Name"] = merged["Name"].fillna("(not in the layout)")
+    merged["Kind"] = merged["Kind"].fillna("")
+    return merged
+
+
+def dwell_table(dwell: pd.DataFrame, layout: StoreLayout) -> pd.DataFrame:
+    """Dwell per zone with names, in seconds to 0.1 s, longest median first."""
+    table = _with_names(dwell, layout)
+    table = table.sort_values(["median_s", "zone"], ascending=[False, True], ignore_index=True)
+    return pd.DataFrame(
+        {
+            "Zone": table["zone"],
+            "Name": table["Name"],
+            "Kind": table["Kind"],
+            "Visits": table["visits"].astype("int64"),
+            "Median dwell (s)": table["median_s"].astype("float64").round(1),
+            "90th percentile dwell (s)": table["p90_s"].astype("float64").round(1),
+            "Mean dwell (s)": table["mean_s"].astype("float64").round(1),
+        }
+    )
+
+
+def zone_table(zone_visits: pd.DataFrame, dwell: pd.DataFrame, layout: StoreLayout) -> pd.DataFrame:
+    """Per zone: visits, visitors and median dwell, with names; most visited first."""
+    table = _with_names(
+        zone_visits.astype({"zone": "object"}).merge(
+            dwell[["zone", "median_s"]].astype({"zone": "object"}), on="zone", how="outer"
+        ),
+        layout,
+    )
+    table["visits"] = table["visits"].fillna(0).astype("int64")
+    table["visitors"] = table["visitors"].fillna(0).astype("int64")
+    table = table.sort_values(["visits", "zone"], ascending=[False, True], ignore_index=True)
+    return pd.DataFrame(
+        {
+            "Zone": table["zone"],
+            "Name": table["Name"],
+            "Kind": table["Kind"],
+            "Visits": table["visits"],
+            "Visitors": table["visitors"],
+            "Median dwell (s)": table["median_s"].astype("float64").round(1),
+        }
+    )

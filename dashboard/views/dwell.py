@@ -23,5 +23,6 @@ def render(sel: Selection) -> None:
     st.caption(charts.DWELL_DEFINITION)
     st.plotly_chart(charts.zone_visits_figure(visits, zone_names=names), use_container_width=True)
     st.caption(charts.VISITS_DEFINITION)
-    st.dataframe(dwell, use_container_width=True, hide_index=True)
-    context.download(dwell, f"dwell-{sel.store.id}", key="dl-dwell")
+    table = charts.dwell_table(dwell, layout)
+    st.dataframe(table, use_container_width=True, hide_index=True)
+    context.download(table, f"dwell-{sel.store.id}", key="dl-dwell")

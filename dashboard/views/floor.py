@@ -34,8 +34,6 @@ def render(sel: Selection) -> None:
         use_container_width=True,
     )
     st.caption(HEAT_METRICS[metric].definition)
-    names = {z.code: z.name for z in layout.zones}
-    table = visits.merge(dwell[["zone", "median_s", "p90_s"]], on="zone", how="outer")
-    table.insert(1, "name", table["zone"].map(names))
+    table = charts.zone_table(visits, dwell, layout)
     st.dataframe(table, use_container_width=True, hide_index=True)
     context.download(table, f"zones-{sel.store.id}", key="dl-zones")

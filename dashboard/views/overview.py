@@ -50,7 +50,13 @@ def render(sel: Selection) -> None:
         help=charts.DWELL_DEFINITION,
     )
     st.plotly_chart(
-        charts.footfall_figure(foot, bucket=sel.bucket, timezone=sel.store.timezone),
+        charts.footfall_figure(
+            foot,
+            bucket=sel.bucket,
+            timezone=sel.store.timezone,
+            start=sel.period.start,
+            end=sel.period.end,
+        ),
         use_container_width=True,
     )
     st.caption(charts.FOOTFALL_DEFINITION)

@@ -1,4 +1,8 @@
-"""The dashboard on top of a real server holding a simulated day (tests/fix_store.py)."""
+"""The dashboard on top of a real server holding a simulated day (tests/fix_store.py).
+
+Streamlit runs as a subprocess on a free port, stopped at the end of the module; its output goes
+to a log file that a failing start shows.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -17,51 +22,60 @@ from server.embedded_pg import free_port
 from tests.fix_store import SimulatedStore
 
 CHROMIUM = "/usr/bin/chromium"
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 
 
-@pytest.fixture(scope="module")
-def dashboard_url(simulated_store: SimulatedStore, tmp_path_factory) -> Iterator[str]:
+@contextmanager
+def streamlit_app(*, api_url: str, token: str, log: Path) -> Iterator[str]:
+    """``streamlit run dashboard/app.py`` against ``api_url``; yields the dashboard's URL."""
     port = free_port()
-    env = {
-        **os.environ,
-        "STOREFLOW_API_URL": simulated_store.api_url,
-        "STOREFLOW_API_TOKEN": simulated_store.planner_token,
-    }
-    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    env = {**os.environ, "STOREFLOW_API_URL": api_url, "STOREFLOW_API_TOKEN": token}
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(Path("dashboard/app.py").resolve()),
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while True:
             try:
                 if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail(f"streamlit did not start:\n{log.read_text()[-2000:]}")
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.3)
         yield url
     finally:
         proc.terminate()
-        proc.wait(15)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(
+    simulated_store: SimulatedStore, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    with streamlit_app(
+        api_url=simulated_store.api_url, token=simulated_store.planner_token, log=log
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
