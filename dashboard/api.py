@@ -335,6 +335,11 @@ class StoreflowClient:
         rows = self._typed(_DWELL, f"/stores/{store_id}/analytics/dwell", params)
         return dwell_frame(rows)
 
+    def paths(self, store_id: str, period: Period | None = None) -> dict[str, Any]:
+        params = period.params() if period else None
+        result: dict[str, Any] = self._get(f"/stores/{store_id}/analytics/paths", params)
+        return result
+
     def counters(self, store_id: str, period: Period | None = None) -> pd.DataFrame:
         params = period.params() if period else None
         rows = self._get(f"/stores/{store_id}/analytics/counters", params)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import context
-from dashboard.views import counters, dwell, floor, overview
+from dashboard.views import counters, dwell, floor, overview, paths
 
 st.set_page_config(page_title="Storeflow — store planner", page_icon="🛒", layout="wide")
 
@@ -32,5 +32,6 @@ pages = [
     st.Page(lambda: _page(floor.render, "floor"), title="Floor", url_path="floor"),
     st.Page(lambda: _page(dwell.render, "dwell"), title="Dwell", url_path="dwell"),
     st.Page(lambda: _page(counters.render, "counters"), title="Counters", url_path="counters"),
+    st.Page(lambda: _page(paths.render, "paths"), title="Paths", url_path="paths"),
 ]
 st.navigation(pages).run()

@@ -56,6 +56,11 @@ def dwell(store_id: str, period: Period) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def paths(store_id: str, period: Period) -> dict[str, Any]:
+    return client().paths(store_id, period)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def counters(store_id: str, period: Period) -> pd.DataFrame:
     return client().counters(store_id, period)
 

@@ -31,6 +31,7 @@ PAGES = [
     ("floor", "floor", "Ground floor: visits by zone", 1),
     ("dwell", "dwell", "Dwell by zone", 2),
     ("counters", "counters", "Traffic vs conversion", 1),
+    ("paths", "paths", "Transition matrix", 2),
 ]
 
 
@@ -95,6 +96,8 @@ def test_every_page_renders_its_charts(
             assert "Visits" in text  # the colour bar's title
         if name == "counters":
             assert "Review" in text or "Keep" in text
+        if name == "paths":
+            assert "Most common paths" in text
 
 
 @pytest.mark.browser

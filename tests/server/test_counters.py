@@ -42,3 +42,34 @@ def test_conversion_per_counter_matches_the_truth(simulated_store: SimulatedStor
         )
     ranks = sorted(c["rank"] for c in figures.values())
     assert ranks == list(range(1, 9))
+
+
+@pytest.mark.slow
+def test_transition_matrix_matches_the_true_paths(simulated_store: SimulatedStore) -> None:
+    from server.queries.paths import summarise
+
+    s = simulated_store
+    stays: dict[int, list] = defaultdict(list)
+    for v in s.truth.visits:
+        stays[v.shopper_id].append(v)
+    true_paths = []
+    for visits in stays.values():
+        visits.sort(key=lambda v: v.enter)
+        path: list[str] = []
+        for v in visits:
+            if not path or path[-1] != v.zone:
+                path.append(v.zone)
+        true_paths.append(path)
+    truth = {(t.source, t.target): t for t in summarise(true_paths).transitions}
+    r = httpx.get(
+        f"{s.api_url}/api/v1/stores/demo/analytics/paths",
+        params={"start": s.start.isoformat(), "end": "2026-11-02T23:00:00+00:00"},
+        headers={"Authorization": f"Bearer {s.planner_token}"},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    got = {(t["source"], t["target"]): t for t in r.json()["transitions"]}
+    for key, t in truth.items():
+        if t.count >= 30:
+            assert abs(got[key]["probability"] - t.probability) <= 0.02, key
+    assert r.json()["top_paths"][0]["path"][0] == "ENT"

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from server.api.deps import ConnDep, PlannerDep
 from server.queries import analytics as q
 from server.queries import counters as qc
+from server.queries import paths as qp
 
 router = APIRouter(prefix="/stores/{store_id}/analytics", tags=["analytics"])
 
@@ -76,3 +77,16 @@ async def counters(
     ranking (sales per m²), a traffic x conversion quadrant and a plain recommendation."""
     p = await _period(conn, store_id, start, end)
     return await qc.counter_figures(conn, store_id, p, min_dwell_s=min_dwell_s)
+
+
+@router.get("/paths", response_model=qp.Paths)
+async def paths(
+    store_id: str,
+    conn: ConnDep,
+    _: PlannerDep,
+    start: StartQ = None,
+    end: EndQ = None,
+    top: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> qp.Paths:
+    """Most common paths and the zone transition matrix P(j | i) over trips in the period."""
+    return await qp.paths(conn, store_id, await _period(conn, store_id, start, end), top=top)
