@@ -21,6 +21,7 @@ from server.loyalty import (
     expiry_for,
     plan_reversal,
     reverse_for_return,
+    settle_debt,
     spend_fifo,
 )
 from server.loyalty.rules import EarningRules, TierRules
@@ -228,7 +229,8 @@ async def replace_card(
     if status == "replaced":
         raise MembershipError(409, "card already replaced")
     await conn.execute(
-        "UPDATE card SET status = 'replaced', ended_at = now() WHERE card_number = %s",
+        "UPDATE card SET status = 'replaced', ended_at = coalesce(ended_at, now()) "
+        "WHERE card_number = %s",
         (card_number,),
     )
     await issue_card(conn, member_id, new_number, new_epc)
@@ -325,6 +327,9 @@ async def _lots(conn: AsyncConnection[Any], member_id: int) -> list[Lot]:
 
 async def record_purchase(conn: AsyncConnection[Any], p: PurchaseIn, *, actor: str) -> PurchaseOut:
     """Idempotent on (store, POS id): a retry returns the first answer and changes nothing."""
+    done = await _recorded(conn, p)
+    if done is not None:  # answered before the card is checked: it may be lost since
+        return done
     member_id = await member_for_card(conn, p.card_number) if p.card_number else None
     if member_id is not None:  # serialise with redemptions and other sales of this member
         await conn.execute("SELECT 1 FROM member WHERE id = %s FOR UPDATE", (member_id,))
@@ -338,25 +343,9 @@ async def record_purchase(conn: AsyncConnection[Any], p: PurchaseIn, *, actor: s
         )
     ).fetchone()
     if row is None:
-        old = await (
-            await conn.execute(
-                "SELECT id, member_id, total, points_earned FROM purchase "
-                "WHERE store_id = %s AND pos_id = %s",
-                (p.store_id, p.pos_id),
-            )
-        ).fetchone()
+        old = await _recorded(conn, p)
         assert old is not None
-        bal = await balance(conn, old[1]) if old[1] is not None else None
-        tier = (await at_till(conn, old[1])).tier if old[1] is not None else None
-        return PurchaseOut(
-            purchase_id=old[0],
-            member_id=old[1],
-            total=old[2],
-            points_earned=old[3],
-            points_balance=bal,
-            tier=tier,
-            duplicate=True,
-        )
+        return old
     purchase_id = int(row[0])
     earned = [0] * len(p.lines)
     tier_name: str | None = None
@@ -390,6 +379,7 @@ async def record_purchase(conn: AsyncConnection[Any], p: PurchaseIn, *, actor: s
             "UPDATE purchase SET points_earned = %s WHERE id = %s",
             (sum(earned), purchase_id),
         )
+        await _settle_debt(conn, member_id, actor=actor)
         tier_name = await _upgrade_tier(conn, member_id, tier_name, at=p.at)
     await link_trip(
         conn,
@@ -428,6 +418,54 @@ async def record_purchase(conn: AsyncConnection[Any], p: PurchaseIn, *, actor: s
     )
 
 
+async def _recorded(conn: AsyncConnection[Any], p: PurchaseIn) -> PurchaseOut | None:
+    old = await (
+        await conn.execute(
+            "SELECT id, member_id, total, points_earned FROM purchase "
+            "WHERE store_id = %s AND pos_id = %s",
+            (p.store_id, p.pos_id),
+        )
+    ).fetchone()
+    if old is None:
+        return None
+    member_id = await survivor(conn, old[1]) if old[1] is not None else None
+    return PurchaseOut(
+        purchase_id=old[0],
+        member_id=member_id,
+        total=old[2],
+        points_earned=old[3],
+        points_balance=await balance(conn, member_id) if member_id is not None else None,
+        tier=(await at_till(conn, member_id)).tier if member_id is not None else None,
+        duplicate=True,
+    )
+
+
+async def _settle_debt(conn: AsyncConnection[Any], member_id: int, *, actor: str) -> None:
+    """Points owed (reversed after being spent) are paid off from the lots first: an ``adjust``
+    out of each lot and a lot-less ``adjust`` paying the debt, so lots and balance agree."""
+    row = await (
+        await conn.execute(
+            "SELECT -coalesce(sum(points), 0) FROM points_ledger WHERE lot_id IS NULL AND "
+            "member_id IN (SELECT id FROM member WHERE id = %s OR merged_into = %s)",
+            (member_id, member_id),
+        )
+    ).fetchone()
+    owed = int(row[0]) if row else 0
+    if owed <= 0:
+        return
+    for a in settle_debt(await _lots(conn, member_id), owed, at=datetime.now(UTC)):
+        await conn.execute(
+            "UPDATE points_lot SET remaining = remaining - %s WHERE id = %s",
+            (a.points, int(a.lot_id)),
+        )
+        await conn.execute(
+            "INSERT INTO points_ledger (member_id, kind, points, lot_id, actor, reason, ref) "
+            "VALUES (%s, 'adjust', %s, %s, %s, 'points owed paid off', 'debt'), "
+            "(%s, 'adjust', %s, NULL, %s, 'points owed paid off', 'debt')",
+            (member_id, -a.points, int(a.lot_id), actor, member_id, a.points, actor),
+        )
+
+
 async def _upgrade_tier(
     conn: AsyncConnection[Any], member_id: int, current: str, *, at: datetime
 ) -> str:
@@ -460,6 +498,15 @@ async def redeem(conn: AsyncConnection[Any], member_id: int, r: RedemptionIn, *,
     ).fetchone()
     if locked is None:
         raise MembershipError(404, "member not found")
+    seen = await (
+        await conn.execute(
+            "SELECT 1 FROM redemption WHERE idempotency_key = %s AND member_id IN "
+            "(SELECT id FROM member WHERE id = %s OR merged_into = %s)",
+            (r.idempotency_key, member_id, member_id),
+        )
+    ).fetchone()
+    if seen is not None:
+        return await balance(conn, member_id)  # a retry, perhaps made on a merged record
     fresh = await (
         await conn.execute(
             "INSERT INTO redemption (member_id, idempotency_key, points, store_id, register_id) "
@@ -497,7 +544,12 @@ async def redeem(conn: AsyncConnection[Any], member_id: int, r: RedemptionIn, *,
 
 
 async def record_return(
-    conn: AsyncConnection[Any], purchase_id: int, r: ReturnIn, *, actor: str
+    conn: AsyncConnection[Any],
+    purchase_id: int,
+    r: ReturnIn,
+    *,
+    actor: str,
+    store_id: str | None = None,
 ) -> ReturnOut:
     """Reverse points in proportion to the value returned, never twice, never beyond the sale.
 
@@ -509,6 +561,8 @@ async def record_return(
     ).fetchone()
     if row is None:
         raise MembershipError(404, "purchase not found")
+    if store_id is not None and row[1] != store_id:
+        raise MembershipError(403, f"this credential is for store {store_id!r}")
     member_id = row[0]
     if member_id is not None:
         await conn.execute("SELECT 1 FROM member WHERE id = %s FOR UPDATE", (member_id,))
@@ -717,6 +771,7 @@ async def merge_members(
         "FROM member WHERE id = %s",
         (into, f"member {source} merged into this record by {actor}", into),
     )
+    await _settle_debt(conn, into, actor=actor)
     current = (await at_till(conn, into)).tier
     await _upgrade_tier(conn, into, current, at=datetime.now(UTC))
     return await at_till(conn, into)

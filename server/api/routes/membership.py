@@ -81,6 +81,7 @@ async def lookup(
 async def issue_card(member_id: int, body: CardIn, conn: ConnDep, _: AdminDep) -> CardIn:
     """Issue a card (and link the RFID tag inside it) to a member."""
     try:
+        member_id = await q.survivor(conn, member_id)
         await q.issue_card(conn, member_id, body.card_number, body.epc)
     except q.MembershipError as exc:
         raise _raise(exc) from exc
@@ -139,7 +140,7 @@ async def record_return(
     if who.register_id is not None and who.register_id != body.register_id:
         raise HTTPException(403, f"this credential is for register {who.register_id!r}")
     try:
-        return await q.record_return(conn, purchase_id, body, actor=who.name)
+        return await q.record_return(conn, purchase_id, body, actor=who.name, store_id=who.store_id)
     except q.MembershipError as exc:
         raise _raise(exc) from exc
 
