@@ -10,14 +10,13 @@ cart tag that links a sale to its trip); *sales per visitor* = counter sales / v
 from __future__ import annotations
 
 from statistics import median
-from typing import Any, Literal
+from typing import Any
 
 from psycopg import AsyncConnection
 from pydantic import BaseModel
 
+from server.analysis.counters import Quadrant, classify
 from server.queries.analytics import SHOPPER, Period
-
-Quadrant = Literal["star", "hidden gem", "window shopping", "weak"]
 
 _SQL = """
 WITH visits AS (
@@ -67,20 +66,6 @@ class CounterFigures(BaseModel):
     rank: int
     quadrant: Quadrant
     recommendation: str
-
-
-def classify(
-    traffic: float, conversion: float, *, traffic_median: float, conversion_median: float
-) -> Quadrant:
-    """Traffic vs conversion, split at the medians of the store's counters."""
-    high_t, high_c = traffic >= traffic_median, conversion >= conversion_median
-    if high_t and high_c:
-        return "star"
-    if high_c:
-        return "hidden gem"
-    if high_t:
-        return "window shopping"
-    return "weak"
 
 
 def recommend(
