@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from psycopg_pool import AsyncConnectionPool
 
 from server.api.routes import (
     analytics,
@@ -21,6 +25,7 @@ from server.db import make_pool
 from server.loyalty.rules import load_earning_rules, load_tier_rules
 from server.queries import membership as membership_queries
 from server.queries.credentials import ensure_bootstrap_admin
+from server.rollup import refresh_dirty
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -33,6 +38,19 @@ def api_router() -> APIRouter:
     for module in (health, ingest, layout, analytics, credentials, membership, registers):
         router.include_router(module.router)
     return router
+
+
+async def _refresh_facts(pool: AsyncConnectionPool[Any], interval_s: float) -> None:
+    """Keep the daily facts of recent data up to date, so dashboard reads rarely wait."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            async with pool.connection() as conn:
+                await refresh_dirty(conn)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a failed refresh is retried next time; readers refresh on demand
+            logger.exception("re-computing daily facts failed")
 
 
 def create_app(settings: Settings, *, database_url: str) -> FastAPI:
@@ -53,9 +71,13 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         if settings.admin_token:
             async with pool.connection() as conn:
                 await ensure_bootstrap_admin(conn, settings.admin_token)
+        refresher = asyncio.create_task(_refresh_facts(pool, settings.rollup_interval_s))
         try:
             yield
         finally:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
             await pool.close()
 
     app = FastAPI(

@@ -20,3 +20,15 @@ class Settings(BaseSettings):
     pool_max: int = Field(default=10, alias="STOREFLOW_POOL_MAX", ge=1)
     earning_rules: Path | None = Field(default=None, alias="STOREFLOW_EARNING_RULES")
     tier_rules: Path | None = Field(default=None, alias="STOREFLOW_TIER_RULES")
+    rollup_staleness_s: float = Field(
+        default=30.0,
+        alias="STOREFLOW_ROLLUP_STALENESS_S",
+        ge=0,
+        description="a day's facts may be this old before a dashboard read re-computes them",
+    )
+    rollup_interval_s: float = Field(
+        default=10.0,
+        alias="STOREFLOW_ROLLUP_INTERVAL_S",
+        gt=0,
+        description="how often the server re-computes dirty days in the background",
+    )

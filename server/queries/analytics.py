@@ -1,39 +1,81 @@
-"""Planner analytics over zone visits and trips. Portable SQL (``date_bin``, not ``time_bucket``).
+"""Traffic analytics from the daily facts: KPIs, footfall, occupancy, heatmaps, dwell per zone.
 
-Definitions (METRICS.md): footfall = trips starting in a period; dwell = exit - enter of a zone
-visit; visitors = distinct tags. Only shopper tags (member cards, carts, baskets) count.
+Definitions (METRICS.md): footfall = trips starting in a period (entries); occupancy = trips open
+at a time (here: mean over each hour = trip seconds inside the hour / 3600); dwell = exit - enter
+of a zone visit; conversion = trips with a linked sale / trips; holding power = a zone's median
+dwell / its typical median (the 8 weeks before the selection; the median over zones of the same
+kind when there is no history). Only shopper tags (member cards, carts, baskets) count.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
+from statistics import median
 from typing import Any, Literal
 
 from psycopg import AsyncConnection
 from pydantic import BaseModel
 
+from server import histogram
+from server.queries.facts import (
+    FLOOR_ZONE_SQL,
+    SEGMENT_SQL,
+    Bound,
+    Selection,
+    histograms,
+    quantiles,
+    rows,
+)
+from server.rollup import day_bounds
+
 SHOPPER = ("member_card", "cart", "basket")
+BASELINE_DAYS = 56
+
+_WHERE = "store_id = %(s)s AND day BETWEEN %(d0)s AND %(d1)s AND " + SEGMENT_SQL
 
 
-class Period(BaseModel):
-    start: datetime
-    end: datetime
-
-
-class Summary(BaseModel):
-    start: datetime
-    end: datetime
+class Kpis(BaseModel):
+    entries: int
     visits: int
-    trips: int
     shoppers: int
+    buying_trips: int
+    conversion: float | None
+    sales: float
+    transactions: int
+    sales_per_trip: float | None
+    mean_trip_s: float | None
+    median_dwell_s: float | None
+
+
+class Summary(Kpis):
+    start: datetime
+    end: datetime
+    days: int
+    trips: int
     first_at: datetime | None
     last_at: datetime | None
-    median_dwell_s: float | None
+    previous: Kpis | None
 
 
 class FootfallBucket(BaseModel):
     bucket_start: datetime
     entries: int
+    previous_week: int | None
+
+
+class OccupancyHour(BaseModel):
+    hour_start: datetime
+    entries: int
+    occupancy: float
+
+
+class HeatCell(BaseModel):
+    weekday: int  # 0 = Monday
+    hour: int
+    days: int
+    entries_per_day: float
+    conversion: float | None
 
 
 class ZoneDwell(BaseModel):
@@ -42,6 +84,15 @@ class ZoneDwell(BaseModel):
     median_s: float
     p90_s: float
     mean_s: float
+    typical_median_s: float | None
+    holding_power: float | None
+
+
+class DwellBin(BaseModel):
+    zone: str
+    low_s: float
+    high_s: float
+    visits: int
 
 
 class ZoneVisits(BaseModel):
@@ -50,78 +101,230 @@ class ZoneVisits(BaseModel):
     visitors: int
 
 
-async def resolve_period(
-    conn: AsyncConnection[Any], store_id: str, start: datetime | None, end: datetime | None
-) -> Period:
-    """Default: the 7 days ending at the store's latest visit (or now, for an empty store)."""
-    if end is None:
-        cur = await conn.execute(
-            "SELECT max(enter_at) FROM zone_visit WHERE store_id = %s", (store_id,)
-        )
-        row = await cur.fetchone()
-        latest = row[0] if row and row[0] is not None else datetime.now().astimezone()
-        end = latest + timedelta(seconds=1)
-    if start is None:
-        start = end - timedelta(days=7)
-    return Period(start=start, end=end)
+async def entries(conn: AsyncConnection[Any], sel: Selection) -> int:
+    (n,), *_ = await rows(
+        conn,
+        f"SELECT coalesce(sum(entries), 0) FROM fact_hour WHERE {_WHERE}",
+        sel,  # noqa: S608
+    )
+    return int(n)
 
 
-async def summary(conn: AsyncConnection[Any], store_id: str, p: Period) -> Summary:
-    cur = await conn.execute(
-        "SELECT count(*), count(DISTINCT epc), min(enter_at), max(exit_at), "
-        "percentile_cont(0.5) WITHIN GROUP (ORDER BY dwell_s) FROM zone_visit "
-        "WHERE store_id = %s AND enter_at >= %s AND enter_at < %s AND tag_kind = ANY(%s)",
-        (store_id, p.start, p.end, list(SHOPPER)),
+async def kpis(conn: AsyncConnection[Any], sel: Selection) -> Kpis:
+    (e, b, sales, tx, dur), *_ = await rows(
+        conn,
+        "SELECT coalesce(sum(entries), 0), coalesce(sum(buying_trips), 0), "
+        "coalesce(sum(sales), 0), coalesce(sum(transactions), 0), coalesce(sum(duration_s), 0) "
+        f"FROM fact_hour WHERE {_WHERE}",  # noqa: S608
+        sel,
     )
-    visits, shoppers, first_at, last_at, med = await cur.fetchone() or (0, 0, None, None, None)
-    cur = await conn.execute(
-        "SELECT count(*) FROM trip WHERE store_id = %s AND start_at >= %s AND start_at < %s",
-        (store_id, p.start, p.end),
+    hists = await histograms(conn, "fact_zone_dwell", "zone", sel, floor_sql="{col} = {col}")
+    all_bins = histogram.add(kv for h in hists.values() for kv in h.items())
+    (visits,), *_ = await rows(
+        conn,
+        f"SELECT coalesce(sum(visits), 0) FROM fact_zone WHERE {_WHERE}",
+        sel,  # noqa: S608
     )
-    trips_row = await cur.fetchone()
+    (shoppers,), *_ = await rows(
+        conn,
+        "SELECT count(DISTINCT t.epc) FROM trip t WHERE t.store_id = %(s)s "
+        "AND t.start_at >= %(lo)s AND t.start_at < %(hi)s"
+        + (
+            ""
+            if sel.segments is None
+            else " AND t.epc IN (SELECT epc FROM card c JOIN member m ON m.id = c.member_id "
+            "WHERE m.tier = ANY(%(segs)s))"
+        ),
+        Bound(sel),
+    )
+    return Kpis(
+        entries=int(e),
+        visits=int(visits),
+        shoppers=int(shoppers),
+        buying_trips=int(b),
+        conversion=b / e if e else None,
+        sales=float(sales),
+        transactions=int(tx),
+        sales_per_trip=float(sales) / e if e else None,
+        mean_trip_s=float(dur) / e if e else None,
+        median_dwell_s=histogram.percentile(all_bins, 0.5),
+    )
+
+
+async def summary(
+    conn: AsyncConnection[Any], sel: Selection, previous: Selection | None
+) -> Summary:
+    now = await kpis(conn, sel)
+    before = await kpis(conn, previous) if previous is not None else None
+    cur = await conn.execute(
+        "SELECT min(start_at), max(end_at) FROM trip WHERE store_id = %s "
+        "AND start_at >= %s AND start_at < %s",
+        (sel.store_id, sel.start, sel.end),
+    )
+    first_at, last_at = await cur.fetchone() or (None, None)
     return Summary(
-        start=p.start,
-        end=p.end,
-        visits=visits,
-        trips=trips_row[0] if trips_row else 0,
-        shoppers=shoppers,
+        **now.model_dump(),
+        start=sel.start,
+        end=sel.end,
+        days=sel.days,
+        trips=now.entries,
         first_at=first_at,
         last_at=last_at,
-        median_dwell_s=med,
+        previous=before,
     )
+
+
+def _hour_start(sel: Selection, day: Any, hour: int) -> datetime:
+    return day_bounds(day, sel.tz).lo + timedelta(hours=hour)
+
+
+async def _hourly(conn: AsyncConnection[Any], sel: Selection) -> dict[datetime, tuple[int, float]]:
+    out: dict[datetime, tuple[int, float]] = {}
+    for day, hour, e, occ in await rows(
+        conn,
+        "SELECT day, hour, sum(entries)::int, sum(occupancy_s) FROM fact_hour "
+        f"WHERE {_WHERE} GROUP BY day, hour ORDER BY day, hour",  # noqa: S608
+        sel,
+    ):
+        out[_hour_start(sel, day, hour)] = (e, float(occ))
+    return out
 
 
 async def footfall(
-    conn: AsyncConnection[Any], store_id: str, p: Period, bucket: Literal["hour", "day"]
+    conn: AsyncConnection[Any], sel: Selection, bucket: Literal["hour", "day", "week"]
 ) -> list[FootfallBucket]:
-    cur = await conn.execute(
-        "SELECT date_bin(%s::interval, start_at, TIMESTAMPTZ '2000-01-03 00:00+00') AS b, "
-        "count(*) FROM trip WHERE store_id = %s AND start_at >= %s AND start_at < %s "
-        "GROUP BY b ORDER BY b",
-        (f"1 {bucket}", store_id, p.start, p.end),
-    )
-    return [FootfallBucket(bucket_start=b, entries=n) for b, n in await cur.fetchall()]
+    """Entries per bucket, with the same bucket one week earlier (week-on-week)."""
 
+    def bucketed(hourly: dict[datetime, tuple[int, float]]) -> dict[datetime, int]:
+        out: dict[datetime, int] = defaultdict(int)
+        for t, (e, _) in hourly.items():
+            if bucket == "hour":
+                key = t
+            else:
+                local = t.astimezone(day_bounds(sel.first, sel.tz).lo.tzinfo)
+                d = local.date()
+                if bucket == "week":
+                    d = d - timedelta(days=d.weekday())
+                key = day_bounds(d, sel.tz).lo
+            out[key] += e
+        return out
 
-async def dwell(conn: AsyncConnection[Any], store_id: str, p: Period) -> list[ZoneDwell]:
-    cur = await conn.execute(
-        "SELECT zone, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY dwell_s), "
-        "percentile_cont(0.9) WITHIN GROUP (ORDER BY dwell_s), avg(dwell_s) FROM zone_visit "
-        "WHERE store_id = %s AND enter_at >= %s AND enter_at < %s AND tag_kind = ANY(%s) "
-        "GROUP BY zone ORDER BY zone",
-        (store_id, p.start, p.end, list(SHOPPER)),
-    )
+    now = bucketed(await _hourly(conn, sel))
+    before = bucketed(await _hourly(conn, sel.shifted(-7)))
+    week = timedelta(days=7)
     return [
-        ZoneDwell(zone=z, visits=n, median_s=med, p90_s=p90, mean_s=mean)
-        for z, n, med, p90, mean in await cur.fetchall()
+        FootfallBucket(bucket_start=t, entries=n, previous_week=before.get(t - week))
+        for t, n in sorted(now.items())
     ]
 
 
-async def zone_visits(conn: AsyncConnection[Any], store_id: str, p: Period) -> list[ZoneVisits]:
-    cur = await conn.execute(
-        "SELECT zone, count(*), count(DISTINCT epc) FROM zone_visit "
-        "WHERE store_id = %s AND enter_at >= %s AND enter_at < %s AND tag_kind = ANY(%s) "
-        "GROUP BY zone ORDER BY zone",
-        (store_id, p.start, p.end, list(SHOPPER)),
+async def occupancy(conn: AsyncConnection[Any], sel: Selection) -> list[OccupancyHour]:
+    return [
+        OccupancyHour(hour_start=t, entries=e, occupancy=occ / 3600.0)
+        for t, (e, occ) in sorted((await _hourly(conn, sel)).items())
+    ]
+
+
+async def heatmap(conn: AsyncConnection[Any], sel: Selection) -> list[HeatCell]:
+    """Weekday x hour: mean entries per day of that weekday, and conversion."""
+    got = await rows(
+        conn,
+        "SELECT extract(isodow FROM day)::int - 1, hour, count(DISTINCT day)::int, "
+        "sum(entries)::int, sum(buying_trips)::int FROM fact_hour "
+        f"WHERE {_WHERE} GROUP BY 1, 2 ORDER BY 1, 2",  # noqa: S608
+        sel,
     )
-    return [ZoneVisits(zone=z, visits=n, visitors=u) for z, n, u in await cur.fetchall()]
+    cal: dict[int, int] = defaultdict(int)
+    d = sel.first
+    while d <= sel.last:
+        cal[d.weekday()] += 1
+        d += timedelta(days=1)
+    return [
+        HeatCell(
+            weekday=wd,
+            hour=h,
+            days=cal[wd],
+            entries_per_day=e / cal[wd] if cal[wd] else 0.0,
+            conversion=b / e if e else None,
+        )
+        for wd, h, _, e, b in got
+    ]
+
+
+async def dwell(conn: AsyncConnection[Any], sel: Selection) -> list[ZoneDwell]:
+    floor = FLOOR_ZONE_SQL
+    hists = await histograms(conn, "fact_zone_dwell", "zone", sel, floor_sql=floor)
+    base_sel = Selection(
+        sel.store_id,
+        sel.first - timedelta(days=BASELINE_DAYS),
+        sel.first - timedelta(days=1),
+        sel.tz,
+        sel.segments,
+        sel.floor,
+    )
+    base = await histograms(conn, "fact_zone_dwell", "zone", base_sel, floor_sql=floor)
+    sums = {
+        z: (int(n), float(s))
+        for z, n, s in await rows(
+            conn,
+            f"SELECT zone, sum(visits), sum(dwell_s) FROM fact_zone WHERE {_WHERE} "  # noqa: S608
+            f"AND {FLOOR_ZONE_SQL.format(col='zone')} GROUP BY zone",
+            sel,
+        )
+    }
+    kinds = dict(
+        await (
+            await conn.execute("SELECT code, kind FROM zone WHERE store_id = %s", (sel.store_id,))
+        ).fetchall()
+    )
+    medians = {z: quantiles(h) for z, h in hists.items()}
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    for z, (m, _) in medians.items():
+        if m is not None:
+            by_kind[kinds.get(z, "")].append(m)
+    out = []
+    for z in sorted(hists):
+        med, p90 = medians[z]
+        if med is None or p90 is None:
+            continue
+        n, s = sums.get(z, (0, 0.0))
+        typical = histogram.percentile(base.get(z, {}), 0.5)
+        if typical is None and by_kind.get(kinds.get(z, "")):
+            typical = median(by_kind[kinds.get(z, "")])
+        out.append(
+            ZoneDwell(
+                zone=z,
+                visits=n,
+                median_s=med,
+                p90_s=p90,
+                mean_s=s / n if n else 0.0,
+                typical_median_s=typical,
+                holding_power=med / typical if typical else None,
+            )
+        )
+    return out
+
+
+async def dwell_distribution(
+    conn: AsyncConnection[Any], sel: Selection, zones: list[str] | None
+) -> list[DwellBin]:
+    hists = await histograms(conn, "fact_zone_dwell", "zone", sel, floor_sql=FLOOR_ZONE_SQL)
+    out = []
+    for z in sorted(hists):
+        if zones and z not in zones:
+            continue
+        for b in sorted(hists[z]):
+            lo, hi = histogram.bin_bounds(b)
+            out.append(DwellBin(zone=z, low_s=lo, high_s=hi, visits=hists[z][b]))
+    return out
+
+
+async def zone_visits(conn: AsyncConnection[Any], sel: Selection) -> list[ZoneVisits]:
+    """Visits and visitors (distinct tags per day, summed over the days) per zone."""
+    got = await rows(
+        conn,
+        f"SELECT zone, sum(visits)::int, sum(visitors)::int FROM fact_zone WHERE {_WHERE} "  # noqa: S608
+        f"AND {FLOOR_ZONE_SQL.format(col='zone')} GROUP BY zone ORDER BY zone",
+        sel,
+    )
+    return [ZoneVisits(zone=z, visits=n, visitors=u) for z, n, u in got]

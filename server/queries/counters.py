@@ -15,8 +15,11 @@ from typing import Any
 from psycopg import AsyncConnection
 from pydantic import BaseModel
 
+from server import histogram
 from server.analysis.counters import Quadrant, classify
-from server.queries.analytics import SHOPPER, Period
+from server.queries.analytics import SHOPPER, entries
+from server.queries.facts import FLOOR_COUNTER_SQL, Selection, histograms, rows
+from server.rollup import COUNTER_MIN_DWELL_S
 
 _SQL = """
 WITH visits AS (
@@ -26,10 +29,11 @@ WITH visits AS (
     JOIN trip t ON t.store_id = v.store_id AND t.epc = v.epc
          AND v.enter_at >= t.start_at AND v.enter_at <= t.end_at
     WHERE v.store_id = %(store)s AND v.enter_at >= %(start)s AND v.enter_at < %(end)s
-      AND v.tag_kind = ANY(%(shopper)s) AND v.dwell_s >= %(min_dwell)s
+      AND v.tag_kind = ANY(%(shopper)s)
 ),
 visitors AS (
     SELECT counter, trip_id, sum(dwell_s) AS dwell_s FROM visits GROUP BY counter, trip_id
+    HAVING sum(dwell_s) >= %(min_dwell)s
 ),
 sold AS (
     SELECT pl.counter, p.trip_id, sum(pl.amount) AS amount
@@ -84,28 +88,52 @@ def recommend(
     }[q]
 
 
-async def counter_figures(
-    conn: AsyncConnection[Any], store_id: str, p: Period, *, min_dwell_s: float = 30.0
-) -> list[CounterFigures]:
-    cur = await conn.execute(
-        "SELECT count(*) FROM trip WHERE store_id = %s AND start_at >= %s AND start_at < %s",
-        (store_id, p.start, p.end),
-    )
-    row = await cur.fetchone()
-    store_trips = int(row[0]) if row else 0
+async def _live(
+    conn: AsyncConnection[Any], sel: Selection, min_dwell_s: float
+) -> list[tuple[Any, ...]]:
+    """Counter rows straight from the visits, for a visitor threshold the facts do not keep."""
     cur = await conn.execute(
         _SQL,
         {
-            "store": store_id,
-            "start": p.start,
-            "end": p.end,
+            "store": sel.store_id,
+            "start": sel.start,
+            "end": sel.end,
             "shopper": list(SHOPPER),
             "min_dwell": min_dwell_s,
         },
     )
-    rows = await cur.fetchall()
+    return list(await cur.fetchall())
+
+
+async def _from_facts(conn: AsyncConnection[Any], sel: Selection) -> list[tuple[Any, ...]]:
+    hists = await histograms(
+        conn, "fact_counter_dwell", "counter", sel, floor_sql=FLOOR_COUNTER_SQL
+    )
+    got = await rows(
+        conn,
+        "SELECT c.code, c.name, c.category, c.area_m2, coalesce(sum(f.visitors), 0), "
+        "coalesce(sum(f.buyers), 0), coalesce(sum(f.sales), 0) FROM counter c "
+        "LEFT JOIN fact_counter f ON f.store_id = c.store_id AND f.counter = c.code "
+        "AND f.day BETWEEN %(d0)s AND %(d1)s "
+        "AND (%(segs)s::text[] IS NULL OR f.segment = ANY(%(segs)s)) "
+        f"WHERE c.store_id = %(s)s AND {FLOOR_COUNTER_SQL.format(col='c.code')} "
+        "GROUP BY c.code, c.name, c.category, c.area_m2 ORDER BY c.code",
+        sel,
+    )
+    return [(*r, histogram.percentile(hists.get(r[0], {}), 0.5)) for r in got]
+
+
+async def counter_figures(
+    conn: AsyncConnection[Any], sel: Selection, *, min_dwell_s: float = COUNTER_MIN_DWELL_S
+) -> list[CounterFigures]:
+    """Counter evaluation for the selection (from the facts at the default 30 s threshold)."""
+    store_trips = await entries(conn, sel)
+    if min_dwell_s == COUNTER_MIN_DWELL_S:
+        got = await _from_facts(conn, sel)
+    else:
+        got = await _live(conn, sel, min_dwell_s)
     base = []
-    for code, name, category, area, visitors, converted, sales, med in rows:
+    for code, name, category, area, visitors, converted, sales, med in got:
         conv = converted / visitors if visitors else 0.0
         base.append((code, name, category, float(area), int(visitors), conv, float(sales), med))
     if not base:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -11,6 +11,7 @@ from psycopg.types.json import Jsonb
 
 from server.queries.credentials import Principal
 from server.queries.trips import rebuild_trips
+from server.rollup import mark_dirty
 from storeflow.wire import (
     SHOPPER_TAG_KINDS,
     CardScan,
@@ -134,4 +135,7 @@ async def _insert_visits(
             per_store[epc] = enter_at
     for store_id, tags in earliest.items():
         await rebuild_trips(conn, store_id=store_id, earliest=tags, gap_s=gap_s)
+        # a visit shortly after midnight may belong to a trip that started the day before
+        lows = [t - timedelta(seconds=gap_s) for t in tags.values()]
+        await mark_dirty(conn, store_id, [*tags.values(), *lows])
     return len(inserted), len(visits) - len(inserted)

@@ -25,6 +25,7 @@ from server.loyalty import (
     spend_fifo,
 )
 from server.loyalty.rules import EarningRules, TierRules
+from server.rollup import mark_dirty
 
 # The programme's rules are data: defaults here, replaced at start-up from the files named by
 # STOREFLOW_EARNING_RULES / STOREFLOW_TIER_RULES (see ``configure``).
@@ -389,6 +390,7 @@ async def record_purchase(conn: AsyncConnection[Any], p: PurchaseIn, *, actor: s
         at=p.at,
         counters=[ln.counter for ln in p.lines if ln.counter],
     )
+    await mark_dirty(conn, p.store_id, [p.at])
     async with conn.cursor() as cur:
         await cur.executemany(
             "INSERT INTO purchase_line (purchase_id, line_no, sku, counter, category, quantity, "

@@ -240,7 +240,7 @@ def test_client_reads_what_the_server_computed(live_api: tuple[str, str]) -> Non
 
         dwell = client.dwell("demo", period).set_index("zone")
         assert dwell.loc["C02", "visits"] == 3
-        assert dwell.loc["C02", "median_s"] == pytest.approx(120.0)
+        assert dwell.loc["C02", "median_s"] == pytest.approx(120.0, rel=0.05)  # 10 % bins
         assert dwell.loc["A2", "visits"] == 6
 
         zones = client.zone_visits("demo", period).set_index("zone")

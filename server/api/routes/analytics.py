@@ -1,92 +1,141 @@
-"""Planner analytics endpoints (aggregates only: no names, no contacts)."""
+"""Planner analytics endpoints (aggregates only: no names, no contacts).
+
+Every endpoint takes the same selection: ``start``/``end`` (whole store-local days, ``end``
+exclusive; default the 7 days up to the latest data), ``segment`` (member tiers or
+``non-member``; repeatable) and ``floor`` (zone and counter figures of one floor); and
+``format=csv`` for a CSV file instead of JSON.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
-from server.api.deps import ConnDep, PlannerDep
+from server.api.deps import ConnDep, PlannerDep, SettingsDep
+from server.api.tables import FormatQ, TableQ, respond
 from server.queries import analytics as q
 from server.queries import counters as qc
 from server.queries import paths as qp
+from server.queries.facts import Selection, select
+from server.rollup import ensure_fresh
 
 router = APIRouter(prefix="/stores/{store_id}/analytics", tags=["analytics"])
 
-StartQ = Annotated[datetime | None, Query(description="ISO start (default: 7 days before end)")]
-EndQ = Annotated[datetime | None, Query(description="ISO end (default: the latest data)")]
+
+async def selection(
+    store_id: str,
+    conn: ConnDep,
+    settings: SettingsDep,
+    _: PlannerDep,
+    start: Annotated[datetime | None, Query(description="first day (default: 7 days)")] = None,
+    end: Annotated[
+        datetime | None, Query(description="day after the last (default: latest)")
+    ] = None,
+    segment: Annotated[list[str] | None, Query(description="tiers or non-member")] = None,
+    floor: Annotated[str | None, Query(description="one floor's zones and counters")] = None,
+) -> Selection:
+    try:
+        return await select(
+            conn,
+            store_id,
+            start,
+            end,
+            segments=tuple(segment) if segment else None,
+            floor=floor,
+            staleness_s=settings.rollup_staleness_s,
+        )
+    except ValueError as e:
+        raise HTTPException(422, str(e)) from e
 
 
-async def _period(
-    conn: ConnDep, store_id: str, start: datetime | None, end: datetime | None
-) -> q.Period:
-    p = await q.resolve_period(conn, store_id, start, end)
-    if p.end <= p.start:
-        raise HTTPException(422, "end must be after start")
-    return p
+SelectionDep = Annotated[Selection, Depends(selection)]
 
 
 @router.get("/summary", response_model=q.Summary)
 async def summary(
-    store_id: str, conn: ConnDep, _: PlannerDep, start: StartQ = None, end: EndQ = None
-) -> q.Summary:
-    """Visits, trips, distinct shoppers and median dwell in the period."""
-    return await q.summary(conn, store_id, await _period(conn, store_id, start, end))
+    conn: ConnDep,
+    settings: SettingsDep,
+    sel: SelectionDep,
+    format: FormatQ = "json",  # noqa: A002
+) -> Any:
+    """KPIs of the selection (entries, visits, shoppers, conversion, sales, mean trip, median
+    dwell) and, under ``previous``, of the period of equal length just before it."""
+    before = sel.shifted(-sel.days)
+    await ensure_fresh(
+        conn, sel.store_id, before.first, before.last, staleness_s=settings.rollup_staleness_s
+    )
+    return respond(await q.summary(conn, sel, before), format, name="summary")
 
 
 @router.get("/footfall", response_model=list[q.FootfallBucket])
 async def footfall(
-    store_id: str,
     conn: ConnDep,
-    _: PlannerDep,
-    start: StartQ = None,
-    end: EndQ = None,
-    bucket: Literal["hour", "day"] = "hour",
-) -> list[q.FootfallBucket]:
-    """Footfall: trips starting in each hour or day."""
-    return await q.footfall(conn, store_id, await _period(conn, store_id, start, end), bucket)
+    sel: SelectionDep,
+    bucket: Literal["hour", "day", "week"] = "hour",
+    format: FormatQ = "json",  # noqa: A002
+) -> Any:
+    """Entries (trips starting) per hour, day or week, with the same bucket a week earlier."""
+    return respond(await q.footfall(conn, sel, bucket), format, name="footfall")
+
+
+@router.get("/occupancy", response_model=list[q.OccupancyHour])
+async def occupancy(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:  # noqa: A002
+    """Per hour: entries and mean occupancy (shoppers in the store)."""
+    return respond(await q.occupancy(conn, sel), format, name="occupancy")
+
+
+@router.get("/heatmap", response_model=list[q.HeatCell])
+async def heatmap(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:  # noqa: A002
+    """Weekday x hour of day: mean entries per day and conversion."""
+    return respond(await q.heatmap(conn, sel), format, name="heatmap")
 
 
 @router.get("/dwell", response_model=list[q.ZoneDwell])
-async def dwell(
-    store_id: str, conn: ConnDep, _: PlannerDep, start: StartQ = None, end: EndQ = None
-) -> list[q.ZoneDwell]:
-    """Dwell per zone (exit - enter of each visit): median, p90, mean."""
-    return await q.dwell(conn, store_id, await _period(conn, store_id, start, end))
+async def dwell(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:  # noqa: A002
+    """Dwell per zone (exit - enter of each visit): median, p90, mean, holding power."""
+    return respond(await q.dwell(conn, sel), format, name="dwell")
+
+
+@router.get("/dwell-distribution", response_model=list[q.DwellBin])
+async def dwell_distribution(
+    conn: ConnDep,
+    sel: SelectionDep,
+    zone: Annotated[list[str] | None, Query()] = None,
+    format: FormatQ = "json",  # noqa: A002
+) -> Any:
+    """Visits per dwell bin (bins 10 % wide) per zone."""
+    return respond(await q.dwell_distribution(conn, sel, zone), format, name="dwell-distribution")
 
 
 @router.get("/zone-visits", response_model=list[q.ZoneVisits])
-async def zone_visits(
-    store_id: str, conn: ConnDep, _: PlannerDep, start: StartQ = None, end: EndQ = None
-) -> list[q.ZoneVisits]:
-    """Visits and distinct visitors per zone."""
-    return await q.zone_visits(conn, store_id, await _period(conn, store_id, start, end))
+async def zone_visits(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:  # noqa: A002
+    """Visits and visitors (distinct tags per day) per zone."""
+    return respond(await q.zone_visits(conn, sel), format, name="zone-visits")
 
 
 @router.get("/counters", response_model=list[qc.CounterFigures])
 async def counters(
-    store_id: str,
     conn: ConnDep,
-    _: PlannerDep,
-    start: StartQ = None,
-    end: EndQ = None,
+    sel: SelectionDep,
     min_dwell_s: Annotated[float, Query(ge=0, description="visitor threshold (30 s)")] = 30.0,
-) -> list[qc.CounterFigures]:
+    format: FormatQ = "json",  # noqa: A002
+) -> Any:
     """Counter evaluation: visitors, exposure, conversion, sales per visitor and per m², a
     ranking (sales per m²), a traffic x conversion quadrant and a plain recommendation."""
-    p = await _period(conn, store_id, start, end)
-    return await qc.counter_figures(conn, store_id, p, min_dwell_s=min_dwell_s)
+    got = await qc.counter_figures(conn, sel, min_dwell_s=min_dwell_s)
+    return respond(got, format, name="counters")
 
 
 @router.get("/paths", response_model=qp.Paths)
 async def paths(
-    store_id: str,
     conn: ConnDep,
-    _: PlannerDep,
-    start: StartQ = None,
-    end: EndQ = None,
+    sel: SelectionDep,
     top: Annotated[int, Query(ge=1, le=100)] = 10,
-) -> qp.Paths:
-    """Most common paths and the zone transition matrix P(j | i) over trips in the period."""
-    return await qp.paths(conn, store_id, await _period(conn, store_id, start, end), top=top)
+    format: FormatQ = "json",  # noqa: A002
+    table: TableQ = None,
+) -> Any:
+    """Most common paths, the zone transition matrix P(j | i), trip length and duration, and
+    path efficiency (shortest route through the counters bought at / walked)."""
+    return respond(await qp.paths(conn, sel, top=top), format, name="paths", table=table)
