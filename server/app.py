@@ -19,6 +19,7 @@ from server.api.routes import (
     ingest,
     layout,
     membership,
+    planner,
     registers,
 )
 from server.db import make_pool
@@ -35,7 +36,7 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (health, ingest, layout, analytics, credentials, membership, registers):
+    for module in (health, ingest, layout, analytics, planner, credentials, membership, registers):
         router.include_router(module.router)
     return router
 

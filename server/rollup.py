@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,7 +58,7 @@ def day_bounds(day: date, tz: str) -> DayBounds:
     zone = ZoneInfo(tz)
     lo = datetime.combine(day, datetime.min.time(), tzinfo=zone)
     hi = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    return DayBounds(day, lo, hi)
+    return DayBounds(day, lo.astimezone(UTC), hi.astimezone(UTC))
 
 
 async def store_timezone(conn: AsyncConnection[Any], store_id: str) -> str:

@@ -82,9 +82,7 @@ def template_db(pg_server: PgServer) -> Iterator[str]:
             )
 
 
-@pytest.fixture
-def db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
-    """A fresh, migrated database for one test."""
+def _fresh_db(pg_server: PgServer, template_db: str) -> Iterator[str]:
     name = f"sf_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
         conn.execute(
@@ -99,6 +97,18 @@ def db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture
+def db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    yield from _fresh_db(pg_server, template_db)
+
+
+@pytest.fixture(scope="module")
+def module_db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
+    """A fresh, migrated database shared by the tests of one module."""
+    yield from _fresh_db(pg_server, template_db)
 
 
 @pytest.fixture

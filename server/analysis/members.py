@@ -510,3 +510,48 @@ def lapse_alerts(
     ]
     out = due[cols].sort_values("ratio", ascending=False).reset_index()
     return out.rename(columns={"index": "member_id"})
+
+
+# --------------------------------------------------------------------------- one row per member
+
+
+def member_status(
+    members: pd.DataFrame,
+    purchases: pd.DataFrame,
+    as_of: datetime | pd.Timestamp,
+    *,
+    fit: bool = True,
+) -> tuple[pd.DataFrame, BgNbdParams]:
+    """Everything the Members page shows, per member: the class, RFM and the purchase rhythm.
+
+    Columns: those of :func:`classify_members`, plus ``last_purchase_at, purchase_days,
+    days_since, median_interval_days, p_alive`` (BG/NBD, fitted on this store's buyers when
+    ``fit``; 1.0 for one-time buyers, see :func:`p_alive`) and ``recency_days, frequency,
+    monetary, r, f, m, rfm_segment`` (None for members who never bought). The lapse rule of
+    :func:`lapse_alerts` can then be applied with any thresholds by a query.
+    """
+    end = _ts(as_of)
+    out = classify_members(members, purchases, end).set_index("member_id")
+    mp = member_purchases(purchases, end)
+    days = mp.assign(day=mp["at"].dt.floor("D"))[["member_id", "day"]].drop_duplicates()
+    days = days.sort_values(["member_id", "day"])
+    gap = days.groupby("member_id")["day"].diff().dt.total_seconds() / 86400.0
+    per = days.groupby("member_id")["day"].agg(["size", "min", "max"])
+    per["median_interval_days"] = gap.groupby(days["member_id"]).median()
+    week = 7 * 86400.0
+    x = (per["size"] - 1).astype(np.int64)
+    t_x = (per["max"] - per["min"]).dt.total_seconds() / week
+    t_cal = (end - per["min"]).dt.total_seconds() / week
+    params = fit_bgnbd(x, t_x, t_cal) if fit else CDNOW_PARAMS
+    per["p_alive"] = p_alive(x, t_x, t_cal, params)
+    last = mp.groupby("member_id")["at"].max()
+    out["last_purchase_at"] = last.reindex(out.index)
+    out["purchase_days"] = per["size"].reindex(out.index).fillna(0).astype(np.int64)
+    out["days_since"] = (end - out["last_purchase_at"]).dt.total_seconds() / 86400.0
+    out["median_interval_days"] = per["median_interval_days"].reindex(out.index)
+    out["p_alive"] = per["p_alive"].reindex(out.index)
+    scores = rfm(purchases, end).set_index("member_id")
+    for col in ("recency_days", "frequency", "monetary", "r", "f", "m"):
+        out[col] = scores[col].reindex(out.index)
+    out["rfm_segment"] = scores["segment"].reindex(out.index)
+    return out.reset_index(), params

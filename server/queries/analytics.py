@@ -10,9 +10,10 @@ kind when there is no history). Only shopper tags (member cards, carts, baskets)
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from statistics import median
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection
 from pydantic import BaseModel
@@ -174,8 +175,8 @@ async def summary(
     )
 
 
-def _hour_start(sel: Selection, day: Any, hour: int) -> datetime:
-    return day_bounds(day, sel.tz).lo + timedelta(hours=hour)
+def _hour_start(sel: Selection, day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=ZoneInfo(sel.tz))
 
 
 async def _hourly(conn: AsyncConnection[Any], sel: Selection) -> dict[datetime, tuple[int, float]]:
@@ -201,8 +202,7 @@ async def footfall(
             if bucket == "hour":
                 key = t
             else:
-                local = t.astimezone(day_bounds(sel.first, sel.tz).lo.tzinfo)
-                d = local.date()
+                d = t.astimezone(ZoneInfo(sel.tz)).date()
                 if bucket == "week":
                     d = d - timedelta(days=d.weekday())
                 key = day_bounds(d, sel.tz).lo

@@ -1,0 +1,316 @@
+"""Promotions and layout changes: daily series from the facts, effects with bootstrap intervals.
+
+Daily metrics (server/analysis/experiments.py): per counter — traffic (visitor trips), dwell
+(median of visitor trips), conversion, sales; for the store — traffic (entries), dwell (mean
+trip duration), conversion (trips that bought / trips), sales. The estimates and intervals are
+those of :mod:`server.analysis.experiments` (difference-in-differences against the other
+counters, or the same weekdays before and after).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from datetime import date, timedelta
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from psycopg import AsyncConnection
+from pydantic import BaseModel
+
+from server import histogram
+from server.analysis.experiments import (
+    METRICS,
+    Effect,
+    Period,
+    diff_in_diff,
+    layout_change_effect,
+)
+from server.queries.facts import Bound, Selection, rows
+from server.rollup import ensure_fresh
+
+Unit = Literal["counter", "store"]
+
+
+class EffectOut(BaseModel):
+    metric: str
+    method: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    relative: float | None
+    distinguishable: bool
+    treated_before: float | None
+    treated_after: float | None
+    control_before: float | None
+    control_after: float | None
+    days_before: int
+    days_after: int
+
+
+class DayPoint(BaseModel):
+    day: date
+    unit: str
+    traffic: float
+    dwell: float | None
+    conversion: float | None
+    sales: float
+
+
+class ExperimentOut(BaseModel):
+    kind: Literal["promotion", "layout_change"]
+    treated: list[str]
+    control: list[str]
+    before: tuple[date, date]
+    during: tuple[date, date]
+    after: tuple[date, date] | None
+    effects: list[EffectOut]
+    after_effects: list[EffectOut]
+    daily: list[DayPoint]
+
+
+class LayoutChangeDate(BaseModel):
+    day: date
+    antennas: list[str]
+
+
+def _clean(v: float | None) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def effect_out(e: Effect) -> EffectOut:
+    d = asdict(e)
+    return EffectOut(
+        **{
+            k: _clean(v) if isinstance(v, float) else v
+            for k, v in d.items()
+            if k in EffectOut.model_fields
+        }
+    )
+
+
+async def counter_daily(
+    conn: AsyncConnection[Any], store_id: str, first: date, last: date, tz: str
+) -> pd.DataFrame:
+    """``day, unit, category, traffic, dwell, conversion, sales`` per counter and day."""
+    sel = Selection(store_id, first, last, tz)
+    got = await rows(
+        conn,
+        "SELECT d::date, c.code, c.category, coalesce(sum(f.visitors), 0), "
+        "coalesce(sum(f.buyers), 0), coalesce(sum(f.sales), 0) "
+        "FROM generate_series(%(d0)s::date, %(d1)s::date, interval '1 day') d "
+        "CROSS JOIN counter c LEFT JOIN fact_counter f ON f.store_id = c.store_id "
+        "AND f.counter = c.code AND f.day = d::date WHERE c.store_id = %(s)s "
+        "GROUP BY 1, 2, 3 ORDER BY 1, 2",
+        sel,
+    )
+    hists: dict[tuple[date, str], dict[int, int]] = {}
+    for day, counter, b, n in await rows(
+        conn,
+        "SELECT day, counter, bin, sum(n)::int FROM fact_counter_dwell WHERE store_id = %(s)s "
+        "AND day BETWEEN %(d0)s AND %(d1)s GROUP BY 1, 2, 3",
+        sel,
+    ):
+        hists.setdefault((day, counter), {})[b] = n
+    frame = pd.DataFrame(got, columns=["day", "unit", "category", "traffic", "buyers", "sales"])
+    frame["day"] = pd.to_datetime(frame["day"])
+    frame["traffic"] = frame["traffic"].astype(np.int64)
+    frame["conversion"] = frame["buyers"] / frame["traffic"].where(frame["traffic"] > 0)
+    frame["sales"] = frame["sales"].astype(np.float64)
+    frame["dwell"] = [
+        histogram.percentile(hists.get((d.date(), u), {}), 0.5)
+        for d, u in zip(frame["day"], frame["unit"], strict=True)
+    ]
+    frame["dwell"] = frame["dwell"].astype(np.float64)
+    return frame[["day", "unit", "category", *METRICS]]
+
+
+async def store_daily(
+    conn: AsyncConnection[Any], store_id: str, first: date, last: date, tz: str
+) -> pd.DataFrame:
+    got = await rows(
+        conn,
+        "SELECT d::date, coalesce(sum(f.entries), 0), coalesce(sum(f.buying_trips), 0), "
+        "coalesce(sum(f.sales), 0), coalesce(sum(f.duration_s), 0) "
+        "FROM generate_series(%(d0)s::date, %(d1)s::date, interval '1 day') d "
+        "LEFT JOIN fact_hour f ON f.store_id = %(s)s AND f.day = d::date GROUP BY 1 ORDER BY 1",
+        Selection(store_id, first, last, tz),
+    )
+    frame = pd.DataFrame(got, columns=["day", "traffic", "buyers", "sales", "duration"])
+    frame["day"] = pd.to_datetime(frame["day"])
+    t = frame["traffic"].astype(np.float64)
+    frame["conversion"] = frame["buyers"] / t.where(t > 0)
+    frame["dwell"] = frame["duration"].astype(np.float64) / t.where(t > 0)
+    frame["sales"] = frame["sales"].astype(np.float64)
+    frame["traffic"] = frame["traffic"].astype(np.int64)
+    frame.insert(1, "unit", "store")
+    return frame[["day", "unit", *METRICS]]
+
+
+def _points(daily: pd.DataFrame, units: list[str]) -> list[DayPoint]:
+    part = daily[daily["unit"].isin(units)]
+    return [
+        DayPoint(
+            day=d.date(),
+            unit=u,
+            traffic=float(t),
+            dwell=_clean(float(w)),
+            conversion=_clean(float(c)),
+            sales=float(s),
+        )
+        for d, u, t, w, c, s in part[["day", "unit", *METRICS]].itertuples(index=False)
+    ]
+
+
+def _span(p: Period) -> tuple[date, date]:
+    return p.start.date(), (p.end - pd.Timedelta(days=1)).date()
+
+
+async def promotion(
+    conn: AsyncConnection[Any],
+    *,
+    store_id: str,
+    tz: str,
+    treated: list[str],
+    start: date,
+    end: date,
+    before_days: int,
+    after_days: int,
+    staleness_s: float,
+    control: list[str] | None = None,
+) -> ExperimentOut:
+    """A promotion on ``treated`` counters over ``[start, end]`` (days included) against the
+    other counters: the ``before_days`` before, the promotion, the ``after_days`` after."""
+    first, last = start - timedelta(days=before_days), end + timedelta(days=after_days)
+    await ensure_fresh(conn, store_id, first, last, staleness_s=staleness_s)
+    daily = await counter_daily(conn, store_id, first, last, tz)
+    known = set(daily["unit"])
+    missing = sorted(set(treated) - known)
+    if missing:
+        raise ValueError(f"unknown counter(s): {', '.join(missing)}")
+    control = control or sorted(known - set(treated))
+    unknown = sorted(set(control) - known)
+    if unknown:
+        raise ValueError(f"unknown control counter(s): {', '.join(unknown)}")
+    before = Period.of(first, start)
+    during = Period.of(start, end + timedelta(days=1))
+    after = Period.of(end + timedelta(days=1), last + timedelta(days=1))
+    effects, later = [], []
+    for i, metric in enumerate(METRICS):
+        scale: Any = "log" if metric in ("traffic", "sales") else "absolute"
+        effects.append(
+            effect_out(
+                diff_in_diff(
+                    daily,
+                    metric=metric,
+                    treated=treated,
+                    control=control,
+                    before=before,
+                    after=during,
+                    scale=scale,
+                    seed=i,
+                )
+            )
+        )
+        if after_days > 0:
+            try:
+                later.append(
+                    effect_out(
+                        diff_in_diff(
+                            daily,
+                            metric=metric,
+                            treated=treated,
+                            control=control,
+                            before=before,
+                            after=after,
+                            scale=scale,
+                            seed=10 + i,
+                        )
+                    )
+                )
+            except ValueError:
+                pass
+    return ExperimentOut(
+        kind="promotion",
+        treated=treated,
+        control=control,
+        before=_span(before),
+        during=_span(during),
+        after=_span(after) if after_days > 0 else None,
+        effects=effects,
+        after_effects=later,
+        daily=_points(daily, sorted(known)),
+    )
+
+
+async def layout_change(
+    conn: AsyncConnection[Any],
+    *,
+    store_id: str,
+    tz: str,
+    day: date,
+    days: int,
+    counters: list[str] | None,
+    staleness_s: float,
+    control: list[str] | None = None,
+) -> ExperimentOut:
+    """A layout change on ``day``: the ``days`` before against the ``days`` from it — for moved
+    ``counters`` against the others (difference-in-differences), else for the whole store
+    against itself on the same weekdays."""
+    first, last = day - timedelta(days=days), day + timedelta(days=days - 1)
+    await ensure_fresh(conn, store_id, first, last, staleness_s=staleness_s)
+    effects = []
+    if counters:
+        daily = await counter_daily(conn, store_id, first, last, tz)
+        missing = sorted(set(counters) - set(daily["unit"]))
+        if missing:
+            raise ValueError(f"unknown counter(s): {', '.join(missing)}")
+        control = control or sorted(set(daily["unit"]) - set(counters))
+        treated = counters
+    else:
+        daily = await store_daily(conn, store_id, first, last, tz)
+        control, treated = [], ["store"]
+    for i, metric in enumerate(METRICS):
+        scale: Any = "log" if metric in ("traffic", "sales") else "absolute"
+        if counters:
+            e = diff_in_diff(
+                daily,
+                metric=metric,
+                treated=treated,
+                control=control,
+                before=Period.of(first, day),
+                after=Period.of(day, last + timedelta(days=1)),
+                scale=scale,
+                seed=i,
+            )
+        else:
+            e = layout_change_effect(
+                daily, metric=metric, change_at=day, days=days, scale=scale, seed=i
+            )
+        effects.append(effect_out(e))
+    return ExperimentOut(
+        kind="layout_change",
+        treated=treated,
+        control=control,
+        before=(first, day - timedelta(days=1)),
+        during=(day, last),
+        after=None,
+        effects=effects,
+        after_effects=[],
+        daily=_points(daily, sorted(set(daily["unit"]))),
+    )
+
+
+async def layout_changes(
+    conn: AsyncConnection[Any], store_id: str, tz: str
+) -> list[LayoutChangeDate]:
+    """Days on which an antenna's zone mapping changed (its ``valid_from``)."""
+    got = await rows(
+        conn,
+        "SELECT (valid_from AT TIME ZONE %(tz)s)::date, "
+        "array_agg(DISTINCT reader_id || ':' || port || '->' || zone_code) FROM antenna_zone "
+        "WHERE store_id = %(s)s AND valid_from IS NOT NULL GROUP BY 1 ORDER BY 1",
+        Bound(Selection(store_id, date.today(), date.today(), tz), tz=tz),
+    )
+    return [LayoutChangeDate(day=d, antennas=sorted(a)) for d, a in got]

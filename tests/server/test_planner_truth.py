@@ -1,0 +1,226 @@
+"""The planner's analyses find what the simulator planted, and do not find what it did not.
+
+One module database: 84 days of the demo store (600 trips a day, straight from the simulator's
+truth into the tables) with a layout change on day 28 (counters C03 and C07 trade places, so
+C03 gets C07's attraction: 0.40 -> 0.15) and a promotion on C06 on days 63-69 (+50 %
+attraction). The server computes its daily facts on first read, like in production.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from firmware_sim.scenario import LayoutChange, Promotion
+from server.threaded import serve_in_thread
+from storeflow.bench_data import populate
+from tests.fix_db import make_token
+
+END = datetime(2026, 11, 16, tzinfo=UTC)  # a Monday; the history is the 84 days before
+DAYS = 84
+FIRST = (END - timedelta(days=DAYS)).date()
+CHANGE_DAY = FIRST + timedelta(days=28)
+PROMO = (FIRST + timedelta(days=63), FIRST + timedelta(days=69))
+
+
+class Store:
+    def __init__(self, url: str, token: str, db_url: str) -> None:
+        self.url, self.token, self.db_url = url, token, db_url
+
+    def get(self, path: str, **params: Any) -> Any:
+        r = httpx.get(
+            f"{self.url}/api/v1/stores/demo/analytics/{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=120,
+        )
+        assert r.status_code == 200, r.text
+        return r.json() if "json" in r.headers["content-type"] else r.text
+
+
+@pytest.fixture(scope="module")
+def planted(module_db_url: str) -> Iterator[Store]:
+    populate(
+        module_db_url,
+        days=DAYS,
+        trips_per_day=600,
+        members=1500,
+        end=END,
+        seed=11,
+        workers=0,
+        promotion=Promotion(counter="C06", start=PROMO[0], end=PROMO[1], attraction_uplift=0.5),
+        layout_change=LayoutChange(counter="C03", date=CHANGE_DAY, swap_with="C07"),
+    )
+    with serve_in_thread(module_db_url) as url:
+        yield Store(url, make_token(module_db_url, "planner"), module_db_url)
+
+
+def _by_metric(effects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {e["metric"]: e for e in effects}
+
+
+def _relative_interval(e: dict[str, Any]) -> tuple[float, float]:
+    return math.expm1(e["ci_low"]), math.expm1(e["ci_high"])
+
+
+@pytest.mark.slow
+def test_planted_promotion_is_found_with_its_size(planted: Store) -> None:
+    got = planted.get(
+        "experiments/promotion",
+        counter="C06",
+        first_day=PROMO[0].isoformat(),
+        last_day=PROMO[1].isoformat(),
+        before_days=21,
+        after_days=7,
+        control=["C01", "C02", "C04", "C05", "C08"],
+    )
+    traffic = _by_metric(got["effects"])["traffic"]
+    lo, hi = _relative_interval(traffic)
+    assert traffic["distinguishable"] and lo > 0
+    assert lo <= 0.5 <= hi, (lo, traffic["relative"], hi)  # planted: +50 % attraction
+    assert abs(traffic["relative"] - 0.5) < 0.2
+    # after the promotion, traffic is back: no effect distinguishable from noise
+    after = _by_metric(got["after_effects"])["traffic"]
+    assert not after["distinguishable"], after
+    # conversion was not planted to change
+    assert not _by_metric(got["effects"])["conversion"]["distinguishable"]
+
+
+UNTOUCHED = ["C01", "C02", "C04", "C05", "C08"]
+
+
+@pytest.mark.slow
+def test_promotions_that_did_not_happen_are_rarely_flagged(planted: Store) -> None:
+    """Placebo promotions on untouched counters, in three windows, four metrics each: a 95 %
+    interval flags a null change about 5 % of the time, never the way it flags the real one."""
+    flagged, total, traffic = 0, 0, []
+    for counter in UNTOUCHED:
+        control = [c for c in UNTOUCHED if c != counter]
+        for shift in (0, -7, -14):
+            first, last = (d + timedelta(days=shift) for d in PROMO)
+            got = planted.get(
+                "experiments/promotion",
+                counter=counter,
+                first_day=first.isoformat(),
+                last_day=last.isoformat(),
+                before_days=21,
+                after_days=0,
+                control=control,
+            )
+            effects = _by_metric(got["effects"])
+            flagged += sum(e["distinguishable"] for e in effects.values())
+            total += len(effects)
+            traffic.append(effects["traffic"]["relative"])
+    assert total == 60
+    assert flagged <= 8, flagged  # binomial(60, 0.05): 8 or more has probability < 2 %
+    assert max(abs(t) for t in traffic) < 0.2  # the planted +50 % is far outside the noise
+
+
+@pytest.mark.slow
+def test_planted_layout_change_is_found(planted: Store) -> None:
+    got = planted.get(
+        "experiments/layout-change",
+        day=CHANGE_DAY.isoformat(),
+        counter="C03",
+        control=["C01", "C02", "C04", "C05", "C08"],
+        days=28,
+    )
+    traffic = _by_metric(got["effects"])["traffic"]
+    lo, hi = _relative_interval(traffic)
+    planted_effect = 0.15 / 0.40 - 1  # C03 takes C07's place: attraction 0.40 -> 0.15
+    assert traffic["distinguishable"]
+    assert lo <= planted_effect <= hi, (lo, traffic["relative"], hi)
+    # the counters the change did not touch show no change (at most one chance flag of five)
+    nulls = [
+        _by_metric(
+            planted.get(
+                "experiments/layout-change",
+                day=CHANGE_DAY.isoformat(),
+                counter=c,
+                control=[x for x in UNTOUCHED if x != c],
+                days=28,
+            )["effects"]
+        )["traffic"]
+        for c in UNTOUCHED
+    ]
+    assert sum(e["distinguishable"] for e in nulls) <= 1, nulls
+    assert all(abs(e["relative"]) < 0.15 for e in nulls), nulls
+
+
+@pytest.mark.slow
+def test_traffic_endpoints_on_a_quarter(planted: Store) -> None:
+    start, end = FIRST.isoformat(), END.date().isoformat()
+    summary = planted.get("summary", start=start, end=end)
+    assert summary["days"] == DAYS
+    assert 0.8 * 600 * DAYS < summary["entries"] < 1.2 * 600 * DAYS
+    assert summary["previous"] is not None and summary["previous"]["entries"] == 0
+    weekly = planted.get("footfall", start=start, end=end, bucket="week")
+    assert sum(w["entries"] for w in weekly) == summary["entries"]
+    assert all(w["previous_week"] is not None for w in weekly[1:])
+    heat = planted.get("heatmap", start=start, end=end)
+    cells = {(c["weekday"], c["hour"]): c for c in heat}
+    # weekday factors: Saturday (1.4) busier than Monday (0.8) at the same hour
+    sat = sum(cells[(5, h)]["entries_per_day"] for h in range(24) if (5, h) in cells)
+    mon = sum(cells[(0, h)]["entries_per_day"] for h in range(24) if (0, h) in cells)
+    assert 1.4 < sat / mon < 2.1
+    occ = planted.get("occupancy", start=(END - timedelta(days=1)).date().isoformat(), end=end)
+    assert max(o["occupancy"] for o in occ) > 1
+    dwell = {d["zone"]: d for d in planted.get("dwell", start=start, end=end)}
+    # C06's planted median dwell is 200 s, C02's 110 s (lognormal, sigma 0.45)
+    assert abs(dwell["C06"]["median_s"] - 200) < 25
+    assert abs(dwell["C02"]["median_s"] - 110) < 15
+    assert dwell["C06"]["holding_power"] > dwell["C02"]["holding_power"]
+    paths = planted.get("paths", start=start, end=end)
+    assert paths["efficiency_buyers"]["trips"] > 0
+    assert 0 < paths["efficiency_buyers"]["mean_efficiency"] <= 1
+    csv = planted.get("paths", start=start, end=end, format="csv", table="transitions")
+    assert csv.splitlines()[0] == "source,target,count,probability"
+
+
+@pytest.mark.slow
+def test_members_and_lapse_alerts(planted: Store) -> None:
+    end = END.date().isoformat()
+    got = planted.get("members", end=end)
+    classes = {c["member_class"]: c for c in got["classes"]}
+    assert set(classes) <= {"core", "loyal", "occasional", "potential"}
+    assert sum(c["members"] for c in got["classes"]) == got["members"]
+    assert 1400 <= got["members"] <= 1500  # the members who had joined by then
+    # core = the top 20 % of buyers by sales
+    assert classes["core"]["members"] == math.ceil(0.2 * got["buyers"])
+    assert 0.2 < got["pareto_top_share"] < 1
+    assert got["pareto"][0]["sales_share"] == 0
+    assert got["pareto"][-1]["sales_share"] == pytest.approx(1)
+    assert abs(sum(t["entries_share"] for t in got["tiers"]) - 1) < 1e-9
+    alerts = planted.get("members/lapse", end=end, factor=2.0)
+    assert alerts, "a member population with gamma-distributed rates has overdue members"
+    for a in alerts:
+        assert a["days_since"] > 2.0 * a["median_interval_days"]
+        assert a["purchases"] >= 3
+    assert [a["ratio"] for a in alerts] == sorted((a["ratio"] for a in alerts), reverse=True)
+    stricter = planted.get("members/lapse", end=end, factor=4.0)
+    assert len(stricter) < len(alerts)
+    csv = planted.get("members/lapse", end=end, format="csv")
+    assert csv.splitlines()[0].startswith("member_no,tier,member_class")
+    assert len(csv.splitlines()) == len(alerts) + 1
+
+
+@pytest.mark.slow
+def test_segment_filter_splits_the_traffic(planted: Store) -> None:
+    end = END.date().isoformat()
+    everyone = planted.get("summary", end=end)
+    members = planted.get("summary", end=end, segment="Member")
+    others = planted.get("summary", end=end, segment="non-member")
+    assert members["entries"] + others["entries"] == everyone["entries"]
+    assert 0.5 < members["entries"] / everyone["entries"] < 0.7  # member_share 0.6
+
+
+def test_days_are_whole_local_days() -> None:
+    from server.rollup import day_bounds
+
+    b = day_bounds(date(2026, 3, 29), "Europe/Berlin")  # a 23-hour day
+    assert (b.hi - b.lo) == timedelta(hours=23)
