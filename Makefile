@@ -28,6 +28,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/storeflow bench edge
 	$(BIN)/storeflow bench ingest
+	$(BIN)/storeflow bench dashboard
 
 clean:
 	rm -rf $(VENV) .storeflow .pytest_cache .mypy_cache .ruff_cache

@@ -32,10 +32,18 @@ DEFAULT_API_URL = "http://127.0.0.1:8000"
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT_S = 10.0
 
-Bucket = Literal["hour", "day"]
+Bucket = Literal["hour", "day", "week"]
 
 FOOTFALL_COLUMNS = ("bucket_start", "entries")
-DWELL_COLUMNS = ("zone", "visits", "median_s", "p90_s", "mean_s")
+DWELL_COLUMNS = (
+    "zone",
+    "visits",
+    "median_s",
+    "p90_s",
+    "mean_s",
+    "typical_median_s",
+    "holding_power",
+)
 ZONE_VISIT_COLUMNS = ("zone", "visits", "visitors")
 COUNTER_COLUMNS = (
     "rank",
@@ -90,13 +98,24 @@ class StoreInfo(_Response):
     timezone: str = "UTC"
 
 
-class Summary(_Response):
+class Kpis(_Response):
+    entries: int = 0
     visits: int = 0
+    shoppers: int = 0
+    buying_trips: int = 0
+    conversion: float | None = None
+    sales: float = 0.0
+    transactions: int = 0
+    sales_per_trip: float | None = None
+    mean_trip_s: float | None = None
+    median_dwell_s: float | None = None
+
+
+class Summary(Kpis):
     trips: int = 0
     first_at: datetime | None = None
     last_at: datetime | None = None
-    shoppers: int = 0
-    median_dwell_s: float | None = None
+    previous: Kpis | None = None
 
 
 class Health(_Response):
@@ -115,6 +134,8 @@ class DwellRow(_Response):
     median_s: float | None = None
     p90_s: float | None = None
     mean_s: float | None = None
+    typical_median_s: float | None = None
+    holding_power: float | None = None
 
 
 class ZoneVisitRow(_Response):
@@ -146,7 +167,7 @@ def dwell_frame(rows: list[DwellRow]) -> pd.DataFrame:
     frame = rows_frame(rows, DWELL_COLUMNS)
     frame["zone"] = frame["zone"].astype("string")
     frame["visits"] = frame["visits"].astype("int64")
-    for col in ("median_s", "p90_s", "mean_s"):
+    for col in ("median_s", "p90_s", "mean_s", "typical_median_s", "holding_power"):
         frame[col] = frame[col].astype("float64")
     return frame
 
@@ -196,13 +217,21 @@ def _detail(response: httpx.Response) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """A half-open time range [start, end) sent as ``start``/``end`` query parameters."""
+    """A half-open time range [start, end) sent as ``start``/``end`` query parameters, with the
+    optional segment (member tiers, ``non-member``) and floor filters."""
 
     start: datetime
     end: datetime
+    segments: tuple[str, ...] = ()
+    floor: str | None = None
 
-    def params(self) -> dict[str, str]:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"start": self.start.isoformat(), "end": self.end.isoformat()}
+        if self.segments:
+            out["segment"] = list(self.segments)
+        if self.floor:
+            out["floor"] = self.floor
+        return out
 
 
 def store_zone(timezone: str) -> ZoneInfo:
@@ -263,7 +292,14 @@ class StoreflowClient:
     ) -> None:
         self.close()
 
-    def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+    def analytics(
+        self, store_id: str, name: str, period: Period | None = None, **extra: Any
+    ) -> Any:
+        """The JSON answer of ``/stores/{store_id}/analytics/{name}`` for ``period``."""
+        params = {**(period.params() if period else {}), **extra}
+        return self._get(f"/stores/{store_id}/analytics/{name}", params)
+
+    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         url = self.config.base_url + API_PREFIX + path
         if not self.config.token and path != "/health":
             raise ApiError(
@@ -295,7 +331,7 @@ class StoreflowClient:
         except ValueError as exc:
             raise ApiError(f"The server at {url} did not answer with JSON.") from exc
 
-    def _typed(self, adapter: TypeAdapter[Any], path: str, params: Mapping[str, str] | None) -> Any:
+    def _typed(self, adapter: TypeAdapter[Any], path: str, params: Mapping[str, Any] | None) -> Any:
         body = self._get(path, params)
         try:
             return adapter.validate_python(body)

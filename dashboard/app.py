@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import context
-from dashboard.views import counters, dwell, floor, overview, paths
+from dashboard.views import counters, dwell, experiments, floor, members, overview, paths
 
 st.set_page_config(page_title="Storeflow — store planner", page_icon="🛒", layout="wide")
 
@@ -33,5 +33,11 @@ pages = [
     st.Page(lambda: _page(dwell.render, "dwell"), title="Dwell", url_path="dwell"),
     st.Page(lambda: _page(counters.render, "counters"), title="Counters", url_path="counters"),
     st.Page(lambda: _page(paths.render, "paths"), title="Paths", url_path="paths"),
+    st.Page(lambda: _page(members.render, "members"), title="Members", url_path="members"),
+    st.Page(
+        lambda: _page(experiments.render, "experiments"),
+        title="Experiments",
+        url_path="experiments",
+    ),
 ]
 st.navigation(pages).run()

@@ -25,7 +25,9 @@ from storeflow.layout import Floor, StoreLayout, Zone
 
 logger = logging.getLogger(__name__)
 
-HeatMetric = Literal["visits", "visitors", "median_dwell"]
+HeatMetric = Literal[
+    "visits", "visitors", "median_dwell", "holding_power", "conversion", "sales_per_m2"
+]
 
 COLORSCALE = "YlOrRd"
 NO_DATA_FILL = "rgb(225, 225, 225)"
@@ -46,7 +48,7 @@ DWELL_DEFINITION = (
 )
 VISITS_DEFINITION = (
     "Visits = zone visits (a tag entering and leaving the zone; one shopper can visit a zone "
-    "several times). Visitors = distinct tags seen in the zone."
+    "several times). Visitors = distinct tags seen in the zone each day, added over the days."
 )
 
 
@@ -65,6 +67,26 @@ HEAT_METRICS: dict[HeatMetric, MetricSpec] = {
     ),
     "median_dwell": MetricSpec(
         "median_dwell", "Median dwell", "Median<br>dwell (s)", DWELL_DEFINITION
+    ),
+    "holding_power": MetricSpec(
+        "holding_power",
+        "Holding power",
+        "Holding<br>power",
+        "Holding power = the zone's median dwell ÷ its typical median (the 8 weeks before; "
+        "without history, the median of zones of the same kind). Above 1: shoppers stay longer "
+        "than usual.",
+    ),
+    "conversion": MetricSpec(
+        "conversion",
+        "Counter conversion",
+        "Conversion<br>(%)",
+        "Counter zones only: visitor trips (≥ 30 s) that bought at the counter ÷ visitor trips.",
+    ),
+    "sales_per_m2": MetricSpec(
+        "sales_per_m2",
+        "Sales per m²",
+        "Sales<br>per m²",
+        "Counter zones only: the counter's sales in the period ÷ its floor area.",
     ),
 }
 
@@ -92,13 +114,32 @@ def dwell_unit(max_seconds: float) -> tuple[str, float]:
 
 
 def zone_metric_values(
-    zone_visits: pd.DataFrame, dwell: pd.DataFrame, metric: HeatMetric
+    zone_visits: pd.DataFrame,
+    dwell: pd.DataFrame,
+    metric: HeatMetric,
+    *,
+    counters: pd.DataFrame | None = None,
+    counter_zone: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
-    """Zone code -> value of the heat-map metric (dwell in seconds).
+    """Zone code -> value of the heat-map metric (dwell in seconds, conversion in %).
 
+    Counter metrics come from ``counters`` (by counter code, placed by ``counter_zone``).
     Zones without data are absent."""
+    if metric in ("conversion", "sales_per_m2"):
+        if counters is None or counter_zone is None:
+            return {}
+        scale = 100.0 if metric == "conversion" else 1.0
+        return {
+            counter_zone[str(c)]: float(v) * scale
+            for c, v in zip(counters["code"], counters[metric], strict=True)
+            if str(c) in counter_zone and v is not None and not pd.isna(v)
+        }
     if metric == "median_dwell":
         frame, column = dwell, "median_s"
+    elif metric == "holding_power":
+        frame, column = dwell, "holding_power"
+        if column not in frame.columns:
+            return {}
     else:
         frame, column = zone_visits, metric
     out: dict[str, float] = {}
@@ -325,6 +366,10 @@ def zone_visits_figure(
 def _format_value(value: float, metric: HeatMetric) -> str:
     if metric == "median_dwell":
         return format_duration(value)
+    if metric == "holding_power":
+        return f"{value:.2f}"
+    if metric == "conversion":
+        return f"{value:.0f} %"
     return f"{value:,.0f}"
 
 
@@ -505,6 +550,11 @@ def dwell_table(dwell: pd.DataFrame, layout: StoreLayout) -> pd.DataFrame:
             "Median dwell (s)": table["median_s"].astype("float64").round(1),
             "90th percentile dwell (s)": table["p90_s"].astype("float64").round(1),
             "Mean dwell (s)": table["mean_s"].astype("float64").round(1),
+            "Holding power": (
+                table["holding_power"].astype("float64").round(2)
+                if "holding_power" in table.columns
+                else float("nan")
+            ),
         }
     )
 

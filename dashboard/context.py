@@ -66,6 +66,18 @@ def counters(store_id: str, period: Period) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def analytics(store_id: str, name: str, period: Period | None, **extra: Any) -> Any:
+    """Any analytics endpoint's JSON answer (cached for 30 s per arguments)."""
+    return client().analytics(store_id, name, period, **extra)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def segments(store_id: str) -> list[str]:
+    result: list[str] = client().analytics(store_id, "segments")
+    return result
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def zone_visits(store_id: str, period: Period) -> pd.DataFrame:
     return client().zone_visits(store_id, period)
 
@@ -78,6 +90,10 @@ class Selection:
     period: Period
     previous: Period  # the same length immediately before, for deltas
     bucket: Bucket
+
+    @property
+    def period_days(self) -> int:
+        return (self.last - self.first).days + 1
 
 
 def sidebar() -> Selection | None:
@@ -111,24 +127,46 @@ def sidebar() -> Selection | None:
     days = (last - first).days + 1
     bucket: Bucket = st.sidebar.radio(
         "Footfall by",
-        ["hour", "day"],
-        index=1 if days > 2 else 0,
+        ["hour", "day", "week"],
+        index=(2 if days > 60 else 1) if days > 2 else 0,
         horizontal=True,
         key="bucket",
     )
+    chosen_segments: list[str] = st.sidebar.multiselect(
+        "Shoppers",
+        segments(store.id),
+        default=[],
+        key="segments",
+        placeholder="all shoppers",
+        help="Member tiers, or non-member (carts and baskets). Empty: everyone.",
+    )
+    floors = [f.id for f in layout(store.id).floors]
+    floor: str | None = None
+    if len(floors) > 1:
+        picked = st.sidebar.selectbox("Floor", ["all floors", *floors], key="floor-filter")
+        floor = None if picked == "all floors" else picked
     st.sidebar.caption(
         f"Data up to {latest.last_at:%Y-%m-%d %H:%M} UTC" if latest.last_at else "No data yet."
     )
+
+    def period(a: date, b: date) -> Period:
+        p = period_for_dates(a, b, store.timezone)
+        return Period(p.start, p.end, tuple(chosen_segments), floor)
+
     return Selection(
         store=store,
         first=first,
         last=last,
-        period=period_for_dates(first, last, store.timezone),
-        previous=period_for_dates(
-            first - timedelta(days=days), first - timedelta(days=1), store.timezone
-        ),
+        period=period(first, last),
+        previous=period(first - timedelta(days=days), first - timedelta(days=1)),
         bucket=bucket,
     )
+
+
+def table(frame: pd.DataFrame, name: str, *, key: str) -> None:
+    """A table as the planner sees it, with its CSV download right under it."""
+    st.dataframe(frame, width="stretch", hide_index=True)
+    download(frame, name, key=key)
 
 
 def download(frame: pd.DataFrame, name: str, *, key: str) -> None:

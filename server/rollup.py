@@ -303,7 +303,10 @@ async def refresh_day(
             (store_id, day),
         )
     await conn.execute(_DROP)
-    for sql in (_SEGMENTS, _TRIPS, _COUNTER_VISITS, _HOUR, _ZONE, _ZONE_DWELL, _COUNTER):
+    for sql in (_SEGMENTS, _TRIPS):
+        await conn.execute(sql, params)
+    await conn.execute("ANALYZE r_seg, r_trip")
+    for sql in (_COUNTER_VISITS, _HOUR, _ZONE, _ZONE_DWELL, _COUNTER):
         await conn.execute(sql, params)
     for sql in (_COUNTER_DWELL, _PATH, _TRANSITION):
         await conn.execute(sql, params)
@@ -319,9 +322,20 @@ async def refresh_day(
     )
 
 
+_GRAPHS: dict[str, tuple[str, RouteGraph]] = {}
+
+
 async def route_graph(conn: AsyncConnection[Any], store_id: str) -> RouteGraph | None:
+    """The store's route graph, kept while its layout is unchanged (it caches shortest tours)."""
     layout = await load_layout(conn, store_id)
-    return RouteGraph.from_layout(layout) if layout is not None else None
+    if layout is None:
+        return None
+    key = layout.model_dump_json()
+    hit = _GRAPHS.get(store_id)
+    if hit is None or hit[0] != key:
+        hit = (key, RouteGraph.from_layout(layout))
+        _GRAPHS[store_id] = hit
+    return hit[1]
 
 
 async def refresh_days(conn: AsyncConnection[Any], store_id: str, days: Sequence[date]) -> None:

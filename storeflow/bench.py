@@ -13,6 +13,7 @@ import argparse
 import json
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -125,6 +126,15 @@ def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     i.add_argument("--batch", type=int, default=5_000, help="visits per ingest request")
     i.add_argument("--json", action="store_true", help="print one JSON line")
     i.set_defaults(func=_run_ingest)
+    d = bsub.add_parser("dashboard", help="p50/p95 of every dashboard API call on a busy store")
+    d.add_argument("--days", type=int, default=90, help="days of history (default 90)")
+    d.add_argument("--trips-per-day", type=int, default=5000, help="mean trips a day (5000)")
+    d.add_argument("--repeat", type=int, default=20, help="timed calls per endpoint (20)")
+    d.add_argument(
+        "--data-dir", type=Path, default=None, help="keep the database here (reused if present)"
+    )
+    d.add_argument("--json", action="store_true", help="print one JSON line")
+    d.set_defaults(func=_run_dashboard)
 
 
 def _run_edge(args: argparse.Namespace) -> int:
@@ -142,6 +152,18 @@ def _run_edge(args: argparse.Namespace) -> int:
             f"({result.line_rate_20_readers:,.0f} reads/s); {result.visits:,} visits"
         )
     return 0
+
+
+def _run_dashboard(args: argparse.Namespace) -> int:
+    from server.bench_dashboard import run_dashboard_bench
+
+    return run_dashboard_bench(
+        days=args.days,
+        trips_per_day=args.trips_per_day,
+        repeat=args.repeat,
+        data_dir=args.data_dir.resolve() if args.data_dir else None,
+        as_json=args.json,
+    )
 
 
 def _run_ingest(args: argparse.Namespace) -> int:

@@ -40,6 +40,7 @@ from firmware_sim.pos import card_for_epc
 from firmware_sim.scenario import LayoutChange, Promotion, Scenario, load_scenario
 from firmware_sim.shoppers import ShopperSimulator, iter_days
 from firmware_sim.truth import TrueTrip
+from server.queries.membership import review_tiers
 from server.rollup import mark_range_dirty
 from server.trips import TripRow, VisitRow, assemble_trips
 from storeflow import demo_data
@@ -381,8 +382,10 @@ def load_day(conn: psycopg.Connection[Any], day: DayRows, member_ids: dict[int, 
         _copy_sales(conn, day.sales, member_ids, _floor().store_id)
 
 
-async def _mark(database_url: str, store_id: str) -> None:
+async def _finish(database_url: str, store_id: str, end: datetime) -> None:
+    """Give members the tier their spend earned, and mark the days for the daily facts."""
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        await review_tiers(conn, as_of=end)
         await mark_range_dirty(conn, store_id)
         await conn.commit()
 
@@ -435,7 +438,7 @@ def populate(
             )
         say("analyzing ...")
         _analyze(conn)
-    asyncio.run(_mark(database_url, _floor().store_id))
+    asyncio.run(_finish(database_url, _floor().store_id, stop))
     return PopulateResult(
         days=len(plans),
         trips=trips,

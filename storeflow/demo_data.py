@@ -7,10 +7,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -118,10 +119,28 @@ async def prepare_database(db_url: str) -> Credentials:
     return Credentials(edge_token=edge, planner_token=planner, admin_token=admin, pos_token=pos)
 
 
-def load_scenario_for_demo(noise: str | None = None) -> Any:
-    from firmware_sim.scenario import load_scenario
+def load_scenario_for_demo(noise: str | None = None, *, today: date | None = None) -> Any:
+    """The demo scenario with a promotion and a layout change planted in the back-fill window
+    (unless the scenario file plants its own): counter C06 promoted (+50 % attraction, +20 %
+    conversion) from 6 to 3 days ago, and counters C03 and C07 trading places 7 days ago."""
+    from firmware_sim.scenario import LayoutChange, Promotion, load_scenario
 
-    return load_scenario(SCENARIO_PATH, noise=noise)
+    scenario = load_scenario(SCENARIO_PATH, noise=noise)
+    day = today or datetime.now(ZoneInfo(layout().store.timezone)).date()
+    planted: dict[str, Any] = {}
+    if scenario.promotion is None:
+        planted["promotion"] = Promotion(
+            counter="C06",
+            start=day - timedelta(days=6),
+            end=day - timedelta(days=3),
+            attraction_uplift=0.5,
+            conversion_uplift=0.2,
+        )
+    if scenario.layout_change is None:
+        planted["layout_change"] = LayoutChange(
+            counter="C03", date=day - timedelta(days=7), swap_with="C07"
+        )
+    return scenario.model_copy(update=planted)
 
 
 async def data_end(db_url: str) -> datetime | None:

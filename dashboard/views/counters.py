@@ -71,7 +71,7 @@ def render(sel: Selection) -> None:
     if frame.empty:
         st.info("No counters in this store's layout.")
         return
-    st.plotly_chart(quadrant_figure(frame), use_container_width=True)
+    st.plotly_chart(quadrant_figure(frame), width="stretch")
     st.caption(DEFINITION)
     shown = frame.assign(
         exposure_rate=(frame["exposure_rate"] * 100).round(1),
@@ -79,8 +79,9 @@ def render(sel: Selection) -> None:
         sales_per_visitor=frame["sales_per_visitor"].round(0),
         sales_per_m2=frame["sales_per_m2"].round(0),
     ).rename(columns={"exposure_rate": "exposure %", "conversion": "conversion %"})
-    st.dataframe(shown.drop(columns=["recommendation"]), use_container_width=True, hide_index=True)
+    context.table(
+        shown.drop(columns=["recommendation"]), f"counters-{sel.store.id}", key="dl-counters"
+    )
     st.subheader("Recommendations")
     for _, row in frame.iterrows():
         st.markdown(f"**{row['rank']}. {row['name']}** — {row['recommendation']}")
-    context.download(frame, f"counters-{sel.store.id}", key="dl-counters")

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import context
+from dashboard import charts, context
 from dashboard.api import ApiError
 from dashboard.context import Selection
 
@@ -16,6 +16,13 @@ DEFINITION = (
     "A path is a trip's ordered zone sequence. Transition probability P(j | i) = trips going "
     "from zone i straight to zone j ÷ all moves out of zone i (Farley & Ring). Sankey link "
     "width = number of moves."
+)
+
+
+EFFICIENCY_DEFINITION = (
+    "Path efficiency (Hui, Fader & Bradlow 2009) = the shortest walk from the entrance past "
+    "every counter where the shopper bought to the checkout ÷ the distance walked (zone "
+    "centre to zone centre on the floor plan)."
 )
 
 
@@ -74,10 +81,27 @@ def render(sel: Selection) -> None:
     if transitions.empty:
         st.info("No trips in this period.")
         return
+    eff = data.get("efficiency_buyers") or {}
+    c = st.columns(4)
+    c[0].metric("Trips", f"{data['trips']:,}")
+    c[1].metric("Zones per trip", f"{data['mean_zones']:.1f}" if data.get("mean_zones") else "–")
+    c[2].metric("Mean trip", charts.format_duration(data.get("mean_duration_s")))
+    c[3].metric(
+        "Path efficiency (buyers)",
+        f"{eff['mean_efficiency']:.0%}" if eff.get("mean_efficiency") else "–",
+        help=EFFICIENCY_DEFINITION,
+    )
+    if eff.get("trips"):
+        st.caption(
+            f"Buyers walked {eff['walked_m']:.0f} m on average where {eff['shortest_m']:.0f} m "
+            f"would have taken them past every counter they bought at: "
+            f"{eff['order_deviation_m']:.0f} m from the order they took, "
+            f"{eff['travel_deviation_m']:.0f} m of detours and browsing. {EFFICIENCY_DEFINITION}"
+        )
     floor = max(1, int(transitions["count"].quantile(0.25)))
     min_count = st.slider("Hide flows smaller than", 1, int(transitions["count"].max()), floor)
-    st.plotly_chart(sankey_figure(transitions, min_count=min_count), use_container_width=True)
-    st.plotly_chart(matrix_figure(transitions), use_container_width=True)
+    st.plotly_chart(sankey_figure(transitions, min_count=min_count), width="stretch")
+    st.plotly_chart(matrix_figure(transitions), width="stretch")
     st.caption(DEFINITION)
     top = pd.DataFrame(
         [
@@ -90,6 +114,6 @@ def render(sel: Selection) -> None:
         ]
     )
     st.subheader(f"Most common paths ({data['trips']:,} trips)")
-    st.dataframe(top, use_container_width=True, hide_index=True)
-    context.download(top, f"paths-{sel.store.id}", key="dl-paths")
-    context.download(transitions, f"transitions-{sel.store.id}", key="dl-transitions")
+    context.table(top, f"paths-{sel.store.id}", key="dl-paths")
+    st.subheader("Transitions")
+    context.table(transitions.round(4), f"transitions-{sel.store.id}", key="dl-transitions")

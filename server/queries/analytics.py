@@ -65,6 +65,12 @@ class FootfallBucket(BaseModel):
     previous_week: int | None
 
 
+class ZoneFootfall(BaseModel):
+    zone: str
+    bucket_start: date
+    entries: int
+
+
 class OccupancyHour(BaseModel):
     hour_start: datetime
     entries: int
@@ -158,7 +164,7 @@ async def summary(
     now = await kpis(conn, sel)
     before = await kpis(conn, previous) if previous is not None else None
     cur = await conn.execute(
-        "SELECT min(start_at), max(end_at) FROM trip WHERE store_id = %s "
+        "SELECT min(start_at), max(start_at) FROM trip WHERE store_id = %s "
         "AND start_at >= %s AND start_at < %s",
         (sel.store_id, sel.start, sel.end),
     )
@@ -328,3 +334,20 @@ async def zone_visits(conn: AsyncConnection[Any], sel: Selection) -> list[ZoneVi
         sel,
     )
     return [ZoneVisits(zone=z, visits=n, visitors=u) for z, n, u in got]
+
+
+async def zone_footfall(
+    conn: AsyncConnection[Any], sel: Selection, bucket: Literal["day", "week"]
+) -> list[ZoneFootfall]:
+    """Entries (zone visits) per zone and local day or week (weeks start on Monday)."""
+    got = await rows(
+        conn,
+        "SELECT zone, day, sum(visits)::int FROM fact_zone "  # noqa: S608
+        f"WHERE {_WHERE} AND {FLOOR_ZONE_SQL.format(col='zone')} GROUP BY zone, day",
+        sel,
+    )
+    out: dict[tuple[str, date], int] = defaultdict(int)
+    for zone, day, n in got:
+        key = day - timedelta(days=day.weekday()) if bucket == "week" else day
+        out[(zone, key)] += n
+    return [ZoneFootfall(zone=z, bucket_start=d, entries=n) for (z, d), n in sorted(out.items())]

@@ -113,7 +113,15 @@ def test_error_messages_say_what_to_do(status: int, needle: str) -> None:
 
 def test_frames_have_fixed_columns_even_when_empty() -> None:
     assert list(footfall_frame([]).columns) == ["bucket_start", "entries"]
-    assert list(dwell_frame([]).columns) == ["zone", "visits", "median_s", "p90_s", "mean_s"]
+    assert list(dwell_frame([]).columns) == [
+        "zone",
+        "visits",
+        "median_s",
+        "p90_s",
+        "mean_s",
+        "typical_median_s",
+        "holding_power",
+    ]
     assert list(zone_visits_frame([]).columns) == ["zone", "visits", "visitors"]
     rows = [
         FootfallRow(bucket_start=datetime(2026, 11, 2, 11, tzinfo=UTC), entries=3),

@@ -80,6 +80,17 @@ async def footfall(
     return respond(await q.footfall(conn, sel, bucket), format, name="footfall")
 
 
+@router.get("/zone-footfall", response_model=list[q.ZoneFootfall])
+async def zone_footfall(
+    conn: ConnDep,
+    sel: SelectionDep,
+    bucket: Literal["day", "week"] = "day",
+    format: FormatQ = "json",  # noqa: A002
+) -> Any:
+    """Entries per zone (zone visits) per local day or week; ``floor`` keeps one floor."""
+    return respond(await q.zone_footfall(conn, sel, bucket), format, name="zone-footfall")
+
+
 @router.get("/occupancy", response_model=list[q.OccupancyHour])
 async def occupancy(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:  # noqa: A002
     """Per hour: entries and mean occupancy (shoppers in the store)."""
@@ -139,3 +150,12 @@ async def paths(
     """Most common paths, the zone transition matrix P(j | i), trip length and duration, and
     path efficiency (shortest route through the counters bought at / walked)."""
     return respond(await qp.paths(conn, sel, top=top), format, name="paths", table=table)
+
+
+@router.get("/segments", response_model=list[str])
+async def segments(store_id: str, conn: ConnDep, _: PlannerDep) -> list[str]:
+    """The shopper segments with data (member tiers and ``non-member``), for the filters."""
+    cur = await conn.execute(
+        "SELECT DISTINCT segment FROM fact_hour WHERE store_id = %s ORDER BY 1", (store_id,)
+    )
+    return [r[0] for r in await cur.fetchall()]
