@@ -134,6 +134,8 @@ SELECT t.trip_id, t.seg, c.code AS counter, sum(v.dwell_s) AS dwell_s,
 FROM r_trip t
 JOIN zone_visit v ON v.store_id = %(s)s AND v.epc = t.epc
      AND v.enter_at >= t.start_at AND v.enter_at <= t.end_at
+     -- the day's visits (and the night after, for trips past midnight): an index range
+     AND v.enter_at >= %(lo)s AND v.enter_at < %(hi)s + interval '1 day'
 JOIN counter c ON c.store_id = %(s)s AND c.zone_code = v.zone
 GROUP BY t.trip_id, t.seg, c.code
 HAVING sum(v.dwell_s) >= %(min_dwell)s
