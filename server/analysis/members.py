@@ -433,6 +433,25 @@ def suggest_action(*, primary_class: str, tier: str | None, ratio: float, p_aliv
     return f"{verb}: {who}, {ratio:.1f}x usual interval{tail}"
 
 
+def purchase_rhythm(mp: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """Per member from :func:`member_purchases` rows: purchase days (a day counts once).
+
+    Columns (index ``member_id``): ``size`` (purchase days), ``min``/``max`` (first and last),
+    ``median_interval_days``, and the BG/NBD inputs in weeks: ``x`` (repeat days),
+    ``t_x_weeks``, ``T_weeks``.
+    """
+    days = mp.assign(day=mp["at"].dt.floor("D"))[["member_id", "day"]].drop_duplicates()
+    days = days.sort_values(["member_id", "day"])
+    gap = days.groupby("member_id")["day"].diff().dt.total_seconds() / 86400.0
+    per = days.groupby("member_id")["day"].agg(["size", "min", "max"])
+    per["median_interval_days"] = gap.groupby(days["member_id"]).median()
+    week = 7 * 86400.0
+    per["x"] = (per["size"] - 1).astype(np.int64)
+    per["t_x_weeks"] = (per["max"] - per["min"]).dt.total_seconds() / week
+    per["T_weeks"] = (end - per["min"]).dt.total_seconds() / week
+    return per
+
+
 def lapse_alerts(
     purchases: pd.DataFrame,
     members: pd.DataFrame,
@@ -456,17 +475,8 @@ def lapse_alerts(
     most overdue first.
     """
     end = _ts(as_of)
-    mp = member_purchases(purchases, end)
-    days = mp.assign(day=mp["at"].dt.floor("D"))[["member_id", "day"]].drop_duplicates()
-    days = days.sort_values(["member_id", "day"])
-    gap = days.groupby("member_id")["day"].diff().dt.total_seconds() / 86400.0
-    per = days.groupby("member_id")["day"].agg(["size", "min", "max"])
-    per["median_interval_days"] = gap.groupby(days["member_id"]).median()
+    per = purchase_rhythm(member_purchases(purchases, end), end)
     per["days_since"] = (end - per["max"]).dt.total_seconds() / 86400.0
-    week = 7 * 86400.0
-    per["x"] = (per["size"] - 1).astype(np.int64)
-    per["t_x_weeks"] = (per["max"] - per["min"]).dt.total_seconds() / week
-    per["T_weeks"] = (end - per["min"]).dt.total_seconds() / week
     if params is None:
         params = fit_bgnbd(per["x"], per["t_x_weeks"], per["T_weeks"]) if fit else CDNOW_PARAMS
     per["p_alive"] = p_alive(per["x"], per["t_x_weeks"], per["T_weeks"], params)
@@ -533,15 +543,8 @@ def member_status(
     end = _ts(as_of)
     out = classify_members(members, purchases, end).set_index("member_id")
     mp = member_purchases(purchases, end)
-    days = mp.assign(day=mp["at"].dt.floor("D"))[["member_id", "day"]].drop_duplicates()
-    days = days.sort_values(["member_id", "day"])
-    gap = days.groupby("member_id")["day"].diff().dt.total_seconds() / 86400.0
-    per = days.groupby("member_id")["day"].agg(["size", "min", "max"])
-    per["median_interval_days"] = gap.groupby(days["member_id"]).median()
-    week = 7 * 86400.0
-    x = (per["size"] - 1).astype(np.int64)
-    t_x = (per["max"] - per["min"]).dt.total_seconds() / week
-    t_cal = (end - per["min"]).dt.total_seconds() / week
+    per = purchase_rhythm(mp, end)
+    x, t_x, t_cal = per["x"], per["t_x_weeks"], per["T_weeks"]
     params = fit_bgnbd(x, t_x, t_cal) if fit else CDNOW_PARAMS
     per["p_alive"] = p_alive(x, t_x, t_cal, params)
     last = mp.groupby("member_id")["at"].max()

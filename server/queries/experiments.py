@@ -23,6 +23,7 @@ from server import histogram
 from server.analysis.experiments import (
     METRICS,
     Effect,
+    Metric,
     Period,
     diff_in_diff,
     layout_change_effect,
@@ -163,6 +164,35 @@ def _points(daily: pd.DataFrame, units: list[str]) -> list[DayPoint]:
     ]
 
 
+def _scale(metric: str) -> Any:
+    """Traffic and sales change by a factor: compared on a log scale; the others as they are."""
+    return "log" if metric in ("traffic", "sales") else "absolute"
+
+
+def _did(
+    daily: pd.DataFrame,
+    metric: Metric,
+    treated: list[str],
+    control: list[str],
+    before: Period,
+    after: Period,
+    *,
+    seed: int,
+) -> EffectOut:
+    return effect_out(
+        diff_in_diff(
+            daily,
+            metric=metric,
+            treated=treated,
+            control=control,
+            before=before,
+            after=after,
+            scale=_scale(metric),
+            seed=seed,
+        )
+    )
+
+
 def _span(p: Period) -> tuple[date, date]:
     return p.start.date(), (p.end - pd.Timedelta(days=1)).date()
 
@@ -198,38 +228,11 @@ async def promotion(
     after = Period.of(end + timedelta(days=1), last + timedelta(days=1))
     effects, later = [], []
     for i, metric in enumerate(METRICS):
-        scale: Any = "log" if metric in ("traffic", "sales") else "absolute"
-        effects.append(
-            effect_out(
-                diff_in_diff(
-                    daily,
-                    metric=metric,
-                    treated=treated,
-                    control=control,
-                    before=before,
-                    after=during,
-                    scale=scale,
-                    seed=i,
-                )
-            )
-        )
+        effects.append(_did(daily, metric, treated, control, before, during, seed=i))
         if after_days > 0:
             try:
-                later.append(
-                    effect_out(
-                        diff_in_diff(
-                            daily,
-                            metric=metric,
-                            treated=treated,
-                            control=control,
-                            before=before,
-                            after=after,
-                            scale=scale,
-                            seed=10 + i,
-                        )
-                    )
-                )
-            except ValueError:
+                later.append(_did(daily, metric, treated, control, before, after, seed=10 + i))
+            except ValueError:  # no day after the promotion has data yet
                 pass
     return ExperimentOut(
         kind="promotion",
@@ -271,24 +274,15 @@ async def layout_change(
     else:
         daily = await store_daily(conn, store_id, first, last, tz)
         control, treated = [], ["store"]
+    before, after = Period.of(first, day), Period.of(day, last + timedelta(days=1))
     for i, metric in enumerate(METRICS):
-        scale: Any = "log" if metric in ("traffic", "sales") else "absolute"
         if counters:
-            e = diff_in_diff(
-                daily,
-                metric=metric,
-                treated=treated,
-                control=control,
-                before=Period.of(first, day),
-                after=Period.of(day, last + timedelta(days=1)),
-                scale=scale,
-                seed=i,
-            )
+            effects.append(_did(daily, metric, treated, control, before, after, seed=i))
         else:
             e = layout_change_effect(
-                daily, metric=metric, change_at=day, days=days, scale=scale, seed=i
+                daily, metric=metric, change_at=day, days=days, scale=_scale(metric), seed=i
             )
-        effects.append(effect_out(e))
+            effects.append(effect_out(e))
     return ExperimentOut(
         kind="layout_change",
         treated=treated,

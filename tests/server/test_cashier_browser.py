@@ -16,18 +16,11 @@ import pytest
 from edge.register import ScanPoster, make_decoder, run_scanner, scan_event
 from firmware_sim.encoders import rdm6300_frame
 from server.threaded import serve_in_thread
+from tests.dashboard.conftest import ARGS
 from tests.fix_db import make_token
 
 SHOTS = Path("test-artifacts/screenshots")
 CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.mark.browser
