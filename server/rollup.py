@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from psycopg import AsyncConnection
 
+from server import hll
 from server.analysis.paths import RouteGraph, path_efficiency
 from server.histogram import BIN_SQL
 from server.queries.layout import load_layout
@@ -36,6 +37,7 @@ COUNTER_MIN_DWELL_S = 30.0
 
 FACT_TABLES = (
     "fact_hour",
+    "fact_shoppers",
     "fact_zone",
     "fact_zone_dwell",
     "fact_counter",
@@ -226,6 +228,22 @@ GROUP BY seg, zones[i], zones[i + 1]
 _DROP = "DROP TABLE IF EXISTS r_cv, r_trip, r_seg"
 
 
+async def _shoppers(conn: AsyncConnection[Any], params: dict[str, Any]) -> None:
+    """A HyperLogLog sketch of the day's distinct shopper tags per segment (server/hll.py)."""
+    cur = await conn.execute("SELECT seg, epc FROM r_trip")
+    tags: dict[str, set[str]] = {}
+    trips: dict[str, int] = {}
+    for seg, epc in await cur.fetchall():
+        tags.setdefault(seg, set()).add(epc)
+        trips[seg] = trips.get(seg, 0) + 1
+    async with conn.cursor() as c:
+        await c.executemany(
+            "INSERT INTO fact_shoppers (store_id, day, segment, trips, sketch) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            [(params["s"], params["d"], seg, trips[seg], hll.sketch(t)) for seg, t in tags.items()],
+        )
+
+
 async def _efficiency(
     conn: AsyncConnection[Any], params: dict[str, Any], graph: RouteGraph
 ) -> None:
@@ -312,6 +330,7 @@ async def refresh_day(
         await conn.execute(sql, params)
     for sql in (_COUNTER_DWELL, _PATH, _TRANSITION):
         await conn.execute(sql, params)
+    await _shoppers(conn, params)
     if graph is not None:
         await _efficiency(conn, params, graph)
     await conn.execute(_DROP)
