@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 SHOPPER = ["member_card", "cart", "basket"]
 NON_MEMBER = "non-member"
+ALL_SEGMENTS = "*"  # fact_shoppers only: every segment together
 COUNTER_MIN_DWELL_S = 30.0
 
 FACT_TABLES = (
@@ -234,8 +235,9 @@ async def _shoppers(conn: AsyncConnection[Any], params: dict[str, Any]) -> None:
     tags: dict[str, set[str]] = {}
     trips: dict[str, int] = {}
     for seg, epc in await cur.fetchall():
-        tags.setdefault(seg, set()).add(epc)
-        trips[seg] = trips.get(seg, 0) + 1
+        for key in (seg, ALL_SEGMENTS):  # one row for everyone: the common, unfiltered read
+            tags.setdefault(key, set()).add(epc)
+            trips[key] = trips.get(key, 0) + 1
     async with conn.cursor() as c:
         await c.executemany(
             "INSERT INTO fact_shoppers (store_id, day, segment, trips, sketch) "

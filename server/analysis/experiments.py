@@ -211,6 +211,27 @@ def _series(daily: pd.DataFrame, metric: str, units: Collection[str], scale: Sca
     return s
 
 
+def _wide(daily: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """``metric`` as a day x unit table (one pivot instead of a filter per group of units)."""
+    values = daily.groupby(["day", "unit"], sort=False)[metric].mean()
+    return values.unstack("unit")
+
+
+def _from_wide(wide: pd.DataFrame, units: Collection[str], scale: Scale) -> pd.Series:
+    """:func:`_series` from a :func:`_wide` table."""
+    wanted = set(units)
+    cols = np.flatnonzero([c in wanted for c in wide.columns])
+    block = wide.to_numpy(dtype=np.float64)[:, cols]
+    with np.errstate(all="ignore"):
+        mean = np.nanmean(block, axis=1) if cols.size else np.full(len(wide), np.nan)
+    s = pd.Series(mean, index=pd.DatetimeIndex(wide.index, name="day")).dropna()
+    s = s.sort_index()
+    if scale == "log":
+        pos = s[s > 0]
+        s = pd.Series(np.log(pos.to_numpy()), index=pos.index)
+    return s
+
+
 def _in(s: pd.Series, period: Period) -> pd.Series:
     idx = pd.DatetimeIndex(s.index)
     return s[(idx >= period.start) & (idx < period.end)]
@@ -333,13 +354,14 @@ def diff_in_diff(
         control = sorted(set(daily["unit"]) - set(treated))
     if not control:
         raise ValueError("difference-in-differences needs at least one control unit")
-    tr, co = _series(daily, metric, treated, scale), _series(daily, metric, control, scale)
+    wide = _wide(daily, metric)
+    tr, co = _from_wide(wide, treated, scale), _from_wide(wide, control, scale)
     d = (tr - co).dropna()
     rng = np.random.default_rng(seed)
     c = _contrast(_in(d, before), _in(d, after), by_weekday=by_weekday, n_boot=n_boot, rng=rng)
     lo, hi = _interval(c.boots, level)
-    raw_tr = _series(daily, metric, treated, "absolute")
-    raw_co = _series(daily, metric, control, "absolute")
+    raw_tr = _from_wide(wide, treated, "absolute")
+    raw_co = _from_wide(wide, control, "absolute")
     tb = float(_in(raw_tr, before).mean())
     return Effect(
         metric=metric,

@@ -1,5 +1,6 @@
 -- Distinct shopper tags per day and segment as HyperLogLog sketches (server/hll.py), so the
--- shoppers of any run of days come from the facts instead of a scan of every trip.
+-- shoppers of any run of days come from the facts instead of a scan of every trip. Segment '*'
+-- holds every shopper of the day (the unfiltered read).
 CREATE TABLE fact_shoppers (
     store_id text NOT NULL,
     day date NOT NULL,

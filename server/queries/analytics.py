@@ -24,12 +24,13 @@ from server import histogram, hll
 from server.queries.facts import (
     FLOOR_ZONE_SQL,
     SEGMENT_SQL,
+    Bound,
     Selection,
     histograms,
     quantiles,
     rows,
 )
-from server.rollup import day_bounds
+from server.rollup import ALL_SEGMENTS, day_bounds
 
 SHOPPER = ("member_card", "cart", "basket")
 BASELINE_DAYS = 56
@@ -135,8 +136,9 @@ async def kpis(conn: AsyncConnection[Any], sel: Selection) -> Kpis:
     )
     sketches = await rows(
         conn,
-        f"SELECT sketch FROM fact_shoppers WHERE {_WHERE}",
-        sel,  # noqa: S608
+        "SELECT sketch FROM fact_shoppers WHERE store_id = %(s)s "
+        "AND day BETWEEN %(d0)s AND %(d1)s AND segment = ANY(%(segs)s)",
+        Bound(sel, segs=list(sel.segments) if sel.segments else [ALL_SEGMENTS]),
     )
     shoppers = hll.estimate(hll.union(bytes(r[0]) for r in sketches))
     return Kpis(

@@ -32,6 +32,7 @@ from server.queries.facts import Bound, Selection, rows
 from server.rollup import ensure_fresh
 
 Unit = Literal["counter", "store"]
+N_BOOT = 1000  # bootstrap resamples per interval: the 2.5 and 97.5 percentiles settle by then
 
 
 class EffectOut(BaseModel):
@@ -188,6 +189,7 @@ def _did(
             before=before,
             after=after,
             scale=_scale(metric),
+            n_boot=N_BOOT,
             seed=seed,
         )
     )
@@ -280,7 +282,13 @@ async def layout_change(
             effects.append(_did(daily, metric, treated, control, before, after, seed=i))
         else:
             e = layout_change_effect(
-                daily, metric=metric, change_at=day, days=days, scale=_scale(metric), seed=i
+                daily,
+                metric=metric,
+                change_at=day,
+                days=days,
+                scale=_scale(metric),
+                n_boot=N_BOOT,
+                seed=i,
             )
             effects.append(effect_out(e))
     return ExperimentOut(
