@@ -32,6 +32,24 @@ from server.queries.facts import Bound, Selection, rows
 from server.rollup import ensure_fresh
 
 Unit = Literal["counter", "store"]
+MIN_DAYS = 3  # days with data on each side before an effect is estimated
+# the days with trips: a day without any (closed, or before the data starts) is not a zero
+_OPEN_DAYS = (
+    "SELECT DISTINCT day AS d FROM fact_hour WHERE store_id = %(s)s "
+    "AND day BETWEEN %(d0)s AND %(d1)s AND entries > 0"
+)
+
+
+def enough_days(e: EffectOut) -> EffectOut:
+    """``e``, or a ValueError when either side has fewer than ``MIN_DAYS`` days with data."""
+    if e.days_before < MIN_DAYS or e.days_after < MIN_DAYS:
+        raise ValueError(
+            f"not enough days with data to compare: {e.days_before} before and "
+            f"{e.days_after} after (at least {MIN_DAYS} on each side, on like weekdays)"
+        )
+    return e
+
+
 N_BOOT = 1000  # bootstrap resamples per interval: the 2.5 and 97.5 percentiles settle by then
 
 
@@ -101,7 +119,7 @@ async def counter_daily(
         conn,
         "SELECT d::date, c.code, c.category, coalesce(sum(f.visitors), 0), "
         "coalesce(sum(f.buyers), 0), coalesce(sum(f.sales), 0) "
-        "FROM generate_series(%(d0)s::date, %(d1)s::date, interval '1 day') d "
+        f"FROM ({_OPEN_DAYS}) d "
         "CROSS JOIN counter c LEFT JOIN fact_counter f ON f.store_id = c.store_id "
         "AND f.counter = c.code AND f.day = d::date WHERE c.store_id = %(s)s "
         "GROUP BY 1, 2, 3 ORDER BY 1, 2",
@@ -135,7 +153,7 @@ async def store_daily(
         conn,
         "SELECT d::date, coalesce(sum(f.entries), 0), coalesce(sum(f.buying_trips), 0), "
         "coalesce(sum(f.sales), 0), coalesce(sum(f.duration_s), 0) "
-        "FROM generate_series(%(d0)s::date, %(d1)s::date, interval '1 day') d "
+        f"FROM ({_OPEN_DAYS}) d "
         "LEFT JOIN fact_hour f ON f.store_id = %(s)s AND f.day = d::date GROUP BY 1 ORDER BY 1",
         Selection(store_id, first, last, tz),
     )
@@ -230,11 +248,13 @@ async def promotion(
     after = Period.of(end + timedelta(days=1), last + timedelta(days=1))
     effects, later = [], []
     for i, metric in enumerate(METRICS):
-        effects.append(_did(daily, metric, treated, control, before, during, seed=i))
+        effects.append(enough_days(_did(daily, metric, treated, control, before, during, seed=i)))
         if after_days > 0:
             try:
-                later.append(_did(daily, metric, treated, control, before, after, seed=10 + i))
-            except ValueError:  # no day after the promotion has data yet
+                later.append(
+                    enough_days(_did(daily, metric, treated, control, before, after, seed=10 + i))
+                )
+            except ValueError:  # not enough days after the promotion yet
                 pass
     return ExperimentOut(
         kind="promotion",
@@ -279,7 +299,9 @@ async def layout_change(
     before, after = Period.of(first, day), Period.of(day, last + timedelta(days=1))
     for i, metric in enumerate(METRICS):
         if counters:
-            effects.append(_did(daily, metric, treated, control, before, after, seed=i))
+            effects.append(
+                enough_days(_did(daily, metric, treated, control, before, after, seed=i))
+            )
         else:
             e = layout_change_effect(
                 daily,
@@ -290,7 +312,7 @@ async def layout_change(
                 n_boot=N_BOOT,
                 seed=i,
             )
-            effects.append(effect_out(e))
+            effects.append(enough_days(effect_out(e)))
     return ExperimentOut(
         kind="layout_change",
         treated=treated,

@@ -186,3 +186,17 @@ def test_days_are_whole_local_days() -> None:
 
     b = day_bounds(date(2026, 3, 29), "Europe/Berlin")  # a 23-hour day
     assert (b.hi - b.lo) == timedelta(hours=23)
+
+
+@pytest.mark.slow
+def test_too_few_days_is_an_error_not_an_effect(planted: Store) -> None:
+    import httpx
+
+    r = httpx.get(
+        f"{planted.url}/api/v1/stores/demo/analytics/experiments/layout-change",
+        params={"day": (FIRST + timedelta(days=1)).isoformat(), "counter": "C03", "days": 7},
+        headers={"Authorization": f"Bearer {planted.token}"},
+        timeout=60,
+    )
+    assert r.status_code == 422
+    assert "not enough days with data" in r.json()["detail"]
