@@ -27,7 +27,7 @@ class Settings(BaseSettings):
         description="a day's facts may be this old before a dashboard read re-computes them",
     )
     rollup_interval_s: float = Field(
-        default=10.0,
+        default=30.0,
         alias="STOREFLOW_ROLLUP_INTERVAL_S",
         gt=0,
         description="how often the server re-computes dirty days in the background",
