@@ -46,11 +46,6 @@ def summary(store_id: str, period: Period | None) -> Summary:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def footfall(store_id: str, period: Period, bucket: Bucket) -> pd.DataFrame:
-    return client().footfall(store_id, period, bucket=bucket)
-
-
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def dwell(store_id: str, period: Period) -> pd.DataFrame:
     return client().dwell(store_id, period)
 

@@ -256,10 +256,9 @@ def backfill_day(
     from edge.uplink import Uplink
     from edge.zones import AntennaMap
     from firmware_sim.live import backfill_reads
-    from firmware_sim.scenario import load_scenario
     from storeflow.replay import replay
 
-    scenario = load_scenario(SCENARIO_PATH, noise=noise)
+    scenario = load_scenario_for_demo(noise)
     lay = layout()
     outbox = Outbox(work_dir / f"backfill-{start:%Y%m%d%H%M}.outbox.sqlite")
     uplink = Uplink(
