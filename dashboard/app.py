@@ -16,7 +16,7 @@ st.set_page_config(page_title="Storeflow — store planner", page_icon="🛒", l
 selection = context.sidebar()
 
 
-def _page(render: overview.Render, name: str) -> None:
+def _page(render: overview.Render) -> None:
     if selection is None:
         return
     render(selection)
@@ -24,18 +24,18 @@ def _page(render: overview.Render, name: str) -> None:
 
 pages = [
     st.Page(
-        lambda: _page(overview.render, "overview"),
+        lambda: _page(overview.render),
         title="Overview",
         url_path="overview",
         default=True,
     ),
-    st.Page(lambda: _page(floor.render, "floor"), title="Floor", url_path="floor"),
-    st.Page(lambda: _page(dwell.render, "dwell"), title="Dwell", url_path="dwell"),
-    st.Page(lambda: _page(counters.render, "counters"), title="Counters", url_path="counters"),
-    st.Page(lambda: _page(paths.render, "paths"), title="Paths", url_path="paths"),
-    st.Page(lambda: _page(members.render, "members"), title="Members", url_path="members"),
+    st.Page(lambda: _page(floor.render), title="Floor", url_path="floor"),
+    st.Page(lambda: _page(dwell.render), title="Dwell", url_path="dwell"),
+    st.Page(lambda: _page(counters.render), title="Counters", url_path="counters"),
+    st.Page(lambda: _page(paths.render), title="Paths", url_path="paths"),
+    st.Page(lambda: _page(members.render), title="Members", url_path="members"),
     st.Page(
-        lambda: _page(experiments.render, "experiments"),
+        lambda: _page(experiments.render),
         title="Experiments",
         url_path="experiments",
     ),

@@ -138,9 +138,7 @@ async def compute_status(
     assert row is not None
     cols = [c.strip() for c in _COLUMNS.split(",")]
     async with conn.cursor() as c:
-        async with c.copy(
-            f"COPY member_status (store_id, as_of, {_COLUMNS}) FROM STDIN"  # noqa: S608
-        ) as copy:
+        async with c.copy(f"COPY member_status (store_id, as_of, {_COLUMNS}) FROM STDIN") as copy:
             for rec in status[cols].itertuples(index=False, name=None):
                 await copy.write_row((store_id, as_of, *(_value(v) for v in rec)))
     await conn.execute(

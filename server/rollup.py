@@ -321,7 +321,7 @@ async def refresh_day(
     version = row[0] if row else None
     for table in FACT_TABLES:
         await conn.execute(
-            f"DELETE FROM {table} WHERE store_id = %s AND day = %s",  # noqa: S608 (fixed names)
+            f"DELETE FROM {table} WHERE store_id = %s AND day = %s",
             (store_id, day),
         )
     await conn.execute(_DROP)

@@ -47,7 +47,7 @@ class PgServer:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+def pg_server() -> Iterator[PgServer]:
     external = os.environ.get("STOREFLOW_TEST_DATABASE_URL")
     if external:
         yield PgServer(admin_url=external)

@@ -3,7 +3,7 @@
 ``mqtt_broker`` (session) is shared by the tests that only publish and subscribe;
 ``fresh_mqtt_broker`` (function) is for tests that stop and restart the broker. The broker is
 Mosquitto when the binary is installed, else the project's amqtt broker
-(``python -m storeflow.broker``) — both as subprocesses, so a test can kill and restart them.
+(``python -m orchestration.broker``) — both as subprocesses, so a test can kill and restart them.
 With ``CI=true`` a missing Mosquitto is an error, not a quiet fallback.
 ``STOREFLOW_TEST_BROKER=amqtt`` forces the amqtt broker.
 """
@@ -76,7 +76,7 @@ class BrokerProcess:
         return [
             sys.executable,
             "-m",
-            "storeflow.broker",
+            "orchestration.broker",
             "--host",
             self.host,
             "--port",

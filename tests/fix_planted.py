@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from firmware_sim.scenario import LayoutChange, Promotion
+from orchestration.bench_data import populate
 from server.threaded import serve_in_thread
-from storeflow.bench_data import populate
 from tests.fix_db import make_token
 
 END = datetime(2026, 11, 16, tzinfo=UTC)  # a Monday; the history is the 84 days before

@@ -26,10 +26,10 @@ from firmware_sim.live import backfill_reads
 from firmware_sim.pos import PosClient
 from firmware_sim.scenario import load_scenario
 from firmware_sim.shoppers import SimResult
+from orchestration import demo_data
+from orchestration.replay import replay
 from server.queries.layout import import_layout
 from server.threaded import serve_in_thread
-from storeflow import demo_data
-from storeflow.replay import replay
 from tests.fix_db import make_token
 
 STORE_START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)

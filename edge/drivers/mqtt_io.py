@@ -130,6 +130,7 @@ class MqttReaderLoop:
         )
 
     def stop(self, timeout: float = 5.0) -> None:
+        del timeout  # paho's loop_stop() joins its network thread and takes no timeout
         client, self._client = self._client, None
         if client is None:
             return

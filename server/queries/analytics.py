@@ -114,7 +114,7 @@ async def entries(conn: AsyncConnection[Any], sel: Selection) -> int:
     (n,), *_ = await rows(
         conn,
         f"SELECT coalesce(sum(entries), 0) FROM fact_hour WHERE {_WHERE}",
-        sel,  # noqa: S608
+        sel,
     )
     return int(n)
 
@@ -124,7 +124,7 @@ async def kpis(conn: AsyncConnection[Any], sel: Selection) -> Kpis:
         conn,
         "SELECT coalesce(sum(entries), 0), coalesce(sum(buying_trips), 0), "
         "coalesce(sum(sales), 0), coalesce(sum(transactions), 0), coalesce(sum(duration_s), 0) "
-        f"FROM fact_hour WHERE {_WHERE}",  # noqa: S608
+        f"FROM fact_hour WHERE {_WHERE}",
         sel,
     )
     hists = await histograms(conn, "fact_zone_dwell", "zone", sel, floor_sql="{col} = {col}")
@@ -132,7 +132,7 @@ async def kpis(conn: AsyncConnection[Any], sel: Selection) -> Kpis:
     (visits,), *_ = await rows(
         conn,
         f"SELECT coalesce(sum(visits), 0) FROM fact_zone WHERE {_WHERE}",
-        sel,  # noqa: S608
+        sel,
     )
     sketches = await rows(
         conn,
@@ -187,7 +187,7 @@ async def _hourly(conn: AsyncConnection[Any], sel: Selection) -> dict[datetime, 
     for day, hour, e, occ in await rows(
         conn,
         "SELECT day, hour, sum(entries)::int, sum(occupancy_s) FROM fact_hour "
-        f"WHERE {_WHERE} GROUP BY day, hour ORDER BY day, hour",  # noqa: S608
+        f"WHERE {_WHERE} GROUP BY day, hour ORDER BY day, hour",
         sel,
     ):
         out[_hour_start(sel, day, hour)] = (e, float(occ))
@@ -234,7 +234,7 @@ async def heatmap(conn: AsyncConnection[Any], sel: Selection) -> list[HeatCell]:
         conn,
         "SELECT extract(isodow FROM day)::int - 1, hour, count(DISTINCT day)::int, "
         "sum(entries)::int, sum(buying_trips)::int FROM fact_hour "
-        f"WHERE {_WHERE} GROUP BY 1, 2 ORDER BY 1, 2",  # noqa: S608
+        f"WHERE {_WHERE} GROUP BY 1, 2 ORDER BY 1, 2",
         sel,
     )
     cal: dict[int, int] = defaultdict(int)
@@ -270,7 +270,7 @@ async def dwell(conn: AsyncConnection[Any], sel: Selection) -> list[ZoneDwell]:
         z: (int(n), float(s))
         for z, n, s in await rows(
             conn,
-            f"SELECT zone, sum(visits), sum(dwell_s) FROM fact_zone WHERE {_WHERE} "  # noqa: S608
+            f"SELECT zone, sum(visits), sum(dwell_s) FROM fact_zone WHERE {_WHERE} "
             f"AND {FLOOR_ZONE_SQL.format(col='zone')} GROUP BY zone",
             sel,
         )
@@ -326,7 +326,7 @@ async def zone_visits(conn: AsyncConnection[Any], sel: Selection) -> list[ZoneVi
     """Visits and visitors (distinct tags per day, summed over the days) per zone."""
     got = await rows(
         conn,
-        f"SELECT zone, sum(visits)::int, sum(visitors)::int FROM fact_zone WHERE {_WHERE} "  # noqa: S608
+        f"SELECT zone, sum(visits)::int, sum(visitors)::int FROM fact_zone WHERE {_WHERE} "
         f"AND {FLOOR_ZONE_SQL.format(col='zone')} GROUP BY zone ORDER BY zone",
         sel,
     )
@@ -339,7 +339,7 @@ async def zone_footfall(
     """Entries (zone visits) per zone and local day or week (weeks start on Monday)."""
     got = await rows(
         conn,
-        "SELECT zone, day, sum(visits)::int FROM fact_zone "  # noqa: S608
+        "SELECT zone, day, sum(visits)::int FROM fact_zone "
         f"WHERE {_WHERE} AND {FLOOR_ZONE_SQL.format(col='zone')} GROUP BY zone, day",
         sel,
     )

@@ -137,7 +137,7 @@ async def histograms(
 ) -> dict[str, dict[int, int]]:
     """Per ``key`` (zone or counter) the summed dwell histogram of the selection."""
     sql = (
-        f"SELECT {key}, bin, sum(n)::int FROM {table} "  # noqa: S608 (fixed names)
+        f"SELECT {key}, bin, sum(n)::int FROM {table} "
         f"WHERE store_id = %(s)s AND day BETWEEN %(d0)s AND %(d1)s AND {SEGMENT_SQL} "
         f"AND {floor_sql.format(col=key)} GROUP BY {key}, bin"
     )

@@ -96,18 +96,18 @@ async def paths(conn: AsyncConnection[Any], sel: Selection, *, top: int = 10) ->
     (total, zones, dur), *_ = await rows(
         conn,
         "SELECT coalesce(sum(entries), 0)::int, coalesce(sum(zones), 0), "
-        f"coalesce(sum(duration_s), 0) FROM fact_hour WHERE {_WHERE}",  # noqa: S608
+        f"coalesce(sum(duration_s), 0) FROM fact_hour WHERE {_WHERE}",
         sel,
     )
     top_rows = await rows(
         conn,
-        f"SELECT path, sum(trips)::int AS n FROM fact_path WHERE {_WHERE} "  # noqa: S608
+        f"SELECT path, sum(trips)::int AS n FROM fact_path WHERE {_WHERE} "
         "GROUP BY path ORDER BY n DESC, path LIMIT %(top)s",
         Bound(sel, top=top),
     )
     moves = await rows(
         conn,
-        f"SELECT source, target, sum(n)::int FROM fact_transition WHERE {_WHERE} "  # noqa: S608
+        f"SELECT source, target, sum(n)::int FROM fact_transition WHERE {_WHERE} "
         "GROUP BY source, target ORDER BY source, target",
         sel,
     )
@@ -117,7 +117,7 @@ async def paths(conn: AsyncConnection[Any], sel: Selection, *, top: int = 10) ->
     eff = await rows(
         conn,
         "SELECT buying, sum(trips), sum(efficiency), sum(walked), sum(shortest), "
-        f"sum(order_deviation), sum(travel_deviation) FROM fact_efficiency WHERE {_WHERE} "  # noqa: S608
+        f"sum(order_deviation), sum(travel_deviation) FROM fact_efficiency WHERE {_WHERE} "
         "GROUP BY buying",
         sel,
     )

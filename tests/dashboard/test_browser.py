@@ -49,9 +49,8 @@ def _settle_and_shoot(page: object, name: str) -> str:
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_every_page_renders_its_charts(
-    dashboard_url: str, browser_page: object, simulated_store: SimulatedStore
-) -> None:
+@pytest.mark.usefixtures("simulated_store")
+def test_every_page_renders_its_charts(dashboard_url: str, browser_page: object) -> None:
     from playwright.sync_api import Page
 
     page = browser_page

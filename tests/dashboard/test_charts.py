@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from dashboard import charts
-from storeflow import demo_data
+from orchestration import demo_data
 from storeflow.layout import StoreLayout
 
 LAYOUT: StoreLayout = demo_data.layout()

@@ -20,7 +20,7 @@ def test_headless_demo_recovers_the_true_visits(db_url: str, mqtt_broker) -> Non
         [
             sys.executable,
             "-m",
-            "storeflow.cli",
+            "orchestration.cli",
             "--log-level",
             "WARNING",
             "demo",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storeflow.evaluate import evaluate
+from orchestration.evaluate import evaluate
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from edge.drivers.zebra_iot import ZebraIotDecoder
 from edge.reads import TagRead
 from firmware_sim.model import SimRead
 from firmware_sim.mqtt_emitter import ImpinjMqttEmitter, ZebraMqttEmitter, demo_topic
-from storeflow.broker import InProcessBroker
+from orchestration.broker import InProcessBroker
 from tests.fix_mqtt import BrokerProcess
 
 EPCS = ("3500079FF00000400000000C", "3500079FF00000800000002A", "3500079FF00000C000000101")

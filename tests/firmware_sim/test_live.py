@@ -274,11 +274,11 @@ def restore_signals() -> Iterator[None]:
         signal.signal(sig, handler)
 
 
+@pytest.mark.usefixtures("restore_signals")
 def test_sim_run_plays_the_readers(
     mqtt_broker: BrokerProcess,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    restore_signals: None,
 ) -> None:
     host, port = mqtt_broker.host, mqtt_broker.port
     got: list[str] = []

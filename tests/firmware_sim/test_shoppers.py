@@ -149,7 +149,7 @@ def test_tag_mix_and_returning_members(scenario: Scenario, week: Truth) -> None:
 
 
 def test_purchases_are_from_visited_counters_and_paid_at_the_checkout(
-    scenario: Scenario, week: Truth, layout: StoreLayout
+    week: Truth, layout: StoreLayout
 ) -> None:
     counter_zone = {c.code: c.zone for c in layout.counters}
     by_shopper = stays(week.visits)

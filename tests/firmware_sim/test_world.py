@@ -14,7 +14,7 @@ from firmware_sim.model import TrueVisit
 from firmware_sim.rf import RadioWorld
 from firmware_sim.scenario import RF_PRESETS, load_scenario
 from firmware_sim.shoppers import simulate
-from storeflow import demo_data
+from orchestration import demo_data
 
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 

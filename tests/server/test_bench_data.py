@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from orchestration.bench_data import PopulateResult, populate
 from server.trips import VisitRow, assemble_trips
-from storeflow.bench_data import PopulateResult, populate
 from tests.fix_db import PgServer
 
 Store = tuple[str, PopulateResult]  # a populated database and what populate() said

@@ -58,7 +58,7 @@ async def summary(
     conn: ConnDep,
     settings: SettingsDep,
     sel: SelectionDep,
-    format: FormatQ = "json",  # noqa: A002
+    format: FormatQ = "json",
 ) -> Any:
     """KPIs of the selection (entries, visits, shoppers, conversion, sales, mean trip, median
     dwell) and, under ``previous``, of the period of equal length just before it."""
@@ -74,7 +74,7 @@ async def footfall(
     conn: ConnDep,
     sel: SelectionDep,
     bucket: Literal["hour", "day", "week"] = "hour",
-    format: FormatQ = "json",  # noqa: A002
+    format: FormatQ = "json",
 ) -> Any:
     """Entries (trips starting) per hour, day or week, with the same bucket a week earlier."""
     return respond(await q.footfall(conn, sel, bucket), format, name="footfall")
@@ -85,26 +85,26 @@ async def zone_footfall(
     conn: ConnDep,
     sel: SelectionDep,
     bucket: Literal["day", "week"] = "day",
-    format: FormatQ = "json",  # noqa: A002
+    format: FormatQ = "json",
 ) -> Any:
     """Entries per zone (zone visits) per local day or week; ``floor`` keeps one floor."""
     return respond(await q.zone_footfall(conn, sel, bucket), format, name="zone-footfall")
 
 
 @router.get("/occupancy", response_model=list[q.OccupancyHour])
-async def occupancy(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:  # noqa: A002
+async def occupancy(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:
     """Per hour: entries and mean occupancy (shoppers in the store)."""
     return respond(await q.occupancy(conn, sel), format, name="occupancy")
 
 
 @router.get("/heatmap", response_model=list[q.HeatCell])
-async def heatmap(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:  # noqa: A002
+async def heatmap(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:
     """Weekday x hour of day: mean entries per day and conversion."""
     return respond(await q.heatmap(conn, sel), format, name="heatmap")
 
 
 @router.get("/dwell", response_model=list[q.ZoneDwell])
-async def dwell(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:  # noqa: A002
+async def dwell(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:
     """Dwell per zone (exit - enter of each visit): median, p90, mean, holding power."""
     return respond(await q.dwell(conn, sel), format, name="dwell")
 
@@ -114,14 +114,14 @@ async def dwell_distribution(
     conn: ConnDep,
     sel: SelectionDep,
     zone: Annotated[list[str] | None, Query()] = None,
-    format: FormatQ = "json",  # noqa: A002
+    format: FormatQ = "json",
 ) -> Any:
     """Visits per dwell bin (bins 10 % wide) per zone."""
     return respond(await q.dwell_distribution(conn, sel, zone), format, name="dwell-distribution")
 
 
 @router.get("/zone-visits", response_model=list[q.ZoneVisits])
-async def zone_visits(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:  # noqa: A002
+async def zone_visits(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:
     """Visits and visitors (distinct tags per day) per zone."""
     return respond(await q.zone_visits(conn, sel), format, name="zone-visits")
 
@@ -131,7 +131,7 @@ async def counters(
     conn: ConnDep,
     sel: SelectionDep,
     min_dwell_s: Annotated[float, Query(ge=0, description="visitor threshold (30 s)")] = 30.0,
-    format: FormatQ = "json",  # noqa: A002
+    format: FormatQ = "json",
 ) -> Any:
     """Counter evaluation: visitors, exposure, conversion, sales per visitor and per m², a
     ranking (sales per m²), a traffic x conversion quadrant and a plain recommendation."""
@@ -144,7 +144,7 @@ async def paths(
     conn: ConnDep,
     sel: SelectionDep,
     top: Annotated[int, Query(ge=1, le=100)] = 10,
-    format: FormatQ = "json",  # noqa: A002
+    format: FormatQ = "json",
     table: TableQ = None,
 ) -> Any:
     """Most common paths, the zone transition matrix P(j | i), trip length and duration, and

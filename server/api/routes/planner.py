@@ -25,7 +25,7 @@ async def members(
     conn: ConnDep,
     settings: SettingsDep,
     sel: SelectionDep,
-    format: FormatQ = "json",  # noqa: A002
+    format: FormatQ = "json",
     table: TableQ = None,
 ) -> Any:
     """Members as of the end of the selection: the five classes, RFM segments, the Pareto
@@ -50,7 +50,7 @@ async def lapse(
     ),
     max_p_alive: Annotated[float, Query(ge=0, le=1, description="only below this")] = 1.0,
     limit: Annotated[int, Query(ge=1, le=10000)] = 500,
-    format: FormatQ = "json",  # noqa: A002
+    format: FormatQ = "json",
 ) -> Any:
     """Lapse alerts: members overdue against their own purchase rhythm, most overdue first,
     with BG/NBD P(alive) and a suggested action."""
@@ -78,7 +78,7 @@ async def promotion(
     control: Annotated[list[str] | None, Query(description="default: the other counters")] = None,
     before_days: Annotated[int, Query(ge=7, le=180)] = 28,
     after_days: Annotated[int, Query(ge=0, le=90)] = 14,
-    format: FormatQ = "json",  # noqa: A002
+    format: FormatQ = "json",
     table: TableQ = None,
 ) -> Any:
     """Did a promotion move traffic, dwell, conversion and sales of its counters, against the
@@ -123,7 +123,7 @@ async def layout_change(
     counter: CountersQ = None,
     control: Annotated[list[str] | None, Query(description="default: the other counters")] = None,
     days: Annotated[int, Query(ge=7, le=180, description="days compared on each side")] = 28,
-    format: FormatQ = "json",  # noqa: A002
+    format: FormatQ = "json",
     table: TableQ = None,
 ) -> Any:
     """Before vs after a layout change: for moved counters against the others, or for the
@@ -145,6 +145,6 @@ async def layout_change(
 
 
 @router.get("/experiments/layout-changes", response_model=list[qe.LayoutChangeDate])
-async def layout_changes(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:  # noqa: A002
+async def layout_changes(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:
     """Days on which the antenna-to-zone mapping changed (the layout's validity periods)."""
     return respond(await qe.layout_changes(conn, sel.store_id, sel.tz), format, name="changes")

@@ -19,8 +19,8 @@ from edge.pipeline import EdgePipeline
 from edge.tracker import TrackerParams, Visit
 from edge.zones import AntennaMap
 from firmware_sim.model import TrueVisit
-from storeflow import demo_data
-from storeflow.replay import replay
+from orchestration import demo_data
+from orchestration.replay import replay
 from storeflow.wire import SHOPPER_TAG_KINDS
 
 logger = logging.getLogger(__name__)

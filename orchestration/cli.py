@@ -14,10 +14,10 @@ def build_parser() -> argparse.ArgumentParser:
     from edge.cli import add_edge_parser
     from edge.register import add_register_parser
     from firmware_sim.cli import add_sim_commands
+    from orchestration.bench import add_bench_parser
+    from orchestration.demo import add_demo_parser
+    from orchestration.evaluate import add_evaluate_parser
     from server.cli import add_db_parser, add_server_parser
-    from storeflow.bench import add_bench_parser
-    from storeflow.demo import add_demo_parser
-    from storeflow.evaluate import add_evaluate_parser
 
     parser = argparse.ArgumentParser(
         prog="storeflow",

@@ -256,7 +256,7 @@ def backfill_day(
     from edge.uplink import Uplink
     from edge.zones import AntennaMap
     from firmware_sim.live import backfill_reads
-    from storeflow.replay import replay
+    from orchestration.replay import replay
 
     scenario = load_scenario_for_demo(noise)
     lay = layout()

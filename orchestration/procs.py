@@ -26,7 +26,7 @@ def free_port() -> int:
 
 def storeflow_command(*args: str) -> list[str]:
     """The ``storeflow`` CLI run by this same interpreter (works without the console script)."""
-    return [sys.executable, "-m", "storeflow.cli", *args]
+    return [sys.executable, "-m", "orchestration.cli", *args]
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """``storeflow bench dashboard``: latency of every API call the dashboard makes, on a busy store.
 
 A private embedded PostgreSQL is filled with ``--days`` of the demo store at ``--trips-per-day``
-(:func:`storeflow.bench_data.populate`: the simulator's truth straight into the tables), the
+(:func:`orchestration.bench_data.populate`: the simulator's truth straight into the tables), the
 daily facts and the member figures are computed once (timed: that is the work the server does
 in the background as data arrives), then a real server on a free port answers each dashboard
 call ``--repeat`` times for the default selection (the last 7 days) and for the whole history.
@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from orchestration.bench_data import populate
 from server.embedded_pg import EmbeddedPostgres
 from server.member_status import ensure_status
 from server.migrate import migrate
@@ -30,7 +31,6 @@ from server.queries.credentials import create_credential
 from server.queries.facts import select
 from server.rollup import refresh_dirty
 from server.threaded import serve_in_thread
-from storeflow.bench_data import populate
 
 STORE = "demo"
 TARGET_MS = 300.0

@@ -4,7 +4,7 @@
   reads per second and that figure as a multiple of the line rate of 20 serial readers at
   115200 baud.
 * ``bench ingest``: the server's ingest path against a plain COPY of the same rows (see
-  :mod:`server.bench_ingest`).
+  :mod:`orchestration.bench_ingest`).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def make_stream(
 def run_edge_bench(stream: bytes, chunks: list[tuple[int, float]]) -> EdgeBenchResult:
     zones = {("R1", a): f"Z{a}" for a in range(1, 5)}
     tracker = ZoneTracker(
-        zone_of=lambda r, a, t: zones.get((r, a)),
+        zone_of=lambda r, a, _t: zones.get((r, a)),
         kind_of=lambda epc: classify_epc(epc).kind_hint,
         params=TrackerParams(),
     )
@@ -155,7 +155,7 @@ def _run_edge(args: argparse.Namespace) -> int:
 
 
 def _run_dashboard(args: argparse.Namespace) -> int:
-    from server.bench_dashboard import run_dashboard_bench
+    from orchestration.bench_dashboard import run_dashboard_bench
 
     return run_dashboard_bench(
         days=args.days,
@@ -167,6 +167,6 @@ def _run_dashboard(args: argparse.Namespace) -> int:
 
 
 def _run_ingest(args: argparse.Namespace) -> int:
-    from server.bench_ingest import run_ingest_bench
+    from orchestration.bench_ingest import run_ingest_bench
 
     return int(run_ingest_bench(visits=args.visits, batch=args.batch, as_json=args.json))

@@ -2,7 +2,7 @@
 
 :class:`InProcessBroker` runs the broker on its own asyncio loop in a background thread, so
 synchronous code (the demo, the simulator, tests) can start it, point paho clients at
-:attr:`InProcessBroker.url` and stop it again. ``python -m storeflow.broker --port N`` runs the
+:attr:`InProcessBroker.url` and stop it again. ``python -m orchestration.broker --port N`` runs the
 same broker in the foreground until SIGTERM/SIGINT, which is how tests run it as a process they
 can kill and restart.
 """
@@ -156,7 +156,7 @@ def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a broker in the foreground until SIGTERM or SIGINT."""
-    parser = argparse.ArgumentParser(prog="python -m storeflow.broker", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m orchestration.broker", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     done = threading.Event()
 
-    def _on_signal(signum: int, _frame: object) -> None:
+    def _on_signal(_signum: int, _frame: object) -> None:
         done.set()
 
     signal.signal(signal.SIGTERM, _on_signal)

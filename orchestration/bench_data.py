@@ -40,10 +40,10 @@ from firmware_sim.pos import card_for_epc
 from firmware_sim.scenario import LayoutChange, Promotion, Scenario, load_scenario
 from firmware_sim.shoppers import ShopperSimulator, iter_days
 from firmware_sim.truth import TrueTrip
+from orchestration import demo_data
 from server.queries.membership import review_tiers
 from server.rollup import mark_range_dirty
 from server.trips import TripRow, VisitRow, assemble_trips
-from storeflow import demo_data
 from storeflow.layout import StoreLayout
 from storeflow.wire import TagKind, visit_event_id
 
@@ -450,7 +450,7 @@ def populate(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m storeflow.bench_data DATABASE_URL [--days N ...]``"""
+    """``python -m orchestration.bench_data DATABASE_URL [--days N ...]``"""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("database_url")
     ap.add_argument("--days", type=int, default=90)

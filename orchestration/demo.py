@@ -34,8 +34,8 @@ from typing import Any
 
 import yaml
 
-from storeflow import demo_data
-from storeflow.procs import ProcessGroup, free_port, storeflow_command, wait_http
+from orchestration import demo_data
+from orchestration.procs import ProcessGroup, free_port, storeflow_command, wait_http
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def run_demo(args: argparse.Namespace) -> int:
         if args.mqtt_url:
             mqtt_url = args.mqtt_url
         else:
-            from storeflow.broker import InProcessBroker
+            from orchestration.broker import InProcessBroker
 
             broker = InProcessBroker()
             broker.start()
