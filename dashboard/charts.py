@@ -36,7 +36,7 @@ P90_COLOR = "#ff7f0e"
 VISITS_COLOR = "#2c7fb8"
 VISITORS_COLOR = "#7fcdbb"
 
-# Definitions shown next to the figures (see METRICS.md).
+# Definitions shown next to the figures (see docs/metrics.md).
 FOOTFALL_DEFINITION = (
     "Footfall = entries: trips (one shopper's stay, entrance to exit or checkout) starting in "
     "the period. A gap of more than the trip gap (default 30 min) starts a new trip."

@@ -1,4 +1,4 @@
-"""What real readers put on the wire, built byte for byte (the simulator's side of PROTOCOLS.md).
+"""What real readers put on the wire, byte for byte (the simulator's side of docs/protocols.md).
 
 Pure functions: a read in, the bytes or JSON a real device would send out. The edge's decoders are
 tested against these and against the vendor documentation's own examples.

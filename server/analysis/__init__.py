@@ -4,7 +4,7 @@ Modules: ``paths`` (top paths, transition matrix, Sankey links, path efficiency)
 (counter evaluation, attracting and holding power), ``members`` (the five classes, RFM, Pareto,
 lapse alerts with BG/NBD), ``experiments`` (before/after and difference-in-differences with a
 bootstrap interval) and ``occupancy`` (occupancy, entries, week-on-week, heatmaps). Every metric
-follows the metric definitions (METRICS.md); each function's docstring states the one it uses.
+follows the metric definitions (docs/metrics.md); each function's docstring states the one it uses.
 
 Input frames (one row each):
 

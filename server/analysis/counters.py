@@ -4,7 +4,7 @@ Inputs: ``visits`` (``trip_id, zone, dwell_s``), ``trips`` (``trip_id``), ``purc
 (``trip_id, counter, amount``; see :func:`server.analysis.link_purchases_to_trips` for
 purchases known only by tag) and the store layout (counter code, zone, name, category, area).
 
-Definitions (METRICS.md):
+Definitions (docs/metrics.md#counter-visitors to #holding-power):
 
 * visitor trip of a counter: a trip whose total dwell in the counter's zone is at least
   ``min_dwell_s`` (default 30 s, as commercial tools count a section visit).

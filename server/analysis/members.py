@@ -5,7 +5,7 @@ Inputs: ``members`` (``member_id, joined_at, referrer_id, tier, birth_date, gend
 ``purchase_id``, e.g. lines at several counters, count as one purchase). Purchases without a
 member are ignored. ``as_of`` is the analysis date; only purchases at or before it count.
 
-The five classes (METRICS.md), with the rules used here:
+The five classes (docs/metrics.md#the-five-member-classes), with the rules used here:
 
 * **potential**: no purchase yet.
 * **occasional**: has bought, but fewer than ``LOYAL_MIN_PURCHASES`` purchases in the last

@@ -1,6 +1,6 @@
 """Occupancy and traffic over time: open trips, entries per bucket, week on week, heatmaps.
 
-Definitions (METRICS.md): footfall / traffic = trips starting in a period (entries);
+Definitions (docs/metrics.md): footfall / traffic = trips starting in a period (entries);
 occupancy = trips open at a time (started at or before it, not yet ended). Zone entries count
 zone visits by their enter time. Inputs: ``trips`` (``trip_id, start_at, end_at``), ``visits``
 (``zone, enter_at``), ``purchases`` (``trip_id``). Buckets are pandas frequency strings

@@ -4,7 +4,7 @@ Input ``trips``: ``trip_id``, ``start_at``, ``end_at`` and ``zones`` (the ordere
 trip passed through, consecutive repeats collapsed; a list, tuple or array per row). Path
 efficiency also takes ``purchases`` (``trip_id``, ``counter``, ``at``) and a :class:`RouteGraph`.
 
-Definitions (METRICS.md):
+Definitions (docs/metrics.md#transition-matrix, #sankey, #path-efficiency):
 
 * Transition matrix (Farley & Ring 1966): P(j | i) = n_ij / sum_k n_ik over consecutive zones
   in trips.

@@ -1,6 +1,6 @@
 """Traffic analytics from the daily facts: KPIs, footfall, occupancy, heatmaps, dwell per zone.
 
-Definitions (METRICS.md): footfall = trips starting in a period (entries); occupancy = trips
+Definitions (docs/metrics.md): footfall = trips starting in a period (entries); occupancy = trips
 open at a time (here: mean over each hour = trip seconds inside the hour / 3600); dwell = exit -
 enter of a zone visit; conversion = trips with a linked sale / trips; holding power = a zone's
 median dwell / its typical median (the 8 weeks before the selection; the median over zones of

@@ -1,6 +1,6 @@
 """Shopper paths: the most common zone sequences and the first-order transition matrix.
 
-Definitions (METRICS.md): a trip's path is its ordered zone sequence (consecutive repeats of a
+Definitions (docs/metrics.md): a trip's path is its ordered zone sequence (consecutive repeats of a
 zone collapsed); P(j | i) = n_ij / sum_k n_ik over consecutive zones in trips (Farley & Ring);
 a Sankey link's width is the flow n_ij.
 """

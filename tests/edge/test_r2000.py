@@ -1,4 +1,4 @@
-"""R2000 "0xA0" decoder: the PROTOCOLS.md examples, EPC lengths, splits, noise and garbage."""
+"""R2000 "0xA0" decoder: the docs/protocols.md examples, EPC lengths, splits, noise and garbage."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Simulator encoders against the byte examples in PROTOCOLS.md and the vendors' field shapes."""
+"""Simulator encoders against the byte examples of docs/protocols.md and vendors' field shapes."""
 
 from __future__ import annotations
 
