@@ -1,20 +1,24 @@
-"""Points: earning, spending, expiry, reversal on returns, and the ledger they are kept in. Pure.
+"""Points: earning, spending, expiry, reversal on returns, and the ledger entries they make. Pure.
 
 Points live in *lots*: every earn creates a lot with an expiry time; spending, expiring and
-reversing take points out of lots. The ledger is append-only (:class:`LedgerEntry`); the balance
-and every lot's remainder are recomputed from it by :func:`balance` and
-:func:`lots_from_ledger`. A lot is expired at ``at`` when ``at >= expires_at``.
+reversing take points out of lots. The ledger is append-only (:class:`LedgerEntry`, whose rules
+say which kind of entry has which sign and needs which lot); every change to a member's points is
+a batch of entries made here by one of the entry builders (:func:`earn_entry`,
+:func:`redemption_entries`, :func:`return_entries`, :func:`expiry_entries`,
+:func:`debt_settlement_entries`), and :func:`lot_changes` says what a batch does to the lots. A
+lot is expired at ``at`` when ``at >= expires_at``.
 
 Reversing points that were already spent cannot take them from a lot; :func:`plan_reversal`
-reports that part as a shortfall, which the caller records as a lot-less ``reverse`` (or
-``adjust``) entry: a debt. ``balance == sum of lot remainders - debt`` always holds.
+reports that part as a shortfall, which :func:`return_entries` records as a lot-less ``reverse``
+entry: a debt. ``balance == sum of lot remainders - debt`` always holds, where the balance is the
+sum of all entries and the debt minus the sum of the lot-less ones.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal, localcontext
 from typing import Literal
@@ -193,11 +197,6 @@ def spendable(lots: Iterable[Lot], *, at: datetime) -> list[Lot]:
     return sorted(live, key=lambda lot: (lot.expires_at, lot.earned_at, lot.lot_id))
 
 
-def available(lots: Iterable[Lot], *, at: datetime) -> int:
-    """Points that can be spent at ``at`` (expired lots excluded)."""
-    return sum(lot.remaining for lot in spendable(lots, at=at))
-
-
 def spend_fifo(lots: Sequence[Lot], points: int, *, at: datetime) -> list[Allocation]:
     """Allocate ``points`` to lots, oldest-expiring first; all or nothing.
 
@@ -355,46 +354,44 @@ class LedgerEntry:
         return self.lot_id is not None and self.points > 0
 
 
-def balance(entries: Iterable[LedgerEntry]) -> int:
-    """The member's points balance: the sum of all entries (negative while a debt exceeds it)."""
-    return sum(e.points for e in entries)
+@dataclass(frozen=True, slots=True)
+class LotChanges:
+    """What a batch of entries does to lots: the lots it creates (as they stand after the batch)
+    and the points it takes out of lots that existed before it (lot id -> points, > 0)."""
+
+    created: list[Lot]
+    taken: dict[str, int]
 
 
-def debt(entries: Iterable[LedgerEntry]) -> int:
-    """Points owed: reversed after being spent and not yet paid off (lot-less entries), >= 0."""
-    owed = -sum(e.points for e in entries if e.lot_id is None)
-    if owed < 0:
-        raise ValueError(f"lot-less entries pay off more than was owed ({-owed} too many)")
-    return owed
+def lot_changes(entries: Iterable[LedgerEntry]) -> LotChanges:
+    """The lot rows a batch of entries creates and changes, in entry order.
 
-
-def lots_from_ledger(entries: Iterable[LedgerEntry]) -> list[Lot]:
-    """Every lot's state, replayed from the ledger in append order (in order of creation).
-
-    Raises ``ValueError`` on an inconsistent ledger: a lot created twice, an entry for an
-    unknown lot, or a lot taken below zero.
+    Replaying a member's whole ledger gives every lot in ``created`` and nothing in ``taken``.
+    Raises ``ValueError`` for a lot created twice (or after being taken from) and for a lot
+    created in the batch and taken below zero in it.
     """
-    lots: dict[str, Lot] = {}
+    created: dict[str, Lot] = {}
+    taken: dict[str, int] = {}
     for n, e in enumerate(entries):
         if e.lot_id is None:
             continue
         if e.creates_lot:
-            if e.lot_id in lots:
-                raise ValueError(f"ledger entry {n}: lot {e.lot_id} created twice")
+            if e.lot_id in created or e.lot_id in taken:
+                raise ValueError(f"entry {n}: lot {e.lot_id} created twice or after use")
             assert e.expires_at is not None
-            lots[e.lot_id] = Lot(e.lot_id, e.at, e.expires_at, e.points, e.points)
-            continue
-        lot = lots.get(e.lot_id)
-        if lot is None:
-            raise ValueError(f"ledger entry {n}: {e.kind} from unknown lot {e.lot_id}")
-        remaining = lot.remaining + e.points
-        if remaining < 0:
-            raise ValueError(
-                f"ledger entry {n}: {e.kind} of {-e.points} from lot {e.lot_id} "
-                f"which has {lot.remaining} left"
-            )
-        lots[e.lot_id] = Lot(lot.lot_id, lot.earned_at, lot.expires_at, lot.points, remaining)
-    return list(lots.values())
+            created[e.lot_id] = Lot(e.lot_id, e.at, e.expires_at, e.points, e.points)
+        elif e.lot_id in created:
+            lot = created[e.lot_id]
+            remaining = lot.remaining + e.points
+            if remaining < 0:
+                raise ValueError(
+                    f"entry {n}: {e.kind} of {-e.points} from lot {e.lot_id} "
+                    f"which has {lot.remaining} left"
+                )
+            created[e.lot_id] = replace(lot, remaining=remaining)
+        else:
+            taken[e.lot_id] = taken.get(e.lot_id, 0) - e.points
+    return LotChanges(created=list(created.values()), taken=taken)
 
 
 def debit_entries(
@@ -412,3 +409,91 @@ def debit_entries(
         for a in allocations
         if a.points > 0
     ]
+
+
+# ------------------------------------------------------------------------- entry builders
+# Every ledger entry the programme writes is made by one of these: kind, sign, lot, expiry,
+# reason and reference are decided here, never where the entries are stored.
+
+EARN_REASON = "purchase"
+RETURN_REASON = "goods returned"
+RETURN_DEBT_REASON = "goods returned; points already spent (debt)"
+EXPIRY_REASON = "points expired"
+DEBT_SETTLEMENT_REASON = "points owed paid off"
+DEBT_SETTLEMENT_REF = "debt"
+
+
+def earn_entry(
+    points: int, *, lot_id: str, at: datetime, rules: EarningRules, actor: str, purchase_id: int
+) -> LedgerEntry:
+    """The entry creating the lot a purchase's points go into (``points`` > 0)."""
+    return LedgerEntry(
+        "earn",
+        points,
+        lot_id,
+        at,
+        actor,
+        EARN_REASON,
+        f"purchase:{purchase_id}",
+        expires_at=expiry_for(at, rules),
+    )
+
+
+def redemption_entries(
+    lots: Sequence[Lot], points: int, *, at: datetime, actor: str, reason: str, key: str
+) -> list[LedgerEntry]:
+    """Spending ``points`` oldest-expiring lot first; raises :class:`InsufficientPoints`."""
+    allocations = spend_fifo(lots, points, at=at)
+    return debit_entries(
+        "redeem", allocations, at=at, actor=actor, reason=reason, ref=f"redemption:{key}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Reversal:
+    """The entries taking back a return's points; ``shortfall`` of them were already spent."""
+
+    entries: list[LedgerEntry]
+    shortfall: int
+
+
+def return_entries(
+    lots: Sequence[Lot],
+    points: int,
+    *,
+    at: datetime,
+    actor: str,
+    purchase_id: int,
+    return_id: str,
+    purchase_lot_ids: Collection[str] = (),
+) -> Reversal:
+    """Taking back ``points`` for a return: out of lots (the purchase's own first, see
+    :func:`plan_reversal`), and what was already spent as one lot-less entry, a debt."""
+    plan = plan_reversal(lots, points, at=at, prefer_lot_ids=purchase_lot_ids)
+    ref = f"return:{purchase_id}:{return_id}"
+    entries = debit_entries(
+        "reverse", plan.from_lots, at=at, actor=actor, reason=RETURN_REASON, ref=ref
+    )
+    if plan.shortfall:
+        entries.append(
+            LedgerEntry("reverse", -plan.shortfall, None, at, actor, RETURN_DEBT_REASON, ref)
+        )
+    return Reversal(entries=entries, shortfall=plan.shortfall)
+
+
+def expiry_entries(lots: Sequence[Lot], *, at: datetime, actor: str) -> list[LedgerEntry]:
+    """What remains in every lot past its expiry at ``at``, one entry per lot."""
+    return debit_entries("expire", expire(lots, at=at), at=at, actor=actor, reason=EXPIRY_REASON)
+
+
+def debt_settlement_entries(
+    lots: Sequence[Lot], owed: int, *, at: datetime, actor: str
+) -> list[LedgerEntry]:
+    """Paying ``owed`` points off from the lots, oldest-expiring first, as far as they go: per lot
+    an ``adjust`` out of it and a lot-less ``adjust`` paying the debt, so the balance stays put."""
+    reason, ref = DEBT_SETTLEMENT_REASON, DEBT_SETTLEMENT_REF
+    entries: list[LedgerEntry] = []
+    for a in settle_debt(lots, owed, at=at):
+        entries.append(LedgerEntry("adjust", -a.points, a.lot_id, at, actor, reason, ref))
+        entries.append(LedgerEntry("adjust", a.points, None, at, actor, reason, ref))
+    return entries

@@ -1,7 +1,8 @@
 """Members, cards, purchases and points in the database; the rules come from server.loyalty.
 
-Every points change writes the append-only ledger and the lot it touches in one transaction, under
-a lock on the member row, so concurrent redemptions can never spend the same points twice.
+Every points change is a batch of ledger entries made by the pure rules (``server.loyalty.points``)
+and written with the lots it touches by ``server.queries.ledger``, in one transaction under a lock
+on the member row, so concurrent redemptions can never spend the same points twice.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from pydantic import BaseModel, Field
 from server.loyalty import (
     InsufficientPoints,
     Line,
-    Lot,
+    debt_settlement_entries,
+    earn_entry,
     earn_for_purchase,
-    expiry_for,
-    plan_reversal,
+    expiry_entries,
+    redemption_entries,
+    return_entries,
     reverse_for_return,
-    settle_debt,
-    spend_fifo,
 )
 from server.loyalty.rules import EarningRules, TierRules
+from server.queries import ledger
+from server.queries.ledger import balance
 from server.rollup import mark_dirty
 
 # The programme's rules are data: defaults here, replaced at start-up from the files named by
@@ -304,28 +307,6 @@ async def at_till(conn: AsyncConnection[Any], member_id: int) -> MemberAtTill:
     )
 
 
-async def balance(conn: AsyncConnection[Any], member_id: int) -> int:
-    row = await (
-        await conn.execute(
-            "SELECT coalesce(sum(points), 0) FROM points_ledger WHERE member_id IN "
-            "(SELECT id FROM member WHERE id = %s OR merged_into = %s)",
-            (member_id, member_id),
-        )
-    ).fetchone()
-    return int(row[0]) if row else 0
-
-
-async def _lots(conn: AsyncConnection[Any], member_id: int) -> list[Lot]:
-    rows = await (
-        await conn.execute(
-            "SELECT id, earned_at, expires_at, points, remaining FROM points_lot "
-            "WHERE member_id = %s AND remaining > 0 ORDER BY expires_at, id",
-            (member_id,),
-        )
-    ).fetchall()
-    return [Lot(str(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
-
-
 async def record_purchase(conn: AsyncConnection[Any], p: PurchaseIn, *, actor: str) -> PurchaseOut:
     """Idempotent on (store, POS id): a retry returns the first answer and changes nothing."""
     done = await _recorded(conn, p)
@@ -356,26 +337,15 @@ async def record_purchase(conn: AsyncConnection[Any], p: PurchaseIn, *, actor: s
         result = earn_for_purchase(lines, at=p.at, tier=TIERS.get(tier_name), rules=RULES)
         earned = result.per_line
         if result.points_total > 0:
-            lot = await (
-                await conn.execute(
-                    "INSERT INTO points_lot (member_id, earned_at, expires_at, points, remaining, "
-                    "purchase_id) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-                    (
-                        member_id,
-                        p.at,
-                        expiry_for(p.at, RULES),
-                        result.points_total,
-                        result.points_total,
-                        purchase_id,
-                    ),
-                )
-            ).fetchone()
-            assert lot is not None
-            await conn.execute(
-                "INSERT INTO points_ledger (member_id, kind, points, lot_id, at, actor, reason, "
-                "ref) VALUES (%s, 'earn', %s, %s, %s, %s, 'purchase', %s)",
-                (member_id, result.points_total, lot[0], p.at, actor, f"purchase:{purchase_id}"),
+            entry = earn_entry(
+                result.points_total,
+                lot_id=await ledger.new_lot_id(conn),
+                at=p.at,
+                rules=RULES,
+                actor=actor,
+                purchase_id=purchase_id,
             )
+            await ledger.append_entries(conn, member_id, [entry], purchase_id=purchase_id)
         await conn.execute(
             "UPDATE purchase SET points_earned = %s WHERE id = %s",
             (sum(earned), purchase_id),
@@ -445,27 +415,12 @@ async def _recorded(conn: AsyncConnection[Any], p: PurchaseIn) -> PurchaseOut | 
 async def _settle_debt(conn: AsyncConnection[Any], member_id: int, *, actor: str) -> None:
     """Points owed (reversed after being spent) are paid off from the lots first: an ``adjust``
     out of each lot and a lot-less ``adjust`` paying the debt, so lots and balance agree."""
-    row = await (
-        await conn.execute(
-            "SELECT -coalesce(sum(points), 0) FROM points_ledger WHERE lot_id IS NULL AND "
-            "member_id IN (SELECT id FROM member WHERE id = %s OR merged_into = %s)",
-            (member_id, member_id),
-        )
-    ).fetchone()
-    owed = int(row[0]) if row else 0
+    owed = await ledger.owed(conn, member_id)
     if owed <= 0:
         return
-    for a in settle_debt(await _lots(conn, member_id), owed, at=datetime.now(UTC)):
-        await conn.execute(
-            "UPDATE points_lot SET remaining = remaining - %s WHERE id = %s",
-            (a.points, int(a.lot_id)),
-        )
-        await conn.execute(
-            "INSERT INTO points_ledger (member_id, kind, points, lot_id, actor, reason, ref) "
-            "VALUES (%s, 'adjust', %s, %s, %s, 'points owed paid off', 'debt'), "
-            "(%s, 'adjust', %s, NULL, %s, 'points owed paid off', 'debt')",
-            (member_id, -a.points, int(a.lot_id), actor, member_id, a.points, actor),
-        )
+    lots = await ledger.lots(conn, member_id)
+    entries = debt_settlement_entries(lots, owed, at=datetime.now(UTC), actor=actor)
+    await ledger.append_entries(conn, member_id, entries)
 
 
 async def _upgrade_tier(
@@ -518,30 +473,21 @@ async def redeem(conn: AsyncConnection[Any], member_id: int, r: RedemptionIn, *,
     ).fetchone()
     if fresh is None:
         return await balance(conn, member_id)  # a retry of a redemption already made
-    now = datetime.now(UTC)
+    lots = await ledger.lots(conn, member_id)
     try:
-        allocations = spend_fifo(await _lots(conn, member_id), r.points, at=now)
+        entries = redemption_entries(
+            lots,
+            r.points,
+            at=datetime.now(UTC),
+            actor=actor,
+            reason=r.reason,
+            key=r.idempotency_key,
+        )
     except InsufficientPoints as exc:
         raise MembershipError(
             409, f"insufficient points: {exc.available} available, {exc.requested} requested"
         ) from exc
-    for a in allocations:
-        await conn.execute(
-            "UPDATE points_lot SET remaining = remaining - %s WHERE id = %s",
-            (a.points, int(a.lot_id)),
-        )
-        await conn.execute(
-            "INSERT INTO points_ledger (member_id, kind, points, lot_id, actor, reason, ref) "
-            "VALUES (%s, 'redeem', %s, %s, %s, %s, %s)",
-            (
-                member_id,
-                -a.points,
-                int(a.lot_id),
-                actor,
-                r.reason,
-                f"redemption:{r.idempotency_key}",
-            ),
-        )
+    await ledger.append_entries(conn, member_id, entries)
     return await balance(conn, member_id)
 
 
@@ -613,34 +559,17 @@ async def record_return(
     amount = sum(returning, Decimal("0"))
     shortfall = 0
     if member_id is not None and points > 0:
-        purchase_lots = await (
-            await conn.execute("SELECT id FROM points_lot WHERE purchase_id = %s", (purchase_id,))
-        ).fetchall()
-        plan = plan_reversal(
-            await _lots(conn, member_id),
+        reversal = return_entries(
+            await ledger.lots(conn, member_id),
             points,
             at=datetime.now(UTC),
-            prefer_lot_ids={str(x[0]) for x in purchase_lots},
+            actor=actor,
+            purchase_id=purchase_id,
+            return_id=r.return_id,
+            purchase_lot_ids=await ledger.purchase_lot_ids(conn, purchase_id),
         )
-        ref = f"return:{purchase_id}:{r.return_id}"
-        for a in plan.from_lots:
-            await conn.execute(
-                "UPDATE points_lot SET remaining = remaining - %s WHERE id = %s",
-                (a.points, int(a.lot_id)),
-            )
-            await conn.execute(
-                "INSERT INTO points_ledger (member_id, kind, points, lot_id, actor, reason, ref) "
-                "VALUES (%s, 'reverse', %s, %s, %s, 'goods returned', %s)",
-                (member_id, -a.points, int(a.lot_id), actor, ref),
-            )
-        shortfall = plan.shortfall
-        if shortfall:
-            await conn.execute(
-                "INSERT INTO points_ledger (member_id, kind, points, lot_id, actor, reason, ref) "
-                "VALUES (%s, 'reverse', %s, NULL, %s, 'goods returned; points already spent "
-                "(debt)', %s)",
-                (member_id, -shortfall, actor, ref),
-            )
+        await ledger.append_entries(conn, member_id, reversal.entries)
+        shortfall = reversal.shortfall
     ret = await (
         await conn.execute(
             "INSERT INTO purchase_return (purchase_id, return_id, amount, points_reversed, "
@@ -665,25 +594,17 @@ async def record_return(
 
 
 async def expire_points(conn: AsyncConnection[Any], *, as_of: datetime, actor: str) -> int:
-    """The expiry job: lots past their date lose what remains, one ledger entry each."""
-    rows = await (
-        await conn.execute(
-            "UPDATE points_lot l SET remaining = 0 FROM (SELECT id, remaining FROM points_lot "
-            "WHERE expires_at <= %s AND remaining > 0 ORDER BY id FOR UPDATE) o "
-            "WHERE l.id = o.id RETURNING l.id, l.member_id, o.remaining",
-            (as_of,),
-        )
-    ).fetchall()
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO points_ledger (member_id, kind, points, lot_id, at, actor, reason) "
-            "VALUES (%s, 'expire', %s, %s, %s, %s, 'points expired')",
-            [
-                (member_id, -remaining, lot_id, as_of, actor)
-                for lot_id, member_id, remaining in rows
-            ],
-        )
-    return sum(r[2] for r in rows)
+    """The expiry job: lots past their date lose what remains, one ledger entry each.
+
+    A time without a zone is taken as UTC."""
+    if as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    expired = 0
+    for member_id, lots in (await ledger.due_lots(conn, as_of=as_of)).items():
+        entries = expiry_entries(lots, at=as_of, actor=actor)
+        await ledger.append_entries(conn, member_id, entries)
+        expired -= sum(e.points for e in entries)
+    return expired
 
 
 async def link_trip(
@@ -760,10 +681,11 @@ async def merge_members(
         raise MembershipError(404, "member not found")
     if any(r[1] is not None for r in rows):
         raise MembershipError(409, "one of the two records was already merged")
-    for table in ("card", "purchase", "points_lot"):
+    for table in ("card", "purchase"):
         await conn.execute(
             f"UPDATE {table} SET member_id = %s WHERE member_id = %s", (into, source)
         )
+    await ledger.move_lots(conn, source, into)
     await conn.execute(
         "UPDATE member SET merged_into = %s WHERE id = %s OR merged_into = %s",
         (into, source, source),

@@ -1,4 +1,4 @@
-"""Earning rules, points earning, lots (spend, expiry, reversal) and the points ledger."""
+"""Earning rules, points earning, lots (spend, expiry, reversal), and the ledger entries made."""
 
 from __future__ import annotations
 
@@ -22,17 +22,20 @@ from server.loyalty import (
     Promotion,
     Tier,
     TierRules,
-    balance,
     debit_entries,
-    debt,
+    debt_settlement_entries,
+    earn_entry,
     earn_for_purchase,
     expire,
+    expiry_entries,
     expiry_for,
     load_earning_rules,
-    lots_from_ledger,
+    lot_changes,
     parse_earning_rules,
     place_multiplier,
     plan_reversal,
+    redemption_entries,
+    return_entries,
     reverse_for_return,
     settle_debt,
     spend_fifo,
@@ -481,6 +484,18 @@ def test_ledger_entry_needs_aware_time() -> None:
         LedgerEntry("adjust", 5, None, datetime(2025, 5, 1), "a", "r")
 
 
+def replay(entries: list[LedgerEntry]) -> list[Lot]:
+    """A member's whole ledger replayed: every lot it ever created, as it stands now."""
+    changes = lot_changes(entries)
+    assert changes.taken == {}, "a whole ledger takes from no lot it did not create"
+    return changes.created
+
+
+def owed(entries: list[LedgerEntry]) -> int:
+    """The debt: minus the lot-less entries."""
+    return -sum(e.points for e in entries if e.lot_id is None)
+
+
 def test_ledger_replay() -> None:
     entries = [
         entry("earn", 100, "L1", 1, 20),
@@ -494,35 +509,56 @@ def test_ledger_replay() -> None:
         entry("adjust", 10, None, 21),  # pays off part of the debt ...
         entry("adjust", -10, "L3", 21),  # ... out of a lot
     ]
-    lots = lots_from_ledger(entries)
+    lots = replay(entries)
     assert lots == [
         Lot("L1", at(1), at(20), 100, 0),
         Lot("L2", at(2), at(21), 50, 0),
         Lot("L3", at(3), at(22), 20, 10),
     ]
-    assert debt(entries) == 5
-    assert balance(entries) == 5 == sum(lot.remaining for lot in lots) - debt(entries)
+    assert owed(entries) == 5
+    assert sum(e.points for e in entries) == 5 == sum(lot.remaining for lot in lots) - 5
+
+
+@pytest.mark.parametrize(
+    ("entries", "created", "taken"),
+    [
+        ([], [], {}),
+        ([entry("reverse", -15, None)], [], {}),  # a debt touches no lot
+        ([entry("earn", 10, "L1", 1, 9)], [Lot("L1", at(1), at(9), 10, 10)], {}),
+        ([entry("redeem", -4, "L1"), entry("redeem", -3, "L2")], [], {"L1": 4, "L2": 3}),
+        # several entries on one existing lot add up
+        (
+            [entry("adjust", -4, "L1"), entry("adjust", 4, None), entry("expire", -2, "L1")],
+            [],
+            {"L1": 6},
+        ),
+        # a lot created and taken from in one batch is created with what is left of it
+        (
+            [entry("earn", 10, "L1", 1, 9), entry("redeem", -4, "L1"), entry("redeem", -1, "L0")],
+            [Lot("L1", at(1), at(9), 10, 6)],
+            {"L0": 1},
+        ),
+    ],
+)
+def test_lot_changes(entries: list[LedgerEntry], created: list[Lot], taken: dict[str, int]) -> None:
+    changes = lot_changes(entries)
+    assert (changes.created, changes.taken) == (created, taken)
 
 
 @pytest.mark.parametrize(
     ("entries", "message"),
     [
         ([entry("earn", 10, "L1", 1, 9), entry("earn", 5, "L1", 2, 9)], "entry 1: lot L1 created"),
-        ([entry("redeem", -1, "L9")], "entry 0: redeem from unknown lot L9"),
+        ([entry("redeem", -1, "L1"), entry("earn", 5, "L1", 2, 9)], "entry 1: lot L1 created"),
         (
             [entry("earn", 10, "L1", 1, 9), entry("redeem", -11, "L1")],
             "entry 1: redeem of 11 from lot L1 which has 10 left",
         ),
     ],
 )
-def test_inconsistent_ledger_is_refused(entries: list[LedgerEntry], message: str) -> None:
+def test_inconsistent_entries_are_refused(entries: list[LedgerEntry], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        lots_from_ledger(entries)
-
-
-def test_overpaid_debt_is_refused() -> None:
-    with pytest.raises(ValueError, match="pay off more"):
-        debt([entry("reverse", -5, None), entry("adjust", 6, None)])
+        lot_changes(entries)
 
 
 def test_debit_entries() -> None:
@@ -538,6 +574,170 @@ def test_debit_entries() -> None:
         ("redeem", -10, "L1", "P-9"),
         ("redeem", -3, "L2", "P-9"),
     ]
+
+
+# ------------------------------------------------------------------------- entry builders
+
+Row = tuple[str, int, str | None, str, str | None]  # kind, points, lot, reason, ref
+
+
+def rows(entries: list[LedgerEntry], when: datetime, actor: str) -> list[Row]:
+    assert all(e.at == when and e.actor == actor for e in entries)
+    return [(e.kind, e.points, e.lot_id, e.reason, e.ref) for e in entries]
+
+
+@pytest.mark.parametrize(
+    ("points", "when", "months"),
+    [(1, at(10), 12), (450, at(2), 1), (7, datetime(2024, 2, 29, 9, tzinfo=CST), 12)],
+)
+def test_earn_entry(points: int, when: datetime, months: int) -> None:
+    rules = EarningRules(expiry_months=months)
+    e = earn_entry(points, lot_id="L9", at=when, rules=rules, actor="till-1", purchase_id=42)
+    assert rows([e], when, "till-1") == [("earn", points, "L9", "purchase", "purchase:42")]
+    assert e.creates_lot and e.expires_at == expiry_for(when, rules)
+
+
+def test_earn_entry_refuses_nothing_earned() -> None:
+    with pytest.raises(ValueError, match="points must be positive"):
+        earn_entry(0, lot_id="L9", at=T0, rules=RULES, actor="till-1", purchase_id=42)
+
+
+@pytest.mark.parametrize(
+    ("points", "when", "expected"),
+    [
+        (10, at(5), [("redeem", -10, "a", "gift", "redemption:k")]),
+        (
+            41,
+            at(5),
+            [
+                ("redeem", -40, "a", "gift", "redemption:k"),
+                ("redeem", -1, "b", "gift", "redemption:k"),
+            ],
+        ),
+        # "x" is still spendable a second before it expires, and goes first
+        (
+            75,
+            at(5) - timedelta(seconds=1),
+            [
+                ("redeem", -70, "x", "gift", "redemption:k"),
+                ("redeem", -5, "a", "gift", "redemption:k"),
+            ],
+        ),
+    ],
+)
+def test_redemption_entries(points: int, when: datetime, expected: list[Row]) -> None:
+    got = redemption_entries(LOTS, points, at=when, actor="till-1", reason="gift", key="k")
+    assert rows(got, when, "till-1") == expected
+
+
+def test_redemption_entries_are_all_or_nothing() -> None:
+    with pytest.raises(InsufficientPoints) as info:
+        redemption_entries(LOTS, 121, at=at(5), actor="till-1", reason="gift", key="k")
+    assert (info.value.available, info.value.requested) == (120, 121)
+
+
+DEBT = "goods returned; points already spent (debt)"
+
+
+@pytest.mark.parametrize(
+    ("points", "prefer", "expected", "shortfall"),
+    [
+        (30, (), [("reverse", -30, "c", "goods returned", "return:7:R1")], 0),
+        # the purchase's own lot first, then the newest
+        (
+            60,
+            ("a",),
+            [
+                ("reverse", -40, "a", "goods returned", "return:7:R1"),
+                ("reverse", -20, "c", "goods returned", "return:7:R1"),
+            ],
+            0,
+        ),
+        # what the lots cannot cover was spent: one lot-less entry, a debt
+        (
+            200,
+            ("z",),
+            [
+                ("reverse", -50, "c", "goods returned", "return:7:R1"),
+                ("reverse", -30, "b", "goods returned", "return:7:R1"),
+                ("reverse", -40, "a", "goods returned", "return:7:R1"),
+                ("reverse", -80, None, DEBT, "return:7:R1"),
+            ],
+            80,
+        ),
+    ],
+)
+def test_return_entries(
+    points: int, prefer: tuple[str, ...], expected: list[Row], shortfall: int
+) -> None:
+    got = return_entries(
+        LOTS,
+        points,
+        at=at(5),
+        actor="till-1",
+        purchase_id=7,
+        return_id="R1",
+        purchase_lot_ids=prefer,
+    )
+    assert rows(got.entries, at(5), "till-1") == expected
+    assert got.shortfall == shortfall == owed(got.entries)
+    assert -sum(e.points for e in got.entries) == points
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        (at(4), []),
+        (at(5), [("expire", -70, "x", "points expired", None)]),
+        (
+            at(20),
+            [
+                ("expire", -70, "x", "points expired", None),
+                ("expire", -40, "a", "points expired", None),
+                ("expire", -30, "b", "points expired", None),
+            ],
+        ),
+    ],
+)
+def test_expiry_entries(when: datetime, expected: list[Row]) -> None:
+    assert rows(expiry_entries(LOTS, at=when, actor="nightly"), when, "nightly") == expected
+
+
+SETTLED = ("points owed paid off", "debt")
+
+
+@pytest.mark.parametrize(
+    ("owed_points", "expected"),
+    [
+        (0, []),
+        (10, [("adjust", -10, "a", *SETTLED), ("adjust", 10, None, *SETTLED)]),
+        (
+            50,
+            [
+                ("adjust", -40, "a", *SETTLED),
+                ("adjust", 40, None, *SETTLED),
+                ("adjust", -10, "b", *SETTLED),
+                ("adjust", 10, None, *SETTLED),
+            ],
+        ),
+        # more owed than the lots hold: what there is ("x" has expired)
+        (
+            500,
+            [
+                ("adjust", -40, "a", *SETTLED),
+                ("adjust", 40, None, *SETTLED),
+                ("adjust", -30, "b", *SETTLED),
+                ("adjust", 30, None, *SETTLED),
+                ("adjust", -50, "c", *SETTLED),
+                ("adjust", 50, None, *SETTLED),
+            ],
+        ),
+    ],
+)
+def test_debt_settlement_entries(owed_points: int, expected: list[Row]) -> None:
+    got = debt_settlement_entries(LOTS, owed_points, at=at(5), actor="till-1")
+    assert rows(got, at(5), "till-1") == expected
+    assert sum(e.points for e in got) == 0  # the balance stays put
 
 
 @dataclass
@@ -566,7 +766,7 @@ def _random_history(seed: int, steps: int) -> None:
 
     for step in range(steps):
         now += timedelta(days=rng.randint(0, 20), hours=rng.randint(0, 23))
-        lots = lots_from_ledger(entries)
+        lots = replay(entries)
         op = rng.choice(["earn", "earn", "redeem", "redeem", "expire", "reverse", "settle"])
         if op == "earn":
             amount = D(rng.randint(0, 50_000)) / 100
@@ -577,59 +777,60 @@ def _random_history(seed: int, steps: int) -> None:
                 purchase_lots.append(lot_id)
                 record(
                     [
-                        LedgerEntry(
-                            "earn",
+                        earn_entry(
                             points.points_total,
-                            lot_id,
-                            now,
-                            "till",
-                            "purchase",
-                            ref=f"P{step}",
-                            expires_at=expiry_for(now, rules),
+                            lot_id=lot_id,
+                            at=now,
+                            rules=rules,
+                            actor="till",
+                            purchase_id=step,
                         )
                     ]
                 )
         elif op == "redeem":
             want = rng.randint(1, 400)
             try:
-                allocations = spend_fifo(lots, want, at=now)
+                new = redemption_entries(
+                    lots, want, at=now, actor="till", reason="r", key=f"{step}"
+                )
             except InsufficientPoints as exc:
                 assert exc.available < want
                 assert exc.available == sum(
                     x.remaining for x in lots if x.remaining and now < x.expires_at
                 )
                 continue
-            assert sum(a.points for a in allocations) == want
-            record(debit_entries("redeem", allocations, at=now, actor="till", reason="redeem"))
+            assert -sum(e.points for e in new) == want
+            record(new)
         elif op == "expire":
-            allocations = expire(lots, at=now)
-            assert all(x.remaining == 0 for x in lots if now >= x.expires_at) == (not allocations)
-            record(debit_entries("expire", allocations, at=now, actor="job", reason="expiry"))
+            new = expiry_entries(lots, at=now, actor="job")
+            assert all(x.remaining == 0 for x in lots if now >= x.expires_at) == (not new)
+            record(new)
         elif op == "reverse" and purchase_lots:
             own = rng.choice(purchase_lots)
             earned = next(e.points for e in entries if e.lot_id == own and e.kind == "earn")
             want = rng.randint(1, earned)
-            plan = plan_reversal(lots, want, at=now, prefer_lot_ids={own})
-            assert sum(a.points for a in plan.from_lots) + plan.shortfall == want
-            new = debit_entries("reverse", plan.from_lots, at=now, actor="till", reason="return")
-            if plan.shortfall:
-                new.append(LedgerEntry("reverse", -plan.shortfall, None, now, "till", "spent"))
-            record(new)
+            reversal = return_entries(
+                lots,
+                want,
+                at=now,
+                actor="till",
+                purchase_id=step,
+                return_id="R",
+                purchase_lot_ids={own},
+            )
+            assert -sum(e.points for e in reversal.entries) == want
+            record(reversal.entries)
         elif op == "settle" and model.owed:
-            allocations = settle_debt(lots, model.owed, at=now)
-            paid = sum(a.points for a in allocations)
-            new = debit_entries("adjust", allocations, at=now, actor="job", reason="settle")
-            if paid:
-                new.append(LedgerEntry("adjust", paid, None, now, "job", "settle"))
-            record(new)
+            record(debt_settlement_entries(lots, model.owed, at=now, actor="job"))
 
-        lots = lots_from_ledger(entries)
+        lots = replay(entries)
         assert all(x.remaining >= 0 for x in lots)
         assert {x.lot_id: x.remaining for x in lots} == model.remaining
-        assert debt(entries) == model.owed >= 0
-        assert balance(entries) == sum(x.remaining for x in lots) - debt(entries)
+        assert owed(entries) == model.owed >= 0
+        total = sum(e.points for e in entries)
+        assert total == sum(x.remaining for x in lots) - owed(entries)
         if model.owed == 0:
-            assert balance(entries) == sum(x.remaining for x in lots) >= 0
+            assert total == sum(x.remaining for x in lots) >= 0
 
 
 @pytest.mark.parametrize("seed", range(40))

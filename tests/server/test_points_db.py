@@ -1,20 +1,26 @@
 """Points in the real database: redemption without double spend, expiry, the append-only ledger.
 
 Every balance here is checked two ways: the sum of the ledger, and the lots replayed from the
-ledger by the pure engine (``server.loyalty.lots_from_ledger``) against the stored remainders.
+ledger by the pure engine (``server.loyalty.lot_changes``) against the stored remainders. And the
+ledger and lot tables are written by one module only, ``server.queries.ledger``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 
-from server.loyalty import LedgerEntry, balance, debt, lots_from_ledger
+from server.loyalty import LedgerEntry
+from server.queries import ledger
 from server.queries import membership as q
 from tests.fix_db import Api
+from tests.server.test_loyalty_points import owed
+from tests.server.test_loyalty_points import replay as replay_entries
 from tests.server.test_members import client, enrol, ledger_sum, one, redemption, sale, till
 
 
@@ -38,8 +44,9 @@ def replay(db_url: str, member_id: int) -> None:
         for r in rows
     ]
     assert all(e.actor and e.reason for e in entries)
-    assert {lot.lot_id: lot.remaining for lot in lots_from_ledger(entries)} == stored
-    assert balance(entries) == sum(stored.values()) - debt(entries) == ledger_sum(db_url, member_id)
+    assert {lot.lot_id: lot.remaining for lot in replay_entries(entries)} == stored
+    total = sum(e.points for e in entries)
+    assert total == sum(stored.values()) - owed(entries) == ledger_sum(db_url, member_id)
 
 
 def earn(api: Api, pos_id: str, amount: str, at: datetime | None = None) -> int:
@@ -257,3 +264,17 @@ def test_a_redemption_racing_the_expiry_job_is_refused_cleanly(api: Api) -> None
     assert outcome == "409", outcome
     assert ledger_sum(api.db_url, member_id) == 10
     replay(api.db_url, member_id)
+
+
+SERVER = Path(__file__).resolve().parents[2] / "server"
+
+
+def test_only_the_ledger_module_touches_the_ledger_and_lot_tables() -> None:
+    """Every ledger row is made by the pure rules and written by ``append_entries``: no other
+    module in server/ names the tables, so none can write a row by hand."""
+    assert Path(ledger.__file__).resolve().parent == SERVER / "queries"
+    table = re.compile(r"\bpoints_(ledger|lot)\b")
+    sources = sorted(SERVER.rglob("*.py"))
+    assert len(sources) > 20
+    naming = [p.relative_to(SERVER).as_posix() for p in sources if table.search(p.read_text())]
+    assert naming == ["queries/ledger.py"]
