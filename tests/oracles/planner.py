@@ -112,10 +112,10 @@ def heatmap(trips: pd.DataFrame, start: datetime, end: datetime, tz: str) -> pd.
     """Per (weekday, hour) of the trip's local start: ``entries_per_day, conversion``."""
     local = trips["start_at"].dt.tz_convert(tz)
     t = pd.DataFrame(
-        {"weekday": local.dt.weekday, "hour": local.dt.hour, "bought": trips["bought"]}
+        {"weekday": local.dt.day_of_week, "hour": local.dt.hour, "bought": trips["bought"]}
     )
     cell = t.groupby(["weekday", "hour"]).agg(entries=("bought", "size"), buyers=("bought", "sum"))
-    days = pd.date_range(start, end, freq="1D", inclusive="left", tz=tz).weekday
+    days = pd.date_range(start, end, freq="1D", inclusive="left", tz=tz).day_of_week
     per_weekday = Counter(int(d) for d in days)
     wd = cell.index.get_level_values("weekday")
     cell["entries_per_day"] = cell["entries"] / [per_weekday[int(w)] for w in wd]

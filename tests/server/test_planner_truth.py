@@ -236,7 +236,8 @@ def test_occupancy_and_heatmap_match_a_pandas_oracle(planted: Store) -> None:
         assert got["occupancy"] == pytest.approx(value, abs=1e-6), hour
     heat = oracle.heatmap(f.trips, start, END, "UTC")
     cells = {(c["weekday"], c["hour"]): c for c in planted.get("heatmap", **span)}
-    assert cells.keys() == set(heat.index)
+    # hours with sales but no trip starting (e.g. the last checkouts) are served as empty cells
+    assert {k for k, c in cells.items() if c["entries_per_day"] > 0} == set(heat.index)
     for (wd, h), row in heat.iterrows():
         assert cells[(wd, h)]["entries_per_day"] == pytest.approx(row["entries_per_day"])
         assert cells[(wd, h)]["conversion"] == pytest.approx(row["conversion"])
