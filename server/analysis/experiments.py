@@ -55,10 +55,6 @@ class Period:
     def of(cls, start: DayLike, end: DayLike) -> Period:
         return cls(_day(start), _day(end))
 
-    @property
-    def days(self) -> int:
-        return int((self.end - self.start) / pd.Timedelta(days=1))
-
 
 def _day(value: DayLike) -> pd.Timestamp:
     t = pd.Timestamp(value)

@@ -131,9 +131,6 @@ class RouteGraph:
             counter_zone={c.code: c.zone for c in layout.counters},
         )
 
-    def distance(self, a: str, b: str) -> float:
-        return float(self.dist[self.index[a], self.index[b]])
-
     def route_length(self, stops: Sequence[str]) -> float:
         """Shortest length visiting ``stops`` in the given order."""
         idx = [self.index[s] for s in stops]

@@ -169,9 +169,9 @@ def test_two_opt_close_to_exact_above_the_limit() -> None:
 def test_demo_layout_graph() -> None:
     layout = load_layout("firmware_sim/stores/demo.yaml")
     hops = RouteGraph.from_layout(layout, metric="hops")
-    assert hops.distance("ENT", "CHK") == 3.0  # ENT - A2 - A3 - CHK
+    assert hops.route_length(["ENT", "CHK"]) == 3.0  # ENT - A2 - A3 - CHK
     metres = RouteGraph.from_layout(layout)
-    assert metres.distance("ENT", "A2") == pytest.approx(5.0)  # centroids (30, 2) and (30, 7)
+    assert metres.route_length(["ENT", "A2"]) == pytest.approx(5.0)  # centroids (30, 2) and (30, 7)
     trips = trips_frame([["ENT", "A2", "C02", "A2", "A3", "CHK", "EXIT"]])
     buy = pd.DataFrame({"trip_id": ["t0"], "counter": ["C02"], "at": [T0], "amount": [1.0]})
     out = path_efficiency(trips, buy, hops)
