@@ -345,20 +345,11 @@ async def refresh_day(
     )
 
 
-_GRAPHS: dict[str, tuple[str, RouteGraph]] = {}
-
-
 async def route_graph(conn: AsyncConnection[Any], store_id: str) -> RouteGraph | None:
-    """The store's route graph, kept while its layout is unchanged (it caches shortest tours)."""
+    """The store's route graph from its current layout (built per call: well under a
+    millisecond; its cache of shortest tours lives as long as the caller keeps the graph)."""
     layout = await load_layout(conn, store_id)
-    if layout is None:
-        return None
-    key = layout.model_dump_json()
-    hit = _GRAPHS.get(store_id)
-    if hit is None or hit[0] != key:
-        hit = (key, RouteGraph.from_layout(layout))
-        _GRAPHS[store_id] = hit
-    return hit[1]
+    return None if layout is None else RouteGraph.from_layout(layout)
 
 
 async def refresh_days(conn: AsyncConnection[Any], store_id: str, days: Sequence[date]) -> None:
@@ -412,7 +403,13 @@ async def refresh_dirty(conn: AsyncConnection[Any], *, max_days: int = 7) -> int
         (max_days,),
     )
     todo = await cur.fetchall()
+    by_store: dict[str, list[date]] = {}
     for store_id, day in todo:
-        await refresh_days(conn, store_id, [day])
-        await conn.commit()
+        by_store.setdefault(store_id, []).append(day)
+    for store_id, days in by_store.items():
+        tz = await store_timezone(conn, store_id)
+        graph = await route_graph(conn, store_id)  # one graph (and tour cache) per batch
+        for day in days:
+            await refresh_day(conn, store_id, day, tz=tz, graph=graph)
+            await conn.commit()
     return len(todo)

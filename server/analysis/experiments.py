@@ -1,7 +1,8 @@
 """Experiments: did a promotion or a layout change move a metric? Before vs during/after.
 
-Daily metrics per unit (a counter, or ``"store"``) come from :func:`daily_counter_metrics` and
-:func:`daily_store_metrics`: ``day, unit, traffic, dwell, conversion, sales``.
+Daily metrics per unit (a counter, or ``"store"``): ``day, unit, traffic, dwell, conversion,
+sales``, read from the daily facts by server/queries/experiments.py, which serves these
+estimates.
 
 * **Difference-in-differences** (treated units vs control units, e.g. the other counters): per
   day, d = treated - control (each the mean over its units); estimate = mean(d during/after) -
@@ -26,15 +27,12 @@ import logging
 import math
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-
-from server.analysis import as_utc
-from storeflow.layout import StoreLayout
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +41,7 @@ DayLike = date | datetime | pd.Timestamp | str
 Metric = Literal["traffic", "dwell", "conversion", "sales"]
 Scale = Literal["absolute", "log"]
 METRICS: tuple[Metric, ...] = ("traffic", "dwell", "conversion", "sales")
-N_BOOT = 2000
-MIN_DWELL_S = 30.0
+N_BOOT = 1000  # bootstrap resamples per interval: the 2.5 and 97.5 percentiles settle by then
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,121 +55,12 @@ class Period:
     def of(cls, start: DayLike, end: DayLike) -> Period:
         return cls(_day(start), _day(end))
 
-    @property
-    def days(self) -> int:
-        return int((self.end - self.start) / pd.Timedelta(days=1))
-
 
 def _day(value: DayLike) -> pd.Timestamp:
     t = pd.Timestamp(value)
     if t.tzinfo is not None:
         t = t.tz_localize(None)
     return t.normalize()
-
-
-def _local_day(values: pd.Series, tz: str) -> pd.Series:
-    local: pd.Series = as_utc(values).dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
-    return local
-
-
-# --------------------------------------------------------------------------- daily metrics
-
-
-def daily_counter_metrics(
-    visits: pd.DataFrame,
-    purchases: pd.DataFrame,
-    layout: StoreLayout,
-    *,
-    min_dwell_s: float = MIN_DWELL_S,
-    tz: str | None = None,
-) -> pd.DataFrame:
-    """Per counter and day: ``day, unit, category, traffic, dwell, conversion, sales``.
-
-    traffic = visitor trips (total dwell in the counter's zone >= ``min_dwell_s``, dated by the
-    first entry), dwell = their median dwell (s), conversion = visitor trips that bought at the
-    counter / visitor trips, sales = the counter's sales that day (by purchase time). Days are
-    local to ``tz`` (default: the store's timezone). Counter-days with no visitor have traffic 0
-    and conversion NaN; all days between the first and last present are listed.
-    """
-    tz = tz or layout.store.timezone
-    codes = pd.DataFrame(
-        {
-            "unit": [c.code for c in layout.counters],
-            "zone": [c.zone for c in layout.counters],
-            "category": [c.category for c in layout.counters],
-        }
-    )
-    v = visits[visits["zone"].isin(codes["zone"])]
-    tz_dwell = (
-        v.assign(enter=as_utc(v["enter_at"]))
-        .groupby(["trip_id", "zone"])
-        .agg(dwell=("dwell_s", "sum"), enter=("enter", "min"))
-        .reset_index()
-    )
-    tz_dwell = tz_dwell[tz_dwell["dwell"] >= min_dwell_s].merge(codes, on="zone")
-    tz_dwell["day"] = _local_day(tz_dwell["enter"], tz)
-    p = purchases.assign(
-        unit=purchases["counter"].astype(str), amount=purchases["amount"].astype(np.float64)
-    )
-    p["day"] = _local_day(p["at"], tz)
-    paid = p.loc[p["trip_id"].notna(), ["trip_id", "unit"]].drop_duplicates().assign(bought=1)
-    tz_dwell = tz_dwell.merge(paid, on=["trip_id", "unit"], how="left")
-    tz_dwell["bought"] = tz_dwell["bought"].fillna(0)
-    per = tz_dwell.groupby(["day", "unit"]).agg(
-        traffic=("trip_id", "nunique"), dwell=("dwell", "median"), buyers=("bought", "sum")
-    )
-    sales = p[p["unit"].isin(codes["unit"])].groupby(["day", "unit"])["amount"].sum()
-    days = pd.Index(per.index.get_level_values("day")).union(
-        pd.Index(sales.index.get_level_values("day"))
-    )
-    if len(days) == 0:
-        return pd.DataFrame(columns=["day", "unit", "category", *METRICS])
-    all_days = pd.date_range(days.min(), days.max(), freq="D")
-    grid = pd.MultiIndex.from_product([all_days, codes["unit"]], names=["day", "unit"])
-    out = per.reindex(grid)
-    out["traffic"] = out["traffic"].fillna(0).astype(np.int64)
-    out["conversion"] = out["buyers"] / out["traffic"].where(out["traffic"] > 0)
-    out["sales"] = sales.reindex(grid).fillna(0.0)
-    out = out.reset_index().merge(codes[["unit", "category"]], on="unit")
-    return out[["day", "unit", "category", *METRICS]]
-
-
-def daily_store_metrics(
-    trips: pd.DataFrame, purchases: pd.DataFrame, *, tz: str = "UTC"
-) -> pd.DataFrame:
-    """Store per day: ``day, unit ("store"), traffic, dwell, conversion, sales``.
-
-    traffic = trips starting that day (footfall), dwell = median trip duration (s), conversion =
-    trips with at least one purchase / trips, sales = purchases that day (by purchase time).
-    """
-    t = pd.DataFrame(
-        {
-            "trip_id": trips["trip_id"].to_numpy(),
-            "day": _local_day(trips["start_at"], tz).to_numpy(),
-            "dur": (as_utc(trips["end_at"]) - as_utc(trips["start_at"])).dt.total_seconds(),
-        }
-    )
-    bought = set(purchases.loc[purchases["trip_id"].notna(), "trip_id"])
-    t["bought"] = t["trip_id"].isin(bought).astype(np.int64)
-    per = t.groupby("day").agg(
-        traffic=("trip_id", "size"), dwell=("dur", "median"), conversion=("bought", "mean")
-    )
-    sales = (
-        purchases.assign(day=_local_day(purchases["at"], tz))
-        .groupby("day")["amount"]
-        .sum()
-        .astype(np.float64)
-    )
-    days = per.index.union(sales.index)
-    if len(days) == 0:
-        return pd.DataFrame(columns=["day", "unit", *METRICS])
-    grid = pd.date_range(days.min(), days.max(), freq="D", name="day")
-    out = per.reindex(grid)
-    out["traffic"] = out["traffic"].fillna(0).astype(np.int64)
-    out["sales"] = sales.reindex(grid).fillna(0.0)
-    out = out.reset_index()
-    out.insert(1, "unit", "store")
-    return out[["day", "unit", *METRICS]]
 
 
 # --------------------------------------------------------------------------- estimates
@@ -418,109 +306,4 @@ def same_weekday_change(
         control_after=math.nan,
         days_before=c.days_before,
         days_after=c.days_after,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class PromotionEffect:
-    """Effects during the promotion and in the days after it ended (None without data)."""
-
-    during: Effect
-    after: Effect | None
-
-
-def promotion_effect(
-    daily: pd.DataFrame,
-    *,
-    metric: Metric,
-    treated: Collection[str],
-    start: DayLike,
-    end: DayLike,
-    before_days: int = 28,
-    after_days: int = 14,
-    control: Collection[str] | None = None,
-    scale: Scale = "absolute",
-    n_boot: int = N_BOOT,
-    seed: int = 0,
-) -> PromotionEffect:
-    """A promotion on ``treated`` units (a counter, or every counter of a category) over
-    ``[start, end)``: difference-in-differences against the other counters, for the promotion
-    period and for the ``after_days`` following it, each vs the ``before_days`` before it.
-    """
-    s, e = _day(start), _day(end)
-    before = Period(s - timedelta(days=before_days), s)
-    during = diff_in_diff(
-        daily,
-        metric=metric,
-        treated=treated,
-        control=control,
-        scale=scale,
-        before=before,
-        after=Period(s, e),
-        n_boot=n_boot,
-        seed=seed,
-    )
-    try:
-        later: Effect | None = diff_in_diff(
-            daily,
-            metric=metric,
-            treated=treated,
-            control=control,
-            scale=scale,
-            before=before,
-            after=Period(e, e + timedelta(days=after_days)),
-            n_boot=n_boot,
-            seed=seed + 1,
-        )
-    except ValueError:
-        later = None
-    return PromotionEffect(during=during, after=later)
-
-
-def category_units(layout: StoreLayout, category: str) -> list[str]:
-    """Counter codes of a category (the treated units of a category promotion)."""
-    return [c.code for c in layout.counters if c.category == category]
-
-
-def layout_change_effect(
-    daily: pd.DataFrame,
-    *,
-    metric: Metric,
-    change_at: DayLike,
-    days: int = 28,
-    unit: str = "store",
-    control: Collection[str] | None = None,
-    scale: Scale = "absolute",
-    n_boot: int = N_BOOT,
-    seed: int = 0,
-) -> Effect:
-    """A layout change on ``change_at``: the ``days`` before vs the ``days`` from it.
-
-    With ``control`` units (parts of the store the change did not touch) the estimate is a
-    difference-in-differences; without, the same-weekday comparison for ``unit``.
-    """
-    c = _day(change_at)
-    before = Period(c - timedelta(days=days), c)
-    after = Period(c, c + timedelta(days=days))
-    if control:
-        return diff_in_diff(
-            daily,
-            metric=metric,
-            treated=[unit],
-            control=control,
-            scale=scale,
-            before=before,
-            after=after,
-            n_boot=n_boot,
-            seed=seed,
-        )
-    return same_weekday_change(
-        daily,
-        metric=metric,
-        unit=unit,
-        before=before,
-        after=after,
-        scale=scale,
-        n_boot=n_boot,
-        seed=seed,
     )

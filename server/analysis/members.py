@@ -1,4 +1,8 @@
-"""Members: the five classes, RFM scores and segments, the Pareto curve, lapse alerts, BG/NBD.
+"""Members: the five classes, RFM scores and segments, the purchase rhythm and BG/NBD P(alive).
+
+:func:`member_status` is what server/member_status.py stores per member; the Members page
+(server/queries/members_view.py) reads it: class counts, the Pareto curve and the lapse rule
+are queries over those rows. The action text of a lapse alert is :func:`suggest_action`.
 
 Inputs: ``members`` (``member_id, joined_at, referrer_id, tier, birth_date, gender``) and
 ``purchases`` (``member_id, at, amount`` and optionally ``purchase_id``; several rows with one
@@ -29,7 +33,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -46,7 +49,6 @@ LOYAL_MIN_PURCHASES = 3
 LOYAL_MIN_MONTHS = 2
 CORE_SHARE = 0.20
 CLASS_PRIORITY = ("core", "loyal", "occasional", "potential")
-MemberClass = Literal["core", "loyal", "occasional", "potential"]
 
 
 def _ts(value: datetime | pd.Timestamp) -> pd.Timestamp:
@@ -137,26 +139,6 @@ def classify_members(
     return out
 
 
-def class_counts(classified: pd.DataFrame) -> pd.DataFrame:
-    """Members per primary class, plus referrers among them (referrers overlap the classes).
-
-    Columns: ``class, members, referrers``; the last row, ``referrer``, counts every referrer.
-    """
-    rows = [
-        {
-            "class": c,
-            "members": int((classified["primary_class"] == c).sum()),
-            "referrers": int(
-                (classified["is_referrer"] & (classified["primary_class"] == c)).sum()
-            ),
-        }
-        for c in CLASS_PRIORITY
-    ]
-    n_ref = int(classified["is_referrer"].sum())
-    rows.append({"class": "referrer", "members": n_ref, "referrers": n_ref})
-    return pd.DataFrame(rows)
-
-
 # --------------------------------------------------------------------------- RFM
 
 # The common R x F grid (R and F scores 1-5): first matching row wins.
@@ -226,51 +208,6 @@ def rfm(purchases: pd.DataFrame, as_of: datetime | pd.Timestamp) -> pd.DataFrame
         SEGMENT_GRID[(int(r), int(f))] for r, f in zip(out["r"], out["f"], strict=True)
     ]
     return out.reset_index()
-
-
-# --------------------------------------------------------------------------- Pareto
-
-
-@dataclass(frozen=True, slots=True)
-class Pareto:
-    """``curve``: ``member_share, sales_share`` from (0, 0) to (1, 1), members ranked by sales.
-
-    ``top_share``: the share of sales from the top ``top`` fraction of members.
-    """
-
-    curve: pd.DataFrame
-    top: float
-    top_share: float
-
-
-def pareto(
-    purchases: pd.DataFrame,
-    as_of: datetime | pd.Timestamp,
-    *,
-    members: pd.DataFrame | None = None,
-    top: float = 0.20,
-) -> Pareto:
-    """Cumulative share of sales against cumulative share of members ranked by sales.
-
-    With ``members`` the members who bought nothing count too (they flatten the tail);
-    otherwise only buyers. The top group is ceil(``top`` x members).
-    """
-    mp = member_purchases(purchases, as_of)
-    sales = mp.groupby("member_id")["amount"].sum()
-    if members is not None:
-        sales = sales.reindex(members["member_id"].unique(), fill_value=0.0)
-    values = np.sort(sales.to_numpy(dtype=np.float64))[::-1]
-    n, total = len(values), float(values.sum())
-    cum = np.concatenate([[0.0], np.cumsum(values)])
-    curve = pd.DataFrame(
-        {
-            "member_share": np.arange(n + 1, dtype=np.float64) / max(n, 1),
-            "sales_share": cum / total if total > 0 else np.zeros(n + 1),
-        }
-    )
-    k = math.ceil(top * n)
-    share = float(cum[k] / total) if total > 0 else math.nan
-    return Pareto(curve=curve, top=top, top_share=share)
 
 
 # --------------------------------------------------------------------------- BG/NBD
@@ -411,8 +348,6 @@ def fit_bgnbd(
 
 # --------------------------------------------------------------------------- lapse alerts
 
-LAPSE_FACTOR = 2.0
-LAPSE_MIN_PURCHASES = 3
 VIP_TIERS = frozenset({"Gold", "Platinum", "Diamond", "VIP", "Black"})
 
 
@@ -452,76 +387,6 @@ def purchase_rhythm(mp: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
     return per
 
 
-def lapse_alerts(
-    purchases: pd.DataFrame,
-    members: pd.DataFrame,
-    as_of: datetime | pd.Timestamp,
-    *,
-    factor: float = LAPSE_FACTOR,
-    min_purchases: int = LAPSE_MIN_PURCHASES,
-    params: BgNbdParams | None = None,
-    fit: bool = False,
-) -> pd.DataFrame:
-    """Members overdue compared with their own rhythm, with BG/NBD P(alive) and an action.
-
-    Rule: days since the last purchase > ``factor`` x the member's median interval between
-    purchases, for members with at least ``min_purchases`` purchases (purchases on one day count
-    once). P(alive) uses ``params`` (default: fitted on all buyers when ``fit`` is true, else the
-    CDNOW estimates) with time in weeks; ``one_time_buyer`` flags x = 0, where plain BG/NBD says
-    1 regardless (not reachable by the rule, listed for the all-buyer column ``p_alive``).
-
-    Columns: ``member_id, tier, primary_class, purchases, last_purchase_at, days_since,
-    median_interval_days, ratio, x, t_x_weeks, T_weeks, p_alive, one_time_buyer, action``,
-    most overdue first.
-    """
-    end = _ts(as_of)
-    per = purchase_rhythm(member_purchases(purchases, end), end)
-    per["days_since"] = (end - per["max"]).dt.total_seconds() / 86400.0
-    if params is None:
-        params = fit_bgnbd(per["x"], per["t_x_weeks"], per["T_weeks"]) if fit else CDNOW_PARAMS
-    per["p_alive"] = p_alive(per["x"], per["t_x_weeks"], per["T_weeks"], params)
-    per["one_time_buyer"] = per["x"] == 0
-    per["ratio"] = per["days_since"] / per["median_interval_days"]
-    due = per[
-        (per["size"] >= min_purchases)
-        & (per["median_interval_days"] > 0)
-        & (per["days_since"] > factor * per["median_interval_days"])
-    ].copy()
-    classes = classify_members(members, purchases, end).set_index("member_id")["primary_class"]
-    tiers = members.set_index("member_id")["tier"] if "tier" in members.columns else None
-    due["primary_class"] = classes.reindex(due.index).fillna("occasional").to_numpy()
-    due["tier"] = tiers.reindex(due.index).to_numpy() if tiers is not None else None
-    due["action"] = [
-        suggest_action(
-            primary_class=str(c),
-            tier=None if pd.isna(t) else str(t),
-            ratio=float(r),
-            p_alive=float(pa),
-        )
-        for c, t, r, pa in zip(
-            due["primary_class"], due["tier"], due["ratio"], due["p_alive"], strict=True
-        )
-    ]
-    due = due.rename(columns={"size": "purchases", "max": "last_purchase_at"})
-    cols = [
-        "tier",
-        "primary_class",
-        "purchases",
-        "last_purchase_at",
-        "days_since",
-        "median_interval_days",
-        "ratio",
-        "x",
-        "t_x_weeks",
-        "T_weeks",
-        "p_alive",
-        "one_time_buyer",
-        "action",
-    ]
-    out = due[cols].sort_values("ratio", ascending=False).reset_index()
-    return out.rename(columns={"index": "member_id"})
-
-
 # --------------------------------------------------------------------------- one row per member
 
 
@@ -537,8 +402,8 @@ def member_status(
     Columns: those of :func:`classify_members`, plus ``last_purchase_at, purchase_days,
     days_since, median_interval_days, p_alive`` (BG/NBD, fitted on this store's buyers when
     ``fit``; 1.0 for one-time buyers, see :func:`p_alive`) and ``recency_days, frequency,
-    monetary, r, f, m, rfm_segment`` (None for members who never bought). The lapse rule of
-    :func:`lapse_alerts` can then be applied with any thresholds by a query.
+    monetary, r, f, m, rfm_segment`` (None for members who never bought). The lapse rule is
+    applied to these figures by a query (server/queries/members_view.py, :func:`lapse`).
     """
     end = _ts(as_of)
     out = classify_members(members, purchases, end).set_index("member_id")

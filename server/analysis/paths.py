@@ -1,14 +1,12 @@
-"""Paths: common paths, the transition matrix, Sankey links, trip statistics, path efficiency.
+"""Path efficiency, as the daily facts compute it (server/rollup.py, ``fact_efficiency``).
 
-Input ``trips``: ``trip_id``, ``start_at``, ``end_at`` and ``zones`` (the ordered zone codes the
-trip passed through, consecutive repeats collapsed; a list, tuple or array per row). Path
-efficiency also takes ``purchases`` (``trip_id``, ``counter``, ``at``) and a :class:`RouteGraph`.
+Input ``trips``: ``trip_id`` and ``zones`` (the ordered zone codes the trip passed through,
+consecutive repeats collapsed; a list, tuple or array per row), ``purchases`` (``trip_id``,
+``counter``, ``at``) and a :class:`RouteGraph` of the layout. Top paths and the transition
+matrix are SQL over the facts (server/queries/paths.py).
 
-Definitions (docs/metrics.md#transition-matrix, #sankey, #path-efficiency):
+Definition (docs/metrics.md#path-efficiency):
 
-* Transition matrix (Farley & Ring 1966): P(j | i) = n_ij / sum_k n_ik over consecutive zones
-  in trips.
-* Sankey: link width proportional to the number of moves between two zones.
 * Path efficiency (Hui, Fader & Bradlow 2009): the shortest route from the entrance through every
   zone where the shopper bought to the checkout, divided by the length actually walked; and the
   decomposition walked = shortest + order deviation + travel deviation.
@@ -21,7 +19,7 @@ import logging
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -64,171 +62,6 @@ def _flatten(trips: pd.DataFrame) -> _Flat:
     starts = np.cumsum(lengths) - lengths
     step = np.arange(total, dtype=np.int64) - starts[trip]
     return _Flat(trip=trip, step=step, zone=zone, lengths=lengths, starts=starts)
-
-
-@dataclass(frozen=True, slots=True)
-class _Moves:
-    """Moves between consecutive zones of a trip, zones as codes into ``names``."""
-
-    step: IntArray
-    source: IntArray
-    target: IntArray
-    names: tuple[str, ...]
-
-    def counts(self, keep: npt.NDArray[np.bool_] | None = None) -> IntArray:
-        """n x n matrix of move counts (``keep``: a mask over the moves)."""
-        n = len(self.names)
-        src, dst = (
-            (self.source, self.target)
-            if keep is None
-            else (
-                self.source[keep],
-                self.target[keep],
-            )
-        )
-        flat: IntArray = np.bincount(src * n + dst, minlength=n * n).astype(np.int64)
-        return flat.reshape(n, n)
-
-
-def _moves(flat: _Flat) -> _Moves:
-    codes, uniques = pd.factorize(pd.Index(flat.zone, dtype=object))
-    codes = codes.astype(np.int64)
-    same = flat.trip[:-1] == flat.trip[1:]
-    return _Moves(
-        step=flat.step[:-1][same],
-        source=codes[:-1][same],
-        target=codes[1:][same],
-        names=tuple(str(u) for u in uniques),
-    )
-
-
-# --------------------------------------------------------------------------- paths and flows
-
-
-def top_paths(trips: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """The ``n`` most common whole paths.
-
-    Columns: ``path`` (tuple of zone codes), ``label`` ("ENT > A2 > ..."), ``trips`` (how many
-    trips walked exactly that path) and ``share`` (of all trips).
-    """
-    keys = pd.Series([tuple(str(z) for z in zs) for zs in trips["zones"]], dtype=object)
-    counts = keys.value_counts(sort=True).head(n)
-    total = max(len(trips), 1)
-    return pd.DataFrame(
-        {
-            "path": list(counts.index),
-            "label": [" > ".join(p) for p in counts.index],
-            "trips": counts.to_numpy(dtype=np.int64),
-            "share": counts.to_numpy(dtype=np.float64) / total,
-        }
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class TransitionMatrix:
-    """``probabilities.loc[i, j]`` = P(j | i); ``counts.loc[i, j]`` = n_ij.
-
-    A row sums to 1 when the zone has at least one move out of it, and is all zeros otherwise
-    (e.g. the exit, where trips end).
-    """
-
-    probabilities: pd.DataFrame
-    counts: pd.DataFrame
-
-
-def transition_matrix(trips: pd.DataFrame, zones: Sequence[str] | None = None) -> TransitionMatrix:
-    """P(j | i) = n_ij / sum_k n_ik, n_ij = moves from zone i straight to zone j over all trips.
-
-    ``zones`` fixes the row and column order (e.g. the layout's zone order); by default the zones
-    seen in the trips, sorted.
-    """
-    moves = _moves(_flatten(trips))
-    raw = pd.DataFrame(moves.counts(), index=list(moves.names), columns=list(moves.names))
-    order = list(zones) if zones is not None else sorted(moves.names)
-    counts = raw.reindex(index=order, columns=order, fill_value=0).astype(np.int64)
-    counts.index.name, counts.columns.name = "from", "to"
-    out = counts.sum(axis=1).to_numpy(dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        probs = np.where(out[:, None] > 0, counts.to_numpy(dtype=np.float64) / out[:, None], 0.0)
-    probabilities = pd.DataFrame(probs, index=counts.index, columns=counts.columns)
-    return TransitionMatrix(probabilities=probabilities, counts=counts)
-
-
-def sankey_links(
-    trips: pd.DataFrame, min_count: int = 1, *, by_step: bool = False, max_steps: int = 6
-) -> pd.DataFrame:
-    """Links for a Sankey diagram: ``source, target, value`` (moves), largest first.
-
-    Links with fewer than ``min_count`` moves are dropped. Paths loop back (A2 -> C02 -> A2), and
-    a Sankey cannot draw cycles; ``by_step=True`` labels nodes with the step number ("1:ENT",
-    "2:A2", ...) for the first ``max_steps`` moves so the diagram reads left to right.
-    """
-    moves = _moves(_flatten(trips))
-    n = len(moves.names)
-    steps = [None] if not by_step else list(range(max_steps))
-    frames = []
-    for st in steps:
-        keep = None if st is None else moves.step == st
-        m = moves.counts(keep)
-        src, dst = np.nonzero(m >= max(min_count, 1))
-        label = "" if st is None else f"{st + 1}:"
-        label2 = "" if st is None else f"{st + 2}:"
-        frames.append(
-            pd.DataFrame(
-                {
-                    "source": [label + moves.names[i] for i in src],
-                    "target": [label2 + moves.names[j] for j in dst],
-                    "value": m[src, dst].astype(np.int64),
-                }
-            )
-        )
-    links = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if n == 0 or links.empty:
-        return pd.DataFrame(
-            {
-                "source": pd.Series([], dtype=object),
-                "target": pd.Series([], dtype=object),
-                "value": pd.Series([], dtype=np.int64),
-            }
-        )
-    links = links.sort_values(["value", "source", "target"], ascending=[False, True, True])
-    return links.reset_index(drop=True)
-
-
-@dataclass(frozen=True, slots=True)
-class TripStats:
-    """Trip length in zones (path length) and duration (end - start) in seconds."""
-
-    trips: int
-    zones_mean: float
-    zones_median: float
-    zones_p90: float
-    duration_mean_s: float
-    duration_median_s: float
-    duration_p90_s: float
-
-
-def trip_stats(trips: pd.DataFrame) -> TripStats:
-    """Mean, median and 90th percentile of trip length (zones on the path) and duration."""
-    lengths = np.fromiter((len(z) for z in trips["zones"]), dtype=np.float64, count=len(trips))
-    dur = (
-        (as_utc(trips["end_at"]) - as_utc(trips["start_at"])).dt.total_seconds().to_numpy()
-        if len(trips)
-        else np.array([], dtype=np.float64)
-    )
-
-    def q(a: npt.NDArray[np.floating[Any]], p: float) -> float:
-        return float(np.quantile(a, p)) if a.size else math.nan
-
-    return TripStats(
-        trips=len(trips),
-        zones_mean=float(lengths.mean()) if lengths.size else math.nan,
-        zones_median=q(lengths, 0.5),
-        zones_p90=q(lengths, 0.9),
-        duration_mean_s=float(dur.mean()) if dur.size else math.nan,
-        duration_median_s=q(dur, 0.5),
-        duration_p90_s=q(dur, 0.9),
-    )
 
 
 # --------------------------------------------------------------------------- route graph, TSP
@@ -297,9 +130,6 @@ class RouteGraph:
             kinds={z.code: str(z.kind) for z in layout.zones},
             counter_zone={c.code: c.zone for c in layout.counters},
         )
-
-    def distance(self, a: str, b: str) -> float:
-        return float(self.dist[self.index[a], self.index[b]])
 
     def route_length(self, stops: Sequence[str]) -> float:
         """Shortest length visiting ``stops`` in the given order."""

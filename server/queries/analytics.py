@@ -32,7 +32,6 @@ from server.queries.facts import (
 )
 from server.rollup import ALL_SEGMENTS, day_bounds
 
-SHOPPER = ("member_card", "cart", "basket")
 BASELINE_DAYS = 56
 
 _WHERE = "store_id = %(s)s AND day BETWEEN %(d0)s AND %(d1)s AND " + SEGMENT_SQL

@@ -16,10 +16,10 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel
 
 from server import histogram
-from server.analysis.counters import Quadrant, classify
-from server.queries.analytics import SHOPPER, entries
+from server.analysis.counters import Quadrant, classify, recommend
+from server.queries.analytics import entries
 from server.queries.facts import FLOOR_COUNTER_SQL, Selection, histograms, rows
-from server.rollup import COUNTER_MIN_DWELL_S
+from server.rollup import COUNTER_MIN_DWELL_S, SHOPPER
 
 _SQL = """
 WITH visits AS (
@@ -70,22 +70,6 @@ class CounterFigures(BaseModel):
     rank: int
     quadrant: Quadrant
     recommendation: str
-
-
-def recommend(
-    q: Quadrant, *, visitors: int, exposure: float, conversion: float, sales_per_m2: float
-) -> str:
-    """A plain recommendation with the figures that justify it."""
-    facts = (
-        f"{visitors} visitor trips ({exposure:.0%} of store trips), "
-        f"{conversion:.0%} of them bought, {sales_per_m2:,.0f} sales per m²"
-    )
-    return {
-        "star": f"Keep: {facts}.",
-        "hidden gem": f"Improve placement: converts well but few shoppers reach it — {facts}.",
-        "window shopping": f"Review merchandising and the contract: many stop, few buy — {facts}.",
-        "weak": f"Review the contract: low traffic and low conversion — {facts}.",
-    }[q]
 
 
 async def _live(

@@ -1,10 +1,10 @@
 """Promotions and layout changes: daily series from the facts, effects with bootstrap intervals.
 
-Daily metrics (server/analysis/experiments.py): per counter — traffic (visitor trips), dwell
-(median of visitor trips), conversion, sales; for the store — traffic (entries), dwell (mean
-trip duration), conversion (trips that bought / trips), sales. The estimates and intervals are
-those of :mod:`server.analysis.experiments` (difference-in-differences against the other
-counters, or the same weekdays before and after).
+Daily metrics: per counter — traffic (visitor trips), dwell (median of visitor trips),
+conversion (visitor trips that bought there / visitor trips), sales; for the store — traffic
+(entries), dwell (mean trip duration), conversion (trips that bought / trips), sales. The
+estimates and intervals are those of :mod:`server.analysis.experiments` (difference-in-
+differences against the other counters, or the same weekdays before and after).
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from pydantic import BaseModel
 from server import histogram
 from server.analysis.experiments import (
     METRICS,
+    N_BOOT,
     Effect,
     Metric,
     Period,
     diff_in_diff,
-    layout_change_effect,
+    same_weekday_change,
 )
 from server.queries.facts import Bound, Selection, rows
 from server.rollup import ensure_fresh
@@ -48,9 +49,6 @@ def enough_days(e: EffectOut) -> EffectOut:
             f"{e.days_after} after (at least {MIN_DAYS} on each side, on like weekdays)"
         )
     return e
-
-
-N_BOOT = 1000  # bootstrap resamples per interval: the 2.5 and 97.5 percentiles settle by then
 
 
 class EffectOut(BaseModel):
@@ -303,11 +301,12 @@ async def layout_change(
                 enough_days(_did(daily, metric, treated, control, before, after, seed=i))
             )
         else:
-            e = layout_change_effect(
+            e = same_weekday_change(
                 daily,
                 metric=metric,
-                change_at=day,
-                days=days,
+                unit="store",
+                before=before,
+                after=after,
                 scale=_scale(metric),
                 n_boot=N_BOOT,
                 seed=i,

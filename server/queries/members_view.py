@@ -2,7 +2,9 @@
 
 Member figures come from the run of :mod:`server.member_status` as of the end of the selection
 (classes use the 365 days before it); traffic and sales shares per tier come from the daily
-facts of the selection. Rules: server/analysis/members.py (the five classes, RFM, lapse).
+facts of the selection. The five classes and RFM: server/analysis/members.py. The lapse rule
+(:func:`lapse`): days since the last purchase > ``LAPSE_FACTOR`` x the member's median interval
+between purchase days, for members with at least ``LAPSE_MIN_PURCHASES`` purchase days.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import numpy as np
 from psycopg import AsyncConnection
 from pydantic import BaseModel
 
-from server.analysis.members import VIP_TIERS, suggest_action
+from server.analysis.members import CLASS_PRIORITY, CORE_SHARE, VIP_TIERS, suggest_action
 from server.queries.facts import SEGMENT_SQL, Bound, Selection, rows
 
 PARETO_POINTS = 101
+LAPSE_FACTOR = 2.0
+LAPSE_MIN_PURCHASES = 3
 
 
 class ClassCount(BaseModel):
@@ -92,7 +96,8 @@ _RUN = "store_id = %(s)s AND as_of = %(as_of)s"
 def pareto_curve(
     sales: list[float], points: int = PARETO_POINTS
 ) -> tuple[float | None, list[ParetoPoint]]:
-    """Share of sales of the top x % of members (all members, ranked by sales), sampled."""
+    """The Pareto curve of all members ranked by sales, sampled at ``points`` member shares,
+    and the share of sales of the top ``CORE_SHARE`` of members (the core class)."""
     values = np.sort(np.asarray(sales, dtype=np.float64))[::-1]
     n, total = len(values), float(values.sum())
     if n == 0 or total <= 0:
@@ -100,7 +105,7 @@ def pareto_curve(
     cum = np.concatenate([[0.0], np.cumsum(values)]) / total
     shares = np.linspace(0.0, 1.0, points)
     idx = np.minimum(np.ceil(shares * n).astype(np.int64), n)
-    top = float(cum[math.ceil(0.2 * n)])
+    top = float(cum[math.ceil(CORE_SHARE * n)])
     return top, [
         ParetoPoint(member_share=float(s), sales_share=float(cum[i]))
         for s, i in zip(shares, idx, strict=True)
@@ -117,9 +122,8 @@ async def overview(
             conn,
             "SELECT primary_class, count(*)::int, count(*) FILTER (WHERE is_referrer)::int, "
             f"sum(sales_window) FROM member_status WHERE {_RUN} GROUP BY 1 "
-            "ORDER BY array_position(ARRAY['core','loyal','occasional','potential'], "
-            "primary_class)",
-            p,
+            "ORDER BY array_position(%(order)s::text[], primary_class)",
+            Bound(sel, as_of=sel.end, order=list(CLASS_PRIORITY)),
         )
     ]
     segments = [

@@ -50,28 +50,6 @@ class Paths(BaseModel):
     efficiency_all: Efficiency | None = None
 
 
-def summarise(paths: list[list[str]], *, top: int = 10) -> Paths:
-    """Top paths and the transition matrix from trips' zone sequences (pure)."""
-    counts = Counter(tuple(p) for p in paths)
-    pairs: Counter[tuple[str, str]] = Counter()
-    for p in paths:
-        pairs.update(zip(p, p[1:], strict=False))
-    out_of: Counter[str] = Counter()
-    for (a, _), n in pairs.items():
-        out_of[a] += n
-    total = len(paths)
-    return Paths(
-        trips=total,
-        top_paths=[
-            PathCount(path=list(p), trips=n, share=n / total) for p, n in counts.most_common(top)
-        ],
-        transitions=[
-            Transition(source=a, target=b, count=n, probability=n / out_of[a])
-            for (a, b), n in sorted(pairs.items())
-        ],
-    )
-
-
 _WHERE = "store_id = %(s)s AND day BETWEEN %(d0)s AND %(d1)s AND " + SEGMENT_SQL
 
 

@@ -1,24 +1,15 @@
-"""Experiments: a planted +30 % effect is found, null changes are flagged about 5 % of the time."""
+"""Experiment statistics: a planted +30 % effect is found, null changes are flagged about 5 %
+of the time. The daily series and the served promotion / layout change: test_planner_truth.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from server.analysis.experiments import (
-    Period,
-    category_units,
-    daily_counter_metrics,
-    daily_store_metrics,
-    diff_in_diff,
-    layout_change_effect,
-    promotion_effect,
-    same_weekday_change,
-)
-from storeflow.layout import load_layout
+from server.analysis.experiments import Period, diff_in_diff, same_weekday_change
 
 START = date(2026, 3, 2)  # a Monday
 CHANGE = date(2026, 3, 30)  # 28 days later
@@ -135,7 +126,8 @@ def store_series(seed: int, *, effect: float = 0.0) -> pd.DataFrame:
 
 
 def test_layout_change_same_weekdays_finds_effect() -> None:
-    eff = layout_change_effect(store_series(4, effect=0.3), metric="traffic", change_at=CHANGE)
+    daily = store_series(4, effect=0.3)
+    eff = same_weekday_change(daily, metric="traffic", before=BEFORE, after=AFTER)
     assert eff.method == "weekday"
     assert eff.distinguishable
     assert eff.relative == pytest.approx(0.3, abs=0.06)
@@ -143,8 +135,8 @@ def test_layout_change_same_weekdays_finds_effect() -> None:
 
 def test_layout_change_null_rate() -> None:
     flagged = sum(
-        layout_change_effect(
-            store_series(200 + s), metric="traffic", change_at=CHANGE, n_boot=400, seed=s
+        same_weekday_change(
+            store_series(200 + s), metric="traffic", before=BEFORE, after=AFTER, n_boot=400, seed=s
         ).distinguishable
         for s in range(50)
     )
@@ -161,77 +153,3 @@ def test_same_weekday_ignores_the_weekday_mix() -> None:
     assert eff.days_before == 3 and eff.days_after == 3
     plain = same_weekday_change(daily, metric="traffic", before=before, after=after, seed=1)
     assert plain.ci_low < 0 < plain.ci_high  # one day per weekday: a cautious, wide interval
-
-
-def test_promotion_during_and_after() -> None:
-    layout = load_layout("firmware_sim/stores/demo.yaml")
-    assert category_units(layout, "cosmetics") == ["C01"]
-    daily = synthetic(6, effect=0.3, days=70)
-    res = promotion_effect(
-        daily,
-        metric="traffic",
-        treated=["C01"],
-        start=CHANGE,
-        end=CHANGE + timedelta(days=28),
-        after_days=14,
-    )
-    assert res.during.distinguishable and res.during.relative > 0.2
-    assert res.after is not None and res.after.days_after == 14
-
-
-def test_daily_metrics_from_visits() -> None:
-    layout = load_layout("firmware_sim/stores/demo.yaml")
-    t0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
-
-    def visit(trip: str, zone: str, minute: int, dwell: float) -> dict[str, object]:
-        enter = t0 + timedelta(minutes=minute)
-        return {
-            "trip_id": trip,
-            "epc": trip,
-            "zone": zone,
-            "enter_at": enter,
-            "exit_at": enter + timedelta(seconds=dwell),
-            "dwell_s": dwell,
-        }
-
-    visits = pd.DataFrame(
-        [
-            visit("a", "C01", 0, 60.0),
-            visit("b", "C01", 5, 20.0),  # too short
-            visit("b", "C01", 8, 20.0),  # 40 s in all: a visitor
-            visit("c", "C01", 60 * 24 + 1, 100.0),  # next day
-            visit("c", "C02", 60 * 24 + 5, 10.0),
-        ]
-    )
-    purchases = pd.DataFrame(
-        {
-            "purchase_id": [1, 2],
-            "trip_id": ["a", None],
-            "counter": ["C01", "C02"],
-            "at": [t0 + timedelta(minutes=3), t0 + timedelta(days=1)],
-            "amount": [80.0, 30.0],
-        }
-    )
-    d = daily_counter_metrics(visits, purchases, layout).set_index(["day", "unit"])
-    day1, day2 = pd.Timestamp("2026-03-02"), pd.Timestamp("2026-03-03")
-    assert d.loc[(day1, "C01"), "traffic"] == 2
-    assert d.loc[(day1, "C01"), "conversion"] == 0.5
-    assert d.loc[(day1, "C01"), "dwell"] == 50.0
-    assert d.loc[(day1, "C01"), "sales"] == 80.0
-    assert d.loc[(day2, "C02"), "traffic"] == 0 and d.loc[(day2, "C02"), "sales"] == 30.0
-    assert len(d) == 16  # 2 days x 8 counters
-
-    trips = pd.DataFrame(
-        {
-            "trip_id": ["a", "b", "c"],
-            "start_at": [t0, t0 + timedelta(minutes=5), t0 + timedelta(days=1)],
-            "end_at": [
-                t0 + timedelta(minutes=20),
-                t0 + timedelta(minutes=15),
-                t0 + timedelta(days=1, minutes=30),
-            ],
-        }
-    )
-    s = daily_store_metrics(trips, purchases).set_index("day")
-    assert s.loc[day1, "traffic"] == 2 and s.loc[day1, "conversion"] == 0.5
-    assert s.loc[day1, "dwell"] == 900.0 and s.loc[day2, "sales"] == 30.0

@@ -1,4 +1,7 @@
-"""Members: five classes, RFM, Pareto, lapse alerts, BG/NBD P(alive) and its fit."""
+"""Members: five classes, RFM, the purchase rhythm, BG/NBD P(alive) and its fit, lapse actions.
+
+Class counts, the Pareto curve and the lapse rule are queries over these figures: see
+test_planner_truth.py (test_members_and_lapse_alerts)."""
 
 from __future__ import annotations
 
@@ -14,13 +17,11 @@ from server.analysis.members import (
     SEGMENT_GRID,
     BgNbdParams,
     bgnbd_log_likelihood,
-    class_counts,
     classify_members,
     fit_bgnbd,
-    lapse_alerts,
+    member_status,
     nelder_mead,
     p_alive,
-    pareto,
     quintile_score,
     rf_segment,
     rfm,
@@ -91,15 +92,11 @@ def test_five_classes(member: int, cls: str, referrer: bool) -> None:
     assert bool(out.loc[member, "is_referrer"]) is referrer
 
 
-def test_class_figures_and_counts() -> None:
+def test_class_figures() -> None:
     out = classify_members(MEMBERS, PURCHASES, AS_OF).set_index("member_id")
     assert out.loc[6, "purchases_window"] == 1 and out.loc[6, "sales_window"] == 45.0
     assert out.loc[2, "purchases_window"] == 3 and out.loc[2, "months_window"] == 2
-    counts = class_counts(out.reset_index()).set_index("class")
-    assert counts.loc["occasional", "members"] == 4
-    assert counts.loc["core", "referrers"] == 1  # the overlap is shown, not hidden
-    assert counts.loc["referrer", "members"] == 1
-    assert counts.loc[["core", "loyal", "occasional", "potential"], "members"].sum() == 7
+    assert out.loc[1, "referred_buyers"] == 1 and out.loc[4, "referred_buyers"] == 0
 
 
 def test_quintile_scores_rank_ties_first() -> None:
@@ -145,20 +142,6 @@ def test_rfm_table() -> None:
     assert out.loc[7, "segment"] == SEGMENT_GRID[(1, int(out.loc[7, "f"]))]
     assert out.loc[1, "m"] == 5
     assert out.loc[4, "recency_days"] == pytest.approx(29 + 1 / 24)
-
-
-def test_pareto() -> None:
-    buys = pd.DataFrame(
-        {"member_id": [1, 2, 3, 4], "at": [AS_OF] * 4, "amount": [100.0, 50.0, 25.0, 25.0]}
-    )
-    res = pareto(buys, AS_OF)
-    assert res.top_share == pytest.approx(0.5)  # ceil(0.2 x 4) = 1 member
-    assert res.curve.iloc[0].tolist() == [0.0, 0.0] and res.curve.iloc[-1].tolist() == [1.0, 1.0]
-    assert np.all(np.diff(res.curve["sales_share"]) >= 0)
-    everyone = pd.DataFrame({"member_id": range(1, 11)})
-    res10 = pareto(buys, AS_OF, members=everyone)
-    assert res10.top_share == pytest.approx(0.75)  # 2 of 10 members
-    assert len(res10.curve) == 11
 
 
 def test_p_alive_cdnow_hand_computed() -> None:
@@ -219,7 +202,8 @@ def test_fit_bgnbd_falls_back_to_cdnow_with_few_customers() -> None:
     assert fit_bgnbd([1, 2], [3.0, 4.0], [10.0, 10.0]) == CDNOW_PARAMS
 
 
-def test_lapse_alerts() -> None:
+def test_member_status_rhythm_for_the_lapse_rule() -> None:
+    """The stored figures the lapse query reads: purchase days, median interval, days since."""
     start = day("2026-03-01")
     rows = []
     for i in range(5):  # member 1: every 10 days, then silent for 40 days
@@ -236,21 +220,21 @@ def test_lapse_alerts() -> None:
         }
     )
     members = pd.DataFrame(
-        {"member_id": [1, 2, 3], "referrer_id": [None] * 3, "tier": ["Gold", "Member", "Member"]}
+        {"member_id": [1, 2, 3, 4], "referrer_id": [None] * 4, "tier": ["Gold"] + ["Member"] * 3}
     )
+    out, params = member_status(members, buys, AS_OF, fit=False)
+    assert params == CDNOW_PARAMS
+    out = out.set_index("member_id")
     last = start + timedelta(days=40)
-    out = lapse_alerts(buys, members, AS_OF)
-    assert out["member_id"].tolist() == [1]
-    row = out.iloc[0]
-    days_since = (AS_OF - last.replace(hour=0)).total_seconds() / 86400
-    assert row["median_interval_days"] == 10.0
-    assert row["days_since"] == pytest.approx(days_since)
-    assert row["x"] == 4 and not row["one_time_buyer"]
+    assert out.loc[1, "purchase_days"] == 5 and out.loc[1, "median_interval_days"] == 10.0
+    assert out.loc[1, "last_purchase_at"] == pd.Timestamp(last)
+    assert out.loc[1, "days_since"] == pytest.approx((AS_OF - last).total_seconds() / 86400)
     expected = p_alive([4], [40 / 7], [(AS_OF - start.replace(hour=0)).total_seconds() / 604800])
-    assert row["p_alive"] == pytest.approx(expected[0])
-    assert row["action"].startswith("call: VIP, ")
-    assert math.isfinite(row["ratio"]) and row["ratio"] > 2.0
-    assert lapse_alerts(buys, members, AS_OF, factor=10.0).empty
+    assert out.loc[1, "p_alive"] == pytest.approx(expected[0])
+    assert out.loc[2, "days_since"] == pytest.approx(15.0)
+    assert out.loc[3, "purchase_days"] == 2 and out.loc[3, "median_interval_days"] == 5.0
+    assert out.loc[4, "purchase_days"] == 0 and math.isnan(out.loc[4, "p_alive"])
+    assert math.isnan(out.loc[4, "recency_days"]) and out.loc[4, "primary_class"] == "potential"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Paths: transition matrix, Sankey links, top paths, and path efficiency on a hand-made graph."""
+"""Path efficiency (the facts' ``fact_efficiency``) on a hand-made graph and the demo store."""
 
 from __future__ import annotations
 
@@ -14,10 +14,6 @@ from server.analysis.paths import (
     RouteGraph,
     floyd_warshall,
     path_efficiency,
-    sankey_links,
-    top_paths,
-    transition_matrix,
-    trip_stats,
 )
 from storeflow.layout import load_layout
 
@@ -173,48 +169,10 @@ def test_two_opt_close_to_exact_above_the_limit() -> None:
 def test_demo_layout_graph() -> None:
     layout = load_layout("firmware_sim/stores/demo.yaml")
     hops = RouteGraph.from_layout(layout, metric="hops")
-    assert hops.distance("ENT", "CHK") == 3.0  # ENT - A2 - A3 - CHK
+    assert hops.route_length(["ENT", "CHK"]) == 3.0  # ENT - A2 - A3 - CHK
     metres = RouteGraph.from_layout(layout)
-    assert metres.distance("ENT", "A2") == pytest.approx(5.0)  # centroids (30, 2) and (30, 7)
+    assert metres.route_length(["ENT", "A2"]) == pytest.approx(5.0)  # centroids (30, 2) and (30, 7)
     trips = trips_frame([["ENT", "A2", "C02", "A2", "A3", "CHK", "EXIT"]])
     buy = pd.DataFrame({"trip_id": ["t0"], "counter": ["C02"], "at": [T0], "amount": [1.0]})
     out = path_efficiency(trips, buy, hops)
     assert out["shortest"].iloc[0] == 5.0 and out["efficiency"].iloc[0] == 1.0
-
-
-def test_transition_matrix_rows_sum_to_one() -> None:
-    tm = transition_matrix(trips_frame(PATHS))
-    assert tm.counts.loc["A", "B"] == 6
-    assert tm.counts.loc["A", "P"] == 2
-    row_a = tm.counts.loc["A"]
-    assert tm.probabilities.loc["A", "B"] == pytest.approx(6 / row_a.sum())
-    sums = tm.probabilities.sum(axis=1)
-    assert sums.loc["EXIT"] == 0.0  # nothing leaves the exit
-    assert np.allclose(sums.drop("EXIT"), 1.0)
-
-
-def test_transition_matrix_fixed_order() -> None:
-    order = ["ENT", "A", "B", "P", "Q", "CHK", "EXIT"]
-    tm = transition_matrix(trips_frame([["ENT", "A", "B"]]), zones=order)
-    assert list(tm.counts.index) == order and list(tm.counts.columns) == order
-    assert tm.counts.to_numpy().sum() == 2
-
-
-def test_sankey_links() -> None:
-    links = sankey_links(trips_frame(PATHS), min_count=2)
-    assert links.iloc[0].to_dict() == {"source": "A", "target": "B", "value": 6}
-    assert (links["value"] >= 2).all()
-    stepped = sankey_links(trips_frame(PATHS), by_step=True, max_steps=2)
-    assert set(stepped["source"]) == {"1:ENT", "2:A"}
-    assert stepped.loc[stepped["source"] == "1:ENT", "value"].sum() == 4
-
-
-def test_top_paths_and_stats() -> None:
-    trips = trips_frame([["ENT", "A"], ["ENT", "A"], ["ENT", "B", "C"]])
-    top = top_paths(trips, n=1)
-    assert top.iloc[0]["path"] == ("ENT", "A")
-    assert top.iloc[0]["trips"] == 2 and top.iloc[0]["share"] == pytest.approx(2 / 3)
-    stats = trip_stats(trips)
-    assert stats.trips == 3
-    assert stats.zones_median == 2.0
-    assert stats.duration_median_s == 1200.0

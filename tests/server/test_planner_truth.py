@@ -12,9 +12,11 @@ import math
 from datetime import date, timedelta
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from tests.fix_planted import CHANGE_DAY, DAYS, END, FIRST, PROMO, Store
+from tests.oracles import planner as oracle
 
 
 def _by_metric(effects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -179,6 +181,66 @@ def test_segment_filter_splits_the_traffic(planted: Store) -> None:
     others = planted.get("summary", end=end, segment="non-member")
     assert members["entries"] + others["entries"] == everyone["entries"]
     assert 0.5 < members["entries"] / everyone["entries"] < 0.7  # member_share 0.6
+
+
+@pytest.mark.slow
+def test_paths_match_a_pandas_oracle(planted: Store) -> None:
+    """Top paths and the transition matrix served from the facts equal a re-count of the trips."""
+    start = END - timedelta(days=7)
+    f = oracle.load(planted.db_url, "demo", start, END)
+    got = planted.get("paths", start=start.date().isoformat(), end=END.date().isoformat())
+    assert got["trips"] == len(f.trips)
+    truth = oracle.transitions(f.trips["zones"])
+    served = {
+        (t["source"], t["target"]): (t["count"], t["probability"]) for t in got["transitions"]
+    }
+    assert served.keys() == truth.keys()
+    for key, (n, p) in truth.items():
+        assert served[key][0] == n and served[key][1] == pytest.approx(p), key
+    counts = oracle.path_counts(f.trips["zones"])
+    top = [p["trips"] for p in got["top_paths"]]
+    assert top == sorted(counts.values(), reverse=True)[: len(top)]
+    assert all(counts[tuple(p["path"])] == p["trips"] for p in got["top_paths"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("min_dwell_s", [30.0, 60.0])  # from the facts; live from the visits
+def test_counter_figures_match_a_pandas_oracle(planted: Store, min_dwell_s: float) -> None:
+    start = END - timedelta(days=7)
+    f = oracle.load(planted.db_url, "demo", start, END)
+    truth = oracle.counter_figures(f, min_dwell_s=min_dwell_s)
+    got = planted.get(
+        "counters",
+        start=start.date().isoformat(),
+        end=END.date().isoformat(),
+        min_dwell_s=min_dwell_s,
+    )
+    assert {c["code"] for c in got} == set(truth.index)
+    for c in got:
+        row = truth.loc[c["code"]]
+        assert c["visitors"] == row["visitors"], c["code"]
+        assert c["conversion"] == pytest.approx(row["conversion"]), c["code"]
+        assert c["sales"] == pytest.approx(row["sales"]), c["code"]
+
+
+@pytest.mark.slow
+def test_occupancy_and_heatmap_match_a_pandas_oracle(planted: Store) -> None:
+    start = END - timedelta(days=14)
+    f = oracle.load(planted.db_url, "demo", start, END)
+    span = {"start": start.date().isoformat(), "end": END.date().isoformat()}
+    occ = oracle.occupancy(f.trips, start, END)
+    served = {pd.Timestamp(o["hour_start"]): o for o in planted.get("occupancy", **span)}
+    assert sum(o["entries"] for o in served.values()) == len(f.trips)
+    for hour, value in occ.items():
+        got = served.get(hour, {"occupancy": 0.0})
+        assert got["occupancy"] == pytest.approx(value, abs=1e-6), hour
+    heat = oracle.heatmap(f.trips, start, END, "UTC")
+    cells = {(c["weekday"], c["hour"]): c for c in planted.get("heatmap", **span)}
+    # hours with sales but no trip starting (e.g. the last checkouts) are served as empty cells
+    assert {k for k, c in cells.items() if c["entries_per_day"] > 0} == set(heat.index)
+    for (wd, h), row in heat.iterrows():
+        assert cells[(wd, h)]["entries_per_day"] == pytest.approx(row["entries_per_day"])
+        assert cells[(wd, h)]["conversion"] == pytest.approx(row["conversion"])
 
 
 def test_days_are_whole_local_days() -> None:

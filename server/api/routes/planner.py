@@ -7,13 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
-from server.analysis.members import LAPSE_FACTOR, LAPSE_MIN_PURCHASES
 from server.api.deps import ConnDep, SettingsDep
 from server.api.routes.analytics import SelectionDep
 from server.api.tables import FormatQ, TableQ, respond
 from server.member_status import ensure_status
 from server.queries import experiments as qe
 from server.queries import members_view as qm
+from server.queries.members_view import LAPSE_FACTOR, LAPSE_MIN_PURCHASES
 
 router = APIRouter(prefix="/stores/{store_id}/analytics", tags=["analytics"])
 
