@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from server.errors import Conflict
 from server.loyalty import LedgerEntry, balance, debt, lots_from_ledger
 from server.queries import membership as q
+from storeflow.api.points import RedemptionIn
 from tests.fix_db import Api
 from tests.server.test_members import client, enrol, ledger_sum, one, redemption, sale, till
 
@@ -58,13 +60,13 @@ def test_fifty_parallel_redemptions_over_separate_connections_never_double_spend
     each = 30
 
     async def one_redemption(i: int) -> str:
-        body = q.RedemptionIn.model_validate(redemption(each, f"par-{i}"))
+        body = RedemptionIn.model_validate(redemption(each, f"par-{i}"))
         async with await psycopg.AsyncConnection.connect(api.db_url) as conn:
             try:
                 await q.redeem(conn, member_id, body, actor="till")
-            except q.MembershipError as exc:
+            except Conflict as exc:
                 await conn.rollback()
-                return f"{exc.status} {exc}"
+                return f"conflict {exc}"
             await conn.commit()
             return "ok"
 
@@ -75,7 +77,7 @@ def test_fifty_parallel_redemptions_over_separate_connections_never_double_spend
     assert outcomes.count("ok") == 733 // each
     refused = [o for o in outcomes if o != "ok"]
     assert len(refused) == 50 - 733 // each
-    assert all(o.startswith("409 insufficient points: ") for o in refused)
+    assert all(o.startswith("conflict insufficient points: ") for o in refused)
     assert all(o.endswith(f"available, {each} requested") for o in refused)
     assert ledger_sum(api.db_url, member_id) == 733 % each >= 0
     replay(api.db_url, member_id)
@@ -231,7 +233,7 @@ def test_a_redemption_racing_the_expiry_job_is_refused_cleanly(api: Api) -> None
         try:
             await q.expire_points(job, as_of=datetime.now(UTC) + timedelta(days=1), actor="job")
             pid = till_conn.info.backend_pid
-            body = q.RedemptionIn.model_validate(redemption(80, "race"))
+            body = RedemptionIn.model_validate(redemption(80, "race"))
             spend = asyncio.create_task(q.redeem(till_conn, member_id, body, actor="till"))
             for _ in range(200):  # until the redemption waits on the job's lock
                 cur = await watch.execute(
@@ -244,8 +246,8 @@ def test_a_redemption_racing_the_expiry_job_is_refused_cleanly(api: Api) -> None
             await job.commit()
             try:
                 await spend
-            except q.MembershipError as exc:
-                return f"{exc.status}"
+            except Conflict:
+                return "conflict"
             except psycopg.Error as exc:
                 return type(exc).__name__
             return "spent"
@@ -254,6 +256,6 @@ def test_a_redemption_racing_the_expiry_job_is_refused_cleanly(api: Api) -> None
                 await c.close()
 
     outcome = asyncio.run(race())
-    assert outcome == "409", outcome
+    assert outcome == "conflict", outcome
     assert ledger_sum(api.db_url, member_id) == 10
     replay(api.db_url, member_id)
