@@ -22,8 +22,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from storeflow.api.analytics import (
+    CounterFigures,
+    FootfallBucket,
+    Summary,
+    ZoneDwell,
+    ZoneVisits,
+)
+from storeflow.api.health import Health
+from storeflow.api.paths import Paths
+from storeflow.api.stores import StoreInfo
 from storeflow.layout import StoreLayout
 
 logger = logging.getLogger(__name__)
@@ -85,66 +95,9 @@ class ApiConfig:
         return cls(base_url=url.rstrip("/"), token=token)
 
 
-# --- response models -------------------------------------------------------------------------
+# Responses are parsed into the server's own models (storeflow.api), not copies of them.
 
-
-class _Response(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class StoreInfo(_Response):
-    id: str
-    name: str
-    timezone: str = "UTC"
-
-
-class Kpis(_Response):
-    entries: int = 0
-    visits: int = 0
-    shoppers: int = 0
-    buying_trips: int = 0
-    conversion: float | None = None
-    sales: float = 0.0
-    transactions: int = 0
-    sales_per_trip: float | None = None
-    mean_trip_s: float | None = None
-    median_dwell_s: float | None = None
-
-
-class Summary(Kpis):
-    trips: int = 0
-    first_at: datetime | None = None
-    last_at: datetime | None = None
-    previous: Kpis | None = None
-
-
-class Health(_Response):
-    status: str
-    database: bool = False
-
-
-class FootfallRow(_Response):
-    bucket_start: datetime
-    entries: int
-
-
-class DwellRow(_Response):
-    zone: str
-    visits: int
-    median_s: float | None = None
-    p90_s: float | None = None
-    mean_s: float | None = None
-    typical_median_s: float | None = None
-    holding_power: float | None = None
-
-
-class ZoneVisitRow(_Response):
-    zone: str
-    visits: int
-    visitors: int
-
-
-RowT = TypeVar("RowT", bound=_Response)
+RowT = TypeVar("RowT", bound=BaseModel)
 
 
 # --- pure conversions (tested without a server) ----------------------------------------------
@@ -156,14 +109,14 @@ def rows_frame(rows: list[RowT], columns: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
-def footfall_frame(rows: list[FootfallRow]) -> pd.DataFrame:
+def footfall_frame(rows: list[FootfallBucket]) -> pd.DataFrame:
     frame = rows_frame(rows, FOOTFALL_COLUMNS)
     frame["bucket_start"] = pd.to_datetime(frame["bucket_start"], utc=True)
     frame["entries"] = frame["entries"].astype("int64")
     return frame.sort_values("bucket_start", ignore_index=True)
 
 
-def dwell_frame(rows: list[DwellRow]) -> pd.DataFrame:
+def dwell_frame(rows: list[ZoneDwell]) -> pd.DataFrame:
     frame = rows_frame(rows, DWELL_COLUMNS)
     frame["zone"] = frame["zone"].astype("string")
     frame["visits"] = frame["visits"].astype("int64")
@@ -172,7 +125,7 @@ def dwell_frame(rows: list[DwellRow]) -> pd.DataFrame:
     return frame
 
 
-def zone_visits_frame(rows: list[ZoneVisitRow]) -> pd.DataFrame:
+def zone_visits_frame(rows: list[ZoneVisits]) -> pd.DataFrame:
     frame = rows_frame(rows, ZONE_VISIT_COLUMNS)
     frame["zone"] = frame["zone"].astype("string")
     frame["visits"] = frame["visits"].astype("int64")
@@ -371,15 +324,15 @@ class StoreflowClient:
         rows = self._typed(_DWELL, f"/stores/{store_id}/analytics/dwell", params)
         return dwell_frame(rows)
 
-    def paths(self, store_id: str, period: Period | None = None) -> dict[str, Any]:
+    def paths(self, store_id: str, period: Period | None = None) -> Paths:
         params = period.params() if period else None
-        result: dict[str, Any] = self._get(f"/stores/{store_id}/analytics/paths", params)
+        result: Paths = self._typed(_PATHS, f"/stores/{store_id}/analytics/paths", params)
         return result
 
     def counters(self, store_id: str, period: Period | None = None) -> pd.DataFrame:
         params = period.params() if period else None
-        rows = self._get(f"/stores/{store_id}/analytics/counters", params)
-        return pd.DataFrame(rows, columns=list(COUNTER_COLUMNS))
+        rows = self._typed(_COUNTERS, f"/stores/{store_id}/analytics/counters", params)
+        return rows_frame(rows, COUNTER_COLUMNS)
 
     def zone_visits(self, store_id: str, period: Period | None = None) -> pd.DataFrame:
         params = period.params() if period else None
@@ -391,6 +344,8 @@ _HEALTH: TypeAdapter[Health] = TypeAdapter(Health)
 _STORES: TypeAdapter[list[StoreInfo]] = TypeAdapter(list[StoreInfo])
 _LAYOUT: TypeAdapter[StoreLayout] = TypeAdapter(StoreLayout)
 _SUMMARY: TypeAdapter[Summary] = TypeAdapter(Summary)
-_FOOTFALL: TypeAdapter[list[FootfallRow]] = TypeAdapter(list[FootfallRow])
-_DWELL: TypeAdapter[list[DwellRow]] = TypeAdapter(list[DwellRow])
-_ZONE_VISITS: TypeAdapter[list[ZoneVisitRow]] = TypeAdapter(list[ZoneVisitRow])
+_FOOTFALL: TypeAdapter[list[FootfallBucket]] = TypeAdapter(list[FootfallBucket])
+_DWELL: TypeAdapter[list[ZoneDwell]] = TypeAdapter(list[ZoneDwell])
+_ZONE_VISITS: TypeAdapter[list[ZoneVisits]] = TypeAdapter(list[ZoneVisits])
+_PATHS: TypeAdapter[Paths] = TypeAdapter(Paths)
+_COUNTERS: TypeAdapter[list[CounterFigures]] = TypeAdapter(list[CounterFigures])

@@ -15,11 +15,12 @@ from dashboard.api import (
     Bucket,
     Period,
     StoreflowClient,
-    StoreInfo,
-    Summary,
     default_dates,
     period_for_dates,
 )
+from storeflow.api.analytics import Summary
+from storeflow.api.paths import Paths
+from storeflow.api.stores import StoreInfo
 from storeflow.layout import StoreLayout
 
 CACHE_TTL_S = 30
@@ -51,7 +52,7 @@ def dwell(store_id: str, period: Period) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def paths(store_id: str, period: Period) -> dict[str, Any]:
+def paths(store_id: str, period: Period) -> Paths:
     return client().paths(store_id, period)
 
 

@@ -41,6 +41,7 @@ from firmware_sim.scenario import LayoutChange, Promotion, Scenario, load_scenar
 from firmware_sim.shoppers import ShopperSimulator, iter_days
 from firmware_sim.truth import TrueTrip
 from orchestration import demo_data
+from server.loyalty.rules import TierRules
 from server.queries.membership import review_tiers
 from server.rollup import mark_range_dirty
 from server.trips import TripRow, VisitRow, assemble_trips
@@ -385,7 +386,7 @@ def load_day(conn: psycopg.Connection[Any], day: DayRows, member_ids: dict[int, 
 async def _finish(database_url: str, store_id: str, end: datetime) -> None:
     """Give members the tier their spend earned, and mark the days for the daily facts."""
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        await review_tiers(conn, as_of=end)
+        await review_tiers(conn, as_of=end, tiers=TierRules())
         await mark_range_dirty(conn, store_id)
         await conn.commit()
 

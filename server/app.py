@@ -12,19 +12,26 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from psycopg_pool import AsyncConnectionPool
 
+from server.api import errors
+from server.api.deps import STATE_KEY
 from server.api.routes import (
     analytics,
+    cards,
     credentials,
+    experiments,
     health,
     ingest,
     layout,
-    membership,
-    planner,
+    member_analytics,
+    members,
+    points,
+    purchases,
     registers,
+    tiers,
 )
+from server.api.state import AppState
 from server.db import make_pool
-from server.loyalty.rules import load_earning_rules, load_tier_rules
-from server.queries import membership as membership_queries
+from server.loyalty.rules import load_loyalty_rules
 from server.queries.credentials import ensure_bootstrap_admin
 from server.rollup import refresh_dirty
 from server.settings import Settings
@@ -33,10 +40,26 @@ logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 
+ROUTERS = (
+    health,
+    ingest,
+    layout,
+    analytics,
+    member_analytics,
+    experiments,
+    credentials,
+    members,
+    cards,
+    purchases,
+    points,
+    tiers,
+    registers,
+)
+
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (health, ingest, layout, analytics, planner, credentials, membership, registers):
+    for module in ROUTERS:
         router.include_router(module.router)
     return router
 
@@ -55,26 +78,24 @@ async def _refresh_facts(pool: AsyncConnectionPool[Any], interval_s: float) -> N
 
 
 def create_app(settings: Settings, *, database_url: str) -> FastAPI:
-    """The app for one database. The pool is opened when the app starts, closed when it stops.
+    """The app for one database. The pool is opened when the app starts, closed when it stops;
+    the :class:`AppState` built then is what every request reads (``server.api.deps``).
 
     Loyalty rules files named in the settings are read here, so a bad file stops the start with
     an error naming its line and key."""
-    membership_queries.configure(
-        earning=load_earning_rules(settings.earning_rules) if settings.earning_rules else None,
-        tiers=load_tier_rules(settings.tier_rules) if settings.tier_rules else None,
-    )
+    rules = load_loyalty_rules(earning=settings.earning_rules, tiers=settings.tier_rules)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, AppState]]:
         pool = make_pool(database_url, max_size=settings.pool_max)
         await pool.open(wait=True, timeout=30)
-        app.state.pool = pool
+        state = AppState(settings=settings, database_url=database_url, pool=pool, rules=rules)
         if settings.admin_token:
             async with pool.connection() as conn:
                 await ensure_bootstrap_admin(conn, settings.admin_token)
         refresher = asyncio.create_task(_refresh_facts(pool, settings.rollup_interval_s))
         try:
-            yield
+            yield {STATE_KEY: state}
         finally:
             refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -87,8 +108,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         summary="In-store membership and RFID footfall: ingest, layout, analytics.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.database_url = database_url
+    errors.install(app)
     app.include_router(api_router())
     app.include_router(registers.page_router)
     return app

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from enum import StrEnum
 
+from storeflow.api.credentials import Role
 
-class Role(StrEnum):
-    EDGE = "edge"  # an edge device: ingest for its own store only
-    CASHIER = "cashier"  # a till: look-up, sale, redemption at its own register
-    PLANNER = "planner"  # aggregates, never names or contacts
-    ADMIN = "admin"  # everything
+__all__ = ["Role", "new_token", "token_hash"]
 
 
 def new_token() -> str:

@@ -11,8 +11,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import charts, context
-from dashboard.api import ApiError, Kpis, Summary
+from dashboard.api import ApiError
 from dashboard.context import Selection
+from storeflow.api.analytics import Kpis, Summary
 
 Render = Callable[[Selection], None]
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]

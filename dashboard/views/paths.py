@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -71,32 +69,33 @@ def matrix_figure(transitions: pd.DataFrame) -> go.Figure:
 def render(sel: Selection) -> None:
     st.title("Shopper paths")
     try:
-        data: dict[str, Any] = context.paths(sel.store.id, sel.period)
+        data = context.paths(sel.store.id, sel.period)
     except ApiError as exc:
         st.error(str(exc))
         return
     transitions = pd.DataFrame(
-        data["transitions"], columns=["source", "target", "count", "probability"]
+        [t.model_dump() for t in data.transitions],
+        columns=["source", "target", "count", "probability"],
     )
     if transitions.empty:
         st.info("No trips in this period.")
         return
-    eff = data.get("efficiency_buyers") or {}
+    eff = data.efficiency_buyers
     c = st.columns(4)
-    c[0].metric("Trips", f"{data['trips']:,}")
-    c[1].metric("Zones per trip", f"{data['mean_zones']:.1f}" if data.get("mean_zones") else "–")
-    c[2].metric("Mean trip", charts.format_duration(data.get("mean_duration_s")))
+    c[0].metric("Trips", f"{data.trips:,}")
+    c[1].metric("Zones per trip", f"{data.mean_zones:.1f}" if data.mean_zones else "–")
+    c[2].metric("Mean trip", charts.format_duration(data.mean_duration_s))
     c[3].metric(
         "Path efficiency (buyers)",
-        f"{eff['mean_efficiency']:.0%}" if eff.get("mean_efficiency") else "–",
+        f"{eff.mean_efficiency:.0%}" if eff and eff.mean_efficiency else "–",
         help=EFFICIENCY_DEFINITION,
     )
-    if eff.get("trips"):
+    if eff and eff.trips:
         st.caption(
-            f"Buyers walked {eff['walked_m']:.0f} m on average where {eff['shortest_m']:.0f} m "
+            f"Buyers walked {eff.walked_m or 0:.0f} m on average where {eff.shortest_m or 0:.0f} m "
             f"would have taken them past every counter they bought at: "
-            f"{eff['order_deviation_m']:.0f} m from the order they took, "
-            f"{eff['travel_deviation_m']:.0f} m of detours and browsing. {EFFICIENCY_DEFINITION}"
+            f"{eff.order_deviation_m or 0:.0f} m from the order they took, "
+            f"{eff.travel_deviation_m or 0:.0f} m of detours and browsing. {EFFICIENCY_DEFINITION}"
         )
     floor = max(1, int(transitions["count"].quantile(0.25)))
     min_count = st.slider("Hide flows smaller than", 1, int(transitions["count"].max()), floor)
@@ -105,15 +104,11 @@ def render(sel: Selection) -> None:
     st.caption(DEFINITION)
     top = pd.DataFrame(
         [
-            {
-                "path": " → ".join(p["path"]),
-                "trips": p["trips"],
-                "share %": round(p["share"] * 100, 1),
-            }
-            for p in data["top_paths"]
+            {"path": " → ".join(p.path), "trips": p.trips, "share %": round(p.share * 100, 1)}
+            for p in data.top_paths
         ]
     )
-    st.subheader(f"Most common paths ({data['trips']:,} trips)")
+    st.subheader(f"Most common paths ({data.trips:,} trips)")
     context.table(top, f"paths-{sel.store.id}", key="dl-paths")
     st.subheader("Transitions")
     context.table(transitions.round(4), f"transitions-{sel.store.id}", key="dl-transitions")

@@ -11,9 +11,9 @@ daily facts or the visits: server/queries/counters.py. Definitions (docs/metrics
 
 from __future__ import annotations
 
-from typing import Literal
+from storeflow.api.analytics import Quadrant
 
-Quadrant = Literal["star", "hidden gem", "window shopping", "weak"]
+__all__ = ["Quadrant", "classify", "recommend"]
 
 ACTIONS: dict[Quadrant, str] = {
     "star": "Keep",

@@ -1,4 +1,5 @@
-"""Request dependencies: a pooled connection per request, and the caller's credential."""
+"""Request dependencies: the app's state, a pooled connection per request, the loyalty rules in
+force, and the caller's credential."""
 
 from __future__ import annotations
 
@@ -8,27 +9,54 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 
+from server.api.state import AppState
 from server.auth import Role
+from server.loyalty.rules import LoyaltyRules
 from server.queries.credentials import Principal, principal_for_token
 from server.settings import Settings
+
+STATE_KEY = "storeflow"  # the lifespan state entry holding the AppState
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def get_conn(request: Request) -> AsyncIterator[AsyncConnection[Any]]:
+def get_state(request: Request) -> AppState:
+    """The state the lifespan built (requests only run inside the lifespan)."""
+    state = getattr(request.state, STATE_KEY, None)
+    if not isinstance(state, AppState):
+        raise RuntimeError("the app state is missing: was the app started through its lifespan?")
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_pool(state: StateDep) -> AsyncConnectionPool[Any]:
+    return state.pool
+
+
+def get_settings(state: StateDep) -> Settings:
+    return state.settings
+
+
+def get_rules(state: StateDep) -> LoyaltyRules:
+    return state.rules
+
+
+PoolDep = Annotated[AsyncConnectionPool[Any], Depends(get_pool)]
+
+
+async def get_conn(pool: PoolDep) -> AsyncIterator[AsyncConnection[Any]]:
     """A connection from the pool; committed when the request succeeds, rolled back if not."""
-    async with request.app.state.pool.connection() as conn:
+    async with pool.connection() as conn:
         yield conn
-
-
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 ConnDep = Annotated[AsyncConnection[Any], Depends(get_conn)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+RulesDep = Annotated[LoyaltyRules, Depends(get_rules)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
@@ -64,6 +92,14 @@ def check_store(principal: Principal, store_id: str) -> None:
     if principal.store_id is not None and principal.store_id != store_id:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"this credential is for store {principal.store_id!r}"
+        )
+
+
+def check_register(principal: Principal, register_id: str) -> None:
+    """A till's credential may only act at its own register."""
+    if principal.register_id is not None and principal.register_id != register_id:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"this credential is for register {principal.register_id!r}"
         )
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -231,3 +232,19 @@ def parse_earning_rules(text: str, *, source: str = "<string>") -> EarningRules:
 
 def parse_tier_rules(text: str, *, source: str = "<string>") -> TierRules:
     return parse_yaml(text, TierRules, source=source)
+
+
+@dataclass(frozen=True, slots=True)
+class LoyaltyRules:
+    """The programme's rules in force: how purchases earn points, and the tier ladder."""
+
+    earning: EarningRules = field(default_factory=EarningRules)
+    tiers: TierRules = field(default_factory=TierRules)
+
+
+def load_loyalty_rules(*, earning: Path | None, tiers: Path | None) -> LoyaltyRules:
+    """The rules from the files named (the defaults where a file is not named)."""
+    return LoyaltyRules(
+        earning=load_earning_rules(earning) if earning else EarningRules(),
+        tiers=load_tier_rules(tiers) if tiers else TierRules(),
+    )

@@ -18,7 +18,6 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection
-from pydantic import BaseModel
 
 from server import histogram, hll
 from server.queries.facts import (
@@ -31,82 +30,21 @@ from server.queries.facts import (
     rows,
 )
 from server.rollup import ALL_SEGMENTS, day_bounds
+from storeflow.api.analytics import (
+    DwellBin,
+    FootfallBucket,
+    HeatCell,
+    Kpis,
+    OccupancyHour,
+    Summary,
+    ZoneDwell,
+    ZoneFootfall,
+    ZoneVisits,
+)
 
 BASELINE_DAYS = 56
 
 _WHERE = "store_id = %(s)s AND day BETWEEN %(d0)s AND %(d1)s AND " + SEGMENT_SQL
-
-
-class Kpis(BaseModel):
-    entries: int
-    visits: int
-    shoppers: int
-    buying_trips: int
-    conversion: float | None
-    sales: float
-    transactions: int
-    sales_per_trip: float | None
-    mean_trip_s: float | None
-    median_dwell_s: float | None
-
-
-class Summary(Kpis):
-    start: datetime
-    end: datetime
-    days: int
-    trips: int
-    first_at: datetime | None
-    last_at: datetime | None
-    previous: Kpis | None
-
-
-class FootfallBucket(BaseModel):
-    bucket_start: datetime
-    entries: int
-    previous_week: int | None
-
-
-class ZoneFootfall(BaseModel):
-    zone: str
-    bucket_start: date
-    entries: int
-
-
-class OccupancyHour(BaseModel):
-    hour_start: datetime
-    entries: int
-    occupancy: float
-
-
-class HeatCell(BaseModel):
-    weekday: int  # 0 = Monday
-    hour: int
-    days: int
-    entries_per_day: float
-    conversion: float | None
-
-
-class ZoneDwell(BaseModel):
-    zone: str
-    visits: int
-    median_s: float
-    p90_s: float
-    mean_s: float
-    typical_median_s: float | None
-    holding_power: float | None
-
-
-class DwellBin(BaseModel):
-    zone: str
-    low_s: float
-    high_s: float
-    visits: int
-
-
-class ZoneVisits(BaseModel):
-    zone: str
-    visits: int
-    visitors: int
 
 
 async def entries(conn: AsyncConnection[Any], sel: Selection) -> int:

@@ -13,13 +13,13 @@ from statistics import median
 from typing import Any
 
 from psycopg import AsyncConnection
-from pydantic import BaseModel
 
 from server import histogram
-from server.analysis.counters import Quadrant, classify, recommend
+from server.analysis.counters import classify, recommend
 from server.queries.analytics import entries
 from server.queries.facts import FLOOR_COUNTER_SQL, Selection, histograms, rows
 from server.rollup import COUNTER_MIN_DWELL_S, SHOPPER
+from storeflow.api.analytics import CounterFigures
 
 _SQL = """
 WITH visits AS (
@@ -53,23 +53,6 @@ WHERE c.store_id = %(store)s
 GROUP BY c.code, c.name, c.category, c.area_m2
 ORDER BY c.code
 """
-
-
-class CounterFigures(BaseModel):
-    code: str
-    name: str
-    category: str
-    area_m2: float
-    visitors: int
-    exposure_rate: float
-    conversion: float
-    sales: float
-    sales_per_visitor: float
-    sales_per_m2: float
-    median_dwell_s: float | None
-    rank: int
-    quadrant: Quadrant
-    recommendation: str
 
 
 async def _live(

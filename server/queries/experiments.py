@@ -17,7 +17,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from psycopg import AsyncConnection
-from pydantic import BaseModel
 
 from server import histogram
 from server.analysis.experiments import (
@@ -31,6 +30,7 @@ from server.analysis.experiments import (
 )
 from server.queries.facts import Bound, Selection, rows
 from server.rollup import ensure_fresh
+from storeflow.api.experiments import DayPoint, EffectOut, ExperimentOut, LayoutChangeDate
 
 Unit = Literal["counter", "store"]
 MIN_DAYS = 3  # days with data on each side before an effect is estimated
@@ -49,48 +49,6 @@ def enough_days(e: EffectOut) -> EffectOut:
             f"{e.days_after} after (at least {MIN_DAYS} on each side, on like weekdays)"
         )
     return e
-
-
-class EffectOut(BaseModel):
-    metric: str
-    method: str
-    estimate: float
-    ci_low: float
-    ci_high: float
-    relative: float | None
-    distinguishable: bool
-    treated_before: float | None
-    treated_after: float | None
-    control_before: float | None
-    control_after: float | None
-    days_before: int
-    days_after: int
-
-
-class DayPoint(BaseModel):
-    day: date
-    unit: str
-    traffic: float
-    dwell: float | None
-    conversion: float | None
-    sales: float
-
-
-class ExperimentOut(BaseModel):
-    kind: Literal["promotion", "layout_change"]
-    treated: list[str]
-    control: list[str]
-    before: tuple[date, date]
-    during: tuple[date, date]
-    after: tuple[date, date] | None
-    effects: list[EffectOut]
-    after_effects: list[EffectOut]
-    daily: list[DayPoint]
-
-
-class LayoutChangeDate(BaseModel):
-    day: date
-    antennas: list[str]
 
 
 def _clean(v: float | None) -> float | None:

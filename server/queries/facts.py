@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection
 
 from server import histogram
+from server.errors import InvalidRequest
 from server.rollup import day_bounds, ensure_fresh, store_timezone
 
 DEFAULT_DAYS = 7
@@ -107,7 +108,7 @@ async def select(
         last = d - timedelta(days=1) if at_midnight else d
     first = local(start)[0] if start is not None else last - timedelta(days=DEFAULT_DAYS - 1)
     if last < first:
-        raise ValueError("end must be after start")
+        raise InvalidRequest("end must be after start")
     sel = Selection(store_id, first, last, tz, segments or None, floor or None)
     await ensure_fresh(conn, store_id, first, last, staleness_s=staleness_s)
     return sel

@@ -15,79 +15,22 @@ from typing import Any
 
 import numpy as np
 from psycopg import AsyncConnection
-from pydantic import BaseModel
 
 from server.analysis.members import CLASS_PRIORITY, CORE_SHARE, VIP_TIERS, suggest_action
 from server.queries.facts import SEGMENT_SQL, Bound, Selection, rows
+from storeflow.api.member_analytics import (
+    ClassCount,
+    Demographic,
+    LapseAlert,
+    MembersOverview,
+    ParetoPoint,
+    RfmSegment,
+    TierShare,
+)
 
 PARETO_POINTS = 101
 LAPSE_FACTOR = 2.0
 LAPSE_MIN_PURCHASES = 3
-
-
-class ClassCount(BaseModel):
-    member_class: str
-    members: int
-    referrers: int
-    sales: float
-
-
-class RfmSegment(BaseModel):
-    segment: str
-    members: int
-    sales: float
-    mean_recency_days: float
-    mean_frequency: float
-
-
-class ParetoPoint(BaseModel):
-    member_share: float
-    sales_share: float
-
-
-class TierShare(BaseModel):
-    segment: str
-    vip: bool
-    entries: int
-    entries_share: float
-    sales: float
-    sales_share: float
-
-
-class Demographic(BaseModel):
-    age_band: str
-    gender: str
-    members: int
-    buyers: int
-    sales: float
-    sales_per_buyer: float | None
-
-
-class MembersOverview(BaseModel):
-    as_of: datetime
-    computed_at: datetime
-    members: int
-    buyers: int
-    classes: list[ClassCount]
-    rfm_segments: list[RfmSegment]
-    pareto_top_share: float | None
-    pareto: list[ParetoPoint]
-    tiers: list[TierShare]
-    demographics: list[Demographic]
-    bgnbd: dict[str, float]
-
-
-class LapseAlert(BaseModel):
-    member_no: str
-    tier: str
-    member_class: str
-    purchases: int
-    last_purchase_at: datetime
-    days_since: float
-    median_interval_days: float
-    ratio: float
-    p_alive: float
-    action: str
 
 
 _RUN = "store_id = %(s)s AND as_of = %(as_of)s"

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from psycopg import AsyncConnection, errors
-from pydantic import BaseModel, Field
 
+from server import errors as domain_errors
+from server.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from server.loyalty import (
     InsufficientPoints,
     Line,
@@ -29,108 +30,9 @@ from server.loyalty.rules import EarningRules, TierRules
 from server.queries import ledger
 from server.queries.ledger import balance
 from server.rollup import mark_dirty
-
-# The programme's rules are data: defaults here, replaced at start-up from the files named by
-# STOREFLOW_EARNING_RULES / STOREFLOW_TIER_RULES (see ``configure``).
-RULES = EarningRules()
-TIERS = TierRules()
-
-
-def configure(*, earning: EarningRules | None = None, tiers: TierRules | None = None) -> None:
-    """Use these earning and tier rules from now on (called once when the app is built)."""
-    global RULES, TIERS
-    if earning is not None:
-        RULES = earning
-    if tiers is not None:
-        TIERS = tiers
-
-
-Purpose = Literal["marketing", "in_store_tracking"]
-
-
-class MembershipError(Exception):
-    """A request the membership rules refuse; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class MemberIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    phone: str | None = Field(default=None, max_length=32)
-    email: str | None = Field(default=None, max_length=200)
-    birth_date: datetime | None = None
-    gender: Literal["female", "male", "other", "unknown"] = "unknown"
-    referrer_no: str | None = None
-    consents: dict[Purpose, bool] = Field(default_factory=dict)
-
-
-class MemberAtTill(BaseModel):
-    """What a cashier sees: no contact details."""
-
-    member_id: int
-    member_no: str
-    name: str
-    tier: str
-    discount_rate: Decimal
-    points_multiplier: Decimal
-    points_balance: int
-
-
-class LineIn(BaseModel):
-    sku: str
-    counter: str | None = None
-    category: str | None = None
-    quantity: Decimal = Field(gt=0)
-    amount: Decimal = Field(ge=0, decimal_places=2)
-
-
-class PurchaseIn(BaseModel):
-    store_id: str
-    register_id: str
-    pos_id: str = Field(min_length=1, max_length=100, description="the POS's own id")
-    at: datetime
-    card_number: str | None = None
-    lines: list[LineIn] = Field(min_length=1)
-
-
-class PurchaseOut(BaseModel):
-    purchase_id: int
-    member_id: int | None
-    total: Decimal
-    points_earned: int
-    points_balance: int | None
-    tier: str | None
-    duplicate: bool
-
-
-class ReturnLineIn(BaseModel):
-    line_no: int = Field(ge=1)
-    amount: Decimal = Field(gt=0, decimal_places=2, description="value returned on this line")
-
-
-class ReturnIn(BaseModel):
-    return_id: str = Field(min_length=1, max_length=100, description="the till's own id")
-    register_id: str
-    lines: list[ReturnLineIn] = Field(min_length=1)
-
-
-class ReturnOut(BaseModel):
-    purchase_id: int
-    amount: Decimal
-    points_reversed: int
-    shortfall: int = Field(description="reversed points that had already been spent (a debt)")
-    points_balance: int | None
-    duplicate: bool
-
-
-class RedemptionIn(BaseModel):
-    points: int = Field(gt=0)
-    reason: str = Field(min_length=1)
-    store_id: str
-    register_id: str
-    idempotency_key: str = Field(min_length=1, max_length=100)
+from storeflow.api.members import MemberAtTill, MemberIn
+from storeflow.api.points import RedemptionIn
+from storeflow.api.purchases import PurchaseIn, PurchaseOut, ReturnIn, ReturnOut
 
 
 def normalise_phone(phone: str | None) -> str | None:
@@ -147,7 +49,7 @@ async def create_member(conn: AsyncConnection[Any], m: MemberIn, *, actor: str) 
             await conn.execute("SELECT id FROM member WHERE member_no = %s", (m.referrer_no,))
         ).fetchone()
         if row is None:
-            raise MembershipError(422, f"referrer {m.referrer_no!r} not found")
+            raise InvalidRequest(f"referrer {m.referrer_no!r} not found")
         referrer_id = row[0]
     try:
         async with conn.transaction():
@@ -168,7 +70,7 @@ async def create_member(conn: AsyncConnection[Any], m: MemberIn, *, actor: str) 
             ).fetchone()
     except errors.UniqueViolation as exc:
         field = "email" if "email" in str(exc) else "phone"
-        raise MembershipError(409, f"a member with this {field} already exists") from exc
+        raise Conflict(f"a member with this {field} already exists") from exc
     assert row is not None
     member_id, member_no = int(row[0]), str(row[1])
     for purpose, granted in m.consents.items():
@@ -200,9 +102,9 @@ async def issue_card(
                     (epc, f"card {card_number[-4:]}"),
                 )
     except errors.UniqueViolation as exc:
-        raise MembershipError(409, "that card number or tag is already in use") from exc
+        raise Conflict("that card number or tag is already in use") from exc
     except errors.ForeignKeyViolation as exc:
-        raise MembershipError(404, "member not found") from exc
+        raise NotFound("member not found") from exc
 
 
 async def report_lost(conn: AsyncConnection[Any], card_number: str) -> int:
@@ -214,7 +116,7 @@ async def report_lost(conn: AsyncConnection[Any], card_number: str) -> int:
         )
     ).fetchone()
     if row is None:
-        raise MembershipError(404, "no active card with that number")
+        raise NotFound("no active card with that number")
     return int(row[0])
 
 
@@ -228,10 +130,10 @@ async def replace_card(
         )
     ).fetchone()
     if row is None:
-        raise MembershipError(404, "card not found")
+        raise NotFound("card not found")
     member_id, status = int(row[0]), row[1]
     if status == "replaced":
-        raise MembershipError(409, "card already replaced")
+        raise Conflict("card already replaced")
     await conn.execute(
         "UPDATE card SET status = 'replaced', ended_at = coalesce(ended_at, now()) "
         "WHERE card_number = %s",
@@ -251,16 +153,21 @@ async def member_for_card(conn: AsyncConnection[Any], card_number: str) -> int:
         )
     ).fetchone()
     if row is None:
-        raise MembershipError(404, "card not found")
+        raise NotFound("card not found")
     if row[1] == "lost":
-        raise MembershipError(409, "card reported lost")
+        raise Conflict("card reported lost")
     if row[1] == "replaced":
-        raise MembershipError(409, "card replaced by a newer card")
+        raise Conflict("card replaced by a newer card")
     return int(row[0])
 
 
 async def lookup(
-    conn: AsyncConnection[Any], *, card: str | None, phone: str | None, member_no: str | None
+    conn: AsyncConnection[Any],
+    *,
+    card: str | None,
+    phone: str | None,
+    member_no: str | None,
+    tiers: TierRules,
 ) -> MemberAtTill:
     if card:
         member_id = await member_for_card(conn, card)
@@ -281,21 +188,21 @@ async def lookup(
             )
         ).fetchone()
     else:
-        raise MembershipError(422, "give card, phone or member_no")
+        raise InvalidRequest("give card, phone or member_no")
     if row is None:
-        raise MembershipError(404, "member not found")
-    return await at_till(conn, int(row[0]))
+        raise NotFound("member not found")
+    return await at_till(conn, int(row[0]), tiers=tiers)
 
 
-async def at_till(conn: AsyncConnection[Any], member_id: int) -> MemberAtTill:
+async def at_till(conn: AsyncConnection[Any], member_id: int, *, tiers: TierRules) -> MemberAtTill:
     row = await (
         await conn.execute(
             "SELECT id, member_no, name, tier FROM member WHERE id = %s", (member_id,)
         )
     ).fetchone()
     if row is None:
-        raise MembershipError(404, "member not found")
-    tier = TIERS.get(row[3])
+        raise NotFound("member not found")
+    tier = tiers.get(row[3])
     return MemberAtTill(
         member_id=row[0],
         member_no=row[1],
@@ -307,9 +214,16 @@ async def at_till(conn: AsyncConnection[Any], member_id: int) -> MemberAtTill:
     )
 
 
-async def record_purchase(conn: AsyncConnection[Any], p: PurchaseIn, *, actor: str) -> PurchaseOut:
+async def record_purchase(
+    conn: AsyncConnection[Any],
+    p: PurchaseIn,
+    *,
+    actor: str,
+    earning: EarningRules,
+    tiers: TierRules,
+) -> PurchaseOut:
     """Idempotent on (store, POS id): a retry returns the first answer and changes nothing."""
-    done = await _recorded(conn, p)
+    done = await _recorded(conn, p, tiers=tiers)
     if done is not None:  # answered before the card is checked: it may be lost since
         return done
     member_id = await member_for_card(conn, p.card_number) if p.card_number else None
@@ -325,23 +239,23 @@ async def record_purchase(conn: AsyncConnection[Any], p: PurchaseIn, *, actor: s
         )
     ).fetchone()
     if row is None:
-        old = await _recorded(conn, p)
+        old = await _recorded(conn, p, tiers=tiers)
         assert old is not None
         return old
     purchase_id = int(row[0])
     earned = [0] * len(p.lines)
     tier_name: str | None = None
     if member_id is not None:
-        tier_name = (await at_till(conn, member_id)).tier
+        tier_name = (await at_till(conn, member_id, tiers=tiers)).tier
         lines = [Line(ln.sku, ln.counter, ln.category, ln.quantity, ln.amount) for ln in p.lines]
-        result = earn_for_purchase(lines, at=p.at, tier=TIERS.get(tier_name), rules=RULES)
+        result = earn_for_purchase(lines, at=p.at, tier=tiers.get(tier_name), rules=earning)
         earned = result.per_line
         if result.points_total > 0:
             entry = earn_entry(
                 result.points_total,
                 lot_id=await ledger.new_lot_id(conn),
                 at=p.at,
-                rules=RULES,
+                rules=earning,
                 actor=actor,
                 purchase_id=purchase_id,
             )
@@ -351,7 +265,7 @@ async def record_purchase(conn: AsyncConnection[Any], p: PurchaseIn, *, actor: s
             (sum(earned), purchase_id),
         )
         await _settle_debt(conn, member_id, actor=actor)
-        tier_name = await _upgrade_tier(conn, member_id, tier_name, at=p.at)
+        tier_name = await _upgrade_tier(conn, member_id, tier_name, at=p.at, tiers=tiers)
     await link_trip(
         conn,
         purchase_id=purchase_id,
@@ -390,7 +304,9 @@ async def record_purchase(conn: AsyncConnection[Any], p: PurchaseIn, *, actor: s
     )
 
 
-async def _recorded(conn: AsyncConnection[Any], p: PurchaseIn) -> PurchaseOut | None:
+async def _recorded(
+    conn: AsyncConnection[Any], p: PurchaseIn, *, tiers: TierRules
+) -> PurchaseOut | None:
     old = await (
         await conn.execute(
             "SELECT id, member_id, total, points_earned FROM purchase "
@@ -407,7 +323,7 @@ async def _recorded(conn: AsyncConnection[Any], p: PurchaseIn) -> PurchaseOut | 
         total=old[2],
         points_earned=old[3],
         points_balance=await balance(conn, member_id) if member_id is not None else None,
-        tier=(await at_till(conn, member_id)).tier if member_id is not None else None,
+        tier=(await at_till(conn, member_id, tiers=tiers)).tier if member_id is not None else None,
         duplicate=True,
     )
 
@@ -424,7 +340,7 @@ async def _settle_debt(conn: AsyncConnection[Any], member_id: int, *, actor: str
 
 
 async def _upgrade_tier(
-    conn: AsyncConnection[Any], member_id: int, current: str, *, at: datetime
+    conn: AsyncConnection[Any], member_id: int, current: str, *, at: datetime, tiers: TierRules
 ) -> str:
     """Upgrades happen at once on rolling 12-month spend (downgrades only at a review)."""
     row = await (
@@ -435,8 +351,8 @@ async def _upgrade_tier(
         )
     ).fetchone()
     spend = Decimal(row[0]) if row else Decimal(0)
-    best = TIERS.for_spend(spend)
-    if TIERS.rank(best.name) <= TIERS.rank(current):
+    best = tiers.for_spend(spend)
+    if tiers.rank(best.name) <= tiers.rank(current):
         return current
     await conn.execute(
         "UPDATE member SET tier = %s, tier_since = %s WHERE id = %s", (best.name, at, member_id)
@@ -454,7 +370,7 @@ async def redeem(conn: AsyncConnection[Any], member_id: int, r: RedemptionIn, *,
         await conn.execute("SELECT 1 FROM member WHERE id = %s FOR UPDATE", (member_id,))
     ).fetchone()
     if locked is None:
-        raise MembershipError(404, "member not found")
+        raise NotFound("member not found")
     seen = await (
         await conn.execute(
             "SELECT 1 FROM redemption WHERE idempotency_key = %s AND member_id IN "
@@ -484,9 +400,7 @@ async def redeem(conn: AsyncConnection[Any], member_id: int, r: RedemptionIn, *,
             key=r.idempotency_key,
         )
     except InsufficientPoints as exc:
-        raise MembershipError(
-            409, f"insufficient points: {exc.available} available, {exc.requested} requested"
-        ) from exc
+        raise domain_errors.InsufficientPoints(exc.available, exc.requested) from exc
     await ledger.append_entries(conn, member_id, entries)
     return await balance(conn, member_id)
 
@@ -508,9 +422,9 @@ async def record_return(
         await conn.execute("SELECT member_id, store_id FROM purchase WHERE id = %s", (purchase_id,))
     ).fetchone()
     if row is None:
-        raise MembershipError(404, "purchase not found")
+        raise NotFound("purchase not found")
     if store_id is not None and row[1] != store_id:
-        raise MembershipError(403, f"this credential is for store {store_id!r}")
+        raise Forbidden(f"this credential is for store {store_id!r}")
     member_id = row[0]
     if member_id is not None:
         await conn.execute("SELECT 1 FROM member WHERE id = %s FOR UPDATE", (member_id,))
@@ -545,7 +459,7 @@ async def record_return(
     returning = [Decimal("0")] * len(lines)
     for rl in r.lines:
         if rl.line_no not in by_no:
-            raise MembershipError(422, f"the purchase has no line {rl.line_no}")
+            raise InvalidRequest(f"the purchase has no line {rl.line_no}")
         returning[by_no[rl.line_no]] += rl.amount
     try:
         points = reverse_for_return(
@@ -555,7 +469,7 @@ async def record_return(
             returning_amounts=returning,
         )
     except ValueError as exc:
-        raise MembershipError(422, str(exc)) from exc
+        raise InvalidRequest(str(exc)) from exc
     amount = sum(returning, Decimal("0"))
     shortfall = 0
     if member_id is not None and points > 0:
@@ -658,19 +572,19 @@ async def survivor(conn: AsyncConnection[Any], member_id: int) -> int:
         )
     ).fetchone()
     if row is None:
-        raise MembershipError(404, "member not found")
+        raise NotFound("member not found")
     return int(row[0])
 
 
 async def merge_members(
-    conn: AsyncConnection[Any], source: int, into: int, *, actor: str
+    conn: AsyncConnection[Any], source: int, into: int, *, actor: str, tiers: TierRules
 ) -> MemberAtTill:
     """Two records that are one person: cards, purchases, points (and so visits) follow ``into``.
 
     The ledger is append-only, so the source's entries stay where they are and balances count
     the entries of every record merged into a member."""
     if source == into:
-        raise MembershipError(422, "a member cannot be merged into itself")
+        raise InvalidRequest("a member cannot be merged into itself")
     rows = await (
         await conn.execute(
             "SELECT id, merged_into FROM member WHERE id IN (%s, %s) ORDER BY id FOR UPDATE",
@@ -678,9 +592,9 @@ async def merge_members(
         )
     ).fetchall()
     if len(rows) != 2:
-        raise MembershipError(404, "member not found")
+        raise NotFound("member not found")
     if any(r[1] is not None for r in rows):
-        raise MembershipError(409, "one of the two records was already merged")
+        raise Conflict("one of the two records was already merged")
     for table in ("card", "purchase"):
         await conn.execute(
             f"UPDATE {table} SET member_id = %s WHERE member_id = %s", (into, source)
@@ -696,12 +610,14 @@ async def merge_members(
         (into, f"member {source} merged into this record by {actor}", into),
     )
     await _settle_debt(conn, into, actor=actor)
-    current = (await at_till(conn, into)).tier
-    await _upgrade_tier(conn, into, current, at=datetime.now(UTC))
-    return await at_till(conn, into)
+    current = (await at_till(conn, into, tiers=tiers)).tier
+    await _upgrade_tier(conn, into, current, at=datetime.now(UTC), tiers=tiers)
+    return await at_till(conn, into, tiers=tiers)
 
 
-async def review_tiers(conn: AsyncConnection[Any], *, as_of: datetime) -> dict[str, int]:
+async def review_tiers(
+    conn: AsyncConnection[Any], *, as_of: datetime, tiers: TierRules
+) -> dict[str, int]:
     """The review job: every member's tier from 12-month spend net of returns; downgrades only
     once a review date has come (``server.loyalty.tiers.evaluate_tier``)."""
     from server.loyalty.tiers import evaluate_tier
@@ -719,7 +635,7 @@ async def review_tiers(conn: AsyncConnection[Any], *, as_of: datetime) -> dict[s
     counts = {"upgrade": 0, "downgrade": 0, "keep": 0}
     for member_id, tier, last_review, spend in rows:
         d = evaluate_tier(
-            tier, max(Decimal(spend), Decimal(0)), as_of=as_of, rules=TIERS, last_review=last_review
+            tier, max(Decimal(spend), Decimal(0)), as_of=as_of, rules=tiers, last_review=last_review
         )
         counts[d.change] += 1
         if d.new_tier != tier:

@@ -11,44 +11,9 @@ from collections import Counter
 from typing import Any
 
 from psycopg import AsyncConnection
-from pydantic import BaseModel
 
 from server.queries.facts import SEGMENT_SQL, Bound, Selection, rows
-
-
-class PathCount(BaseModel):
-    path: list[str]
-    trips: int
-    share: float
-
-
-class Transition(BaseModel):
-    source: str
-    target: str
-    count: int
-    probability: float
-
-
-class Efficiency(BaseModel):
-    """Path efficiency (Hui, Fader & Bradlow 2009) over trips with a defined value."""
-
-    trips: int
-    mean_efficiency: float | None
-    walked_m: float | None  # mean per trip
-    shortest_m: float | None
-    order_deviation_m: float | None
-    travel_deviation_m: float | None
-
-
-class Paths(BaseModel):
-    trips: int
-    top_paths: list[PathCount]
-    transitions: list[Transition]
-    mean_zones: float | None = None
-    mean_duration_s: float | None = None
-    efficiency_buyers: Efficiency | None = None
-    efficiency_all: Efficiency | None = None
-
+from storeflow.api.paths import Efficiency, PathCount, Paths, Transition
 
 _WHERE = "store_id = %(s)s AND day BETWEEN %(d0)s AND %(d1)s AND " + SEGMENT_SQL
 

@@ -20,8 +20,6 @@ from dashboard.api import (
     DEFAULT_API_URL,
     ApiConfig,
     ApiError,
-    DwellRow,
-    FootfallRow,
     StoreflowClient,
     default_dates,
     dwell_frame,
@@ -33,6 +31,10 @@ from dashboard.api import (
 from orchestration import demo_data
 from server.embedded_pg import free_port
 from server.threaded import serve_in_thread
+from storeflow.api.analytics import FootfallBucket, Summary, ZoneDwell
+from storeflow.api.health import Health
+from storeflow.api.paths import Paths
+from storeflow.api.stores import StoreInfo
 from storeflow.wire import IngestBatch, TagKind, ZoneVisit, visit_event_id
 from tests.fix_db import make_token
 
@@ -124,14 +126,67 @@ def test_frames_have_fixed_columns_even_when_empty() -> None:
     ]
     assert list(zone_visits_frame([]).columns) == ["zone", "visits", "visitors"]
     rows = [
-        FootfallRow(bucket_start=datetime(2026, 11, 2, 11, tzinfo=UTC), entries=3),
-        FootfallRow(bucket_start=datetime(2026, 11, 2, 10, tzinfo=UTC), entries=5),
+        FootfallBucket(
+            bucket_start=datetime(2026, 11, 2, 11, tzinfo=UTC), entries=3, previous_week=None
+        ),
+        FootfallBucket(
+            bucket_start=datetime(2026, 11, 2, 10, tzinfo=UTC), entries=5, previous_week=2
+        ),
     ]
     frame = footfall_frame(rows)
     assert list(frame["entries"]) == [5, 3]  # sorted by time
     assert str(frame["bucket_start"].dt.tz) == "UTC"
-    dwell = dwell_frame([DwellRow(zone="C01", visits=2, median_s=30.0, p90_s=50.0, mean_s=35.0)])
+    row = ZoneDwell(
+        zone="C01",
+        visits=2,
+        median_s=30.0,
+        p90_s=50.0,
+        mean_s=35.0,
+        typical_median_s=None,
+        holding_power=None,
+    )
+    dwell = dwell_frame([row])
     assert dwell.loc[0, "median_s"] == 30.0
+
+
+def test_the_client_keeps_no_copy_of_the_response_models() -> None:
+    from pydantic import BaseModel
+
+    from dashboard import api
+
+    own = [
+        name
+        for name, value in vars(api).items()
+        if isinstance(value, type)
+        and issubclass(value, BaseModel)
+        and value.__module__ == api.__name__
+    ]
+    assert own == []
+
+
+def test_the_client_parses_answers_into_the_shared_models() -> None:
+    paths_json = {
+        "trips": 2,
+        "top_paths": [{"path": ["ENT", "EXIT"], "trips": 2, "share": 1.0}],
+        "transitions": [{"source": "ENT", "target": "EXIT", "count": 2, "probability": 1.0}],
+        "mean_zones": 2.0,
+        "mean_duration_s": 60.0,
+        "efficiency_buyers": None,
+        "efficiency_all": None,
+        "added_by_a_newer_server": True,
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/paths"):
+            return httpx.Response(200, json=paths_json)
+        return httpx.Response(200, json=[{"id": "demo", "name": "Demo", "timezone": "UTC"}])
+
+    cfg = ApiConfig(base_url="http://srv", token="t")
+    with StoreflowClient(cfg, transport=httpx.MockTransport(answer)) as client:
+        assert client.stores() == [StoreInfo(id="demo", name="Demo", timezone="UTC")]
+        paths = client.paths("demo")
+    assert isinstance(paths, Paths)
+    assert (paths.trips, paths.transitions[0].target) == (2, "EXIT")
 
 
 # --- errors over real sockets ----------------------------------------------------------------
@@ -233,7 +288,10 @@ def test_client_reads_what_the_server_computed(live_api: tuple[str, str]) -> Non
         }
         assert layout.adjacency() == expected.adjacency()
 
+        assert isinstance(client.health(), Health)  # the server's own models, not copies
+        assert all(isinstance(s, StoreInfo) for s in stores)
         summary = client.summary("demo", period)
+        assert isinstance(summary, Summary)
         assert (summary.visits, summary.trips, summary.shoppers) == (15, 3, 3)
         default = client.summary("demo")  # no period: the server's last 7 days of data
         assert default.visits == 15
@@ -254,6 +312,12 @@ def test_client_reads_what_the_server_computed(live_api: tuple[str, str]) -> Non
         zones = client.zone_visits("demo", period).set_index("zone")
         assert (zones.loc["A2", "visits"], zones.loc["A2", "visitors"]) == (6, 3)
         assert set(zones.index) == {"ENT", "A2", "C02", "EXIT"}
+
+        paths = client.paths("demo", period)
+        assert isinstance(paths, Paths)
+        assert (paths.trips, paths.top_paths[0].path) == (3, ["ENT", "A2", "C02", "A2", "EXIT"])
+        counters = client.counters("demo", period).set_index("code")
+        assert counters.loc["C02", "visitors"] == 3
 
         empty = client.footfall("demo", period_for_dates(date(2026, 1, 1), date(2026, 1, 2), "UTC"))
         assert empty.empty and list(empty.columns) == ["bucket_start", "entries"]

@@ -370,14 +370,18 @@ def test_cart_sale_is_linked_to_the_cart_seen_at_the_checkout(api: Api) -> None:
 
 
 def test_earning_rules_are_data_loaded_from_a_file(api: Api) -> None:
-    from server.loyalty.rules import EarningRules, load_earning_rules
-    from server.queries import membership as q
+    """Each app holds the rules it was built with: one reading the rules file earns x1.5 on
+    cosmetics while another on the same database, built without it, earns the default x1."""
+    from server.app import create_app
+    from server.settings import Settings
 
-    q.configure(earning=load_earning_rules("config/earning_rules.example.yaml"))
-    try:
-        enrol(api, api.headers("admin"))
-        till = api.headers("cashier", store_id="demo", register_id="T1")
-        r = client(api).post("/api/v1/purchases", json=sale("POS-X", "100.00"), headers=till)
+    settings = Settings.model_validate(
+        {"STOREFLOW_EARNING_RULES": "config/earning_rules.example.yaml"}
+    )
+    enrol(api, api.headers("admin"))
+    till = api.headers("cashier", store_id="demo", register_id="T1")
+    with TestClient(create_app(settings, database_url=api.db_url)) as with_rules:
+        r = with_rules.post("/api/v1/purchases", json=sale("POS-X", "100.00"), headers=till)
         assert r.json()["points_earned"] == 150  # cosmetics x1.5 in the rules file
-    finally:
-        q.configure(earning=EarningRules())
+    r = client(api).post("/api/v1/purchases", json=sale("POS-Y", "100.00"), headers=till)
+    assert r.json()["points_earned"] == 100  # the default rules of the fixture's app

@@ -15,9 +15,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from server.errors import Conflict
 from server.loyalty import LedgerEntry
 from server.queries import ledger
 from server.queries import membership as q
+from storeflow.api.points import RedemptionIn
 from tests.fix_db import Api
 from tests.server.test_loyalty_points import owed
 from tests.server.test_loyalty_points import replay as replay_entries
@@ -65,13 +67,13 @@ def test_fifty_parallel_redemptions_over_separate_connections_never_double_spend
     each = 30
 
     async def one_redemption(i: int) -> str:
-        body = q.RedemptionIn.model_validate(redemption(each, f"par-{i}"))
+        body = RedemptionIn.model_validate(redemption(each, f"par-{i}"))
         async with await psycopg.AsyncConnection.connect(api.db_url) as conn:
             try:
                 await q.redeem(conn, member_id, body, actor="till")
-            except q.MembershipError as exc:
+            except Conflict as exc:
                 await conn.rollback()
-                return f"{exc.status} {exc}"
+                return f"conflict {exc}"
             await conn.commit()
             return "ok"
 
@@ -82,7 +84,7 @@ def test_fifty_parallel_redemptions_over_separate_connections_never_double_spend
     assert outcomes.count("ok") == 733 // each
     refused = [o for o in outcomes if o != "ok"]
     assert len(refused) == 50 - 733 // each
-    assert all(o.startswith("409 insufficient points: ") for o in refused)
+    assert all(o.startswith("conflict insufficient points: ") for o in refused)
     assert all(o.endswith(f"available, {each} requested") for o in refused)
     assert ledger_sum(api.db_url, member_id) == 733 % each >= 0
     replay(api.db_url, member_id)
@@ -238,7 +240,7 @@ def test_a_redemption_racing_the_expiry_job_is_refused_cleanly(api: Api) -> None
         try:
             await q.expire_points(job, as_of=datetime.now(UTC) + timedelta(days=1), actor="job")
             pid = till_conn.info.backend_pid
-            body = q.RedemptionIn.model_validate(redemption(80, "race"))
+            body = RedemptionIn.model_validate(redemption(80, "race"))
             spend = asyncio.create_task(q.redeem(till_conn, member_id, body, actor="till"))
             for _ in range(200):  # until the redemption waits on the job's lock
                 cur = await watch.execute(
@@ -251,8 +253,8 @@ def test_a_redemption_racing_the_expiry_job_is_refused_cleanly(api: Api) -> None
             await job.commit()
             try:
                 await spend
-            except q.MembershipError as exc:
-                return f"{exc.status}"
+            except Conflict:
+                return "conflict"
             except psycopg.Error as exc:
                 return type(exc).__name__
             return "spent"
@@ -261,7 +263,7 @@ def test_a_redemption_racing_the_expiry_job_is_refused_cleanly(api: Api) -> None
                 await c.close()
 
     outcome = asyncio.run(race())
-    assert outcome == "409", outcome
+    assert outcome == "conflict", outcome
     assert ledger_sum(api.db_url, member_id) == 10
     replay(api.db_url, member_id)
 

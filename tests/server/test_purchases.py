@@ -11,7 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from server.loyalty.rules import EarningRules, TierRules
 from server.queries import membership as q
+from storeflow.api.purchases import PurchaseIn, PurchaseOut, ReturnIn, ReturnOut
 from tests.fix_db import Api
 from tests.server.test_cards import add_trip, linked_trip
 from tests.server.test_members import (
@@ -64,13 +66,15 @@ def test_a_retry_returns_the_original_sale_and_counts_nothing_twice(api: Api) ->
 
 def test_parallel_retries_of_one_sale_record_it_once(api: Api) -> None:
     member_id = enrol(api, api.headers("admin"))
-    body = q.PurchaseIn.model_validate(sale("P-PAR", "75.00"))
+    body = PurchaseIn.model_validate(sale("P-PAR", "75.00"))
 
-    async def post_once() -> q.PurchaseOut:
+    async def post_once() -> PurchaseOut:
         async with await psycopg.AsyncConnection.connect(api.db_url) as conn:
-            return await q.record_purchase(conn, body, actor="till")
+            return await q.record_purchase(
+                conn, body, actor="till", earning=EarningRules(), tiers=TierRules()
+            )
 
-    async def storm() -> list[q.PurchaseOut]:
+    async def storm() -> list[PurchaseOut]:
         return await asyncio.gather(*(post_once() for _ in range(10)))
 
     results = asyncio.run(storm())
@@ -169,13 +173,13 @@ def test_returns_of_odd_amounts_never_reverse_more_than_was_earned(api: Api) -> 
 
 def test_a_return_id_sent_in_parallel_counts_once(api: Api) -> None:
     member_id, pid = two_line_sale(api)
-    body = q.ReturnIn.model_validate(ret("R-PAR", (1, "45.00")))
+    body = ReturnIn.model_validate(ret("R-PAR", (1, "45.00")))
 
-    async def once() -> q.ReturnOut:
+    async def once() -> ReturnOut:
         async with await psycopg.AsyncConnection.connect(api.db_url) as conn:
             return await q.record_return(conn, pid, body, actor="till")
 
-    async def storm() -> list[q.ReturnOut]:
+    async def storm() -> list[ReturnOut]:
         return await asyncio.gather(*(once() for _ in range(8)))
 
     results = asyncio.run(storm())

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 
 from server.api.deps import ConnDep, PlannerDep, SettingsDep
 from server.api.tables import FormatQ, TableQ, respond
@@ -20,6 +20,18 @@ from server.queries import counters as qc
 from server.queries import paths as qp
 from server.queries.facts import Selection, select
 from server.rollup import ensure_fresh
+from storeflow.api.analytics import (
+    CounterFigures,
+    DwellBin,
+    FootfallBucket,
+    HeatCell,
+    OccupancyHour,
+    Summary,
+    ZoneDwell,
+    ZoneFootfall,
+    ZoneVisits,
+)
+from storeflow.api.paths import Paths
 
 router = APIRouter(prefix="/stores/{store_id}/analytics", tags=["analytics"])
 
@@ -36,24 +48,21 @@ async def selection(
     segment: Annotated[list[str] | None, Query(description="tiers or non-member")] = None,
     floor: Annotated[str | None, Query(description="one floor's zones and counters")] = None,
 ) -> Selection:
-    try:
-        return await select(
-            conn,
-            store_id,
-            start,
-            end,
-            segments=tuple(segment) if segment else None,
-            floor=floor,
-            staleness_s=settings.rollup_staleness_s,
-        )
-    except ValueError as e:
-        raise HTTPException(422, str(e)) from e
+    return await select(
+        conn,
+        store_id,
+        start,
+        end,
+        segments=tuple(segment) if segment else None,
+        floor=floor,
+        staleness_s=settings.rollup_staleness_s,
+    )
 
 
 SelectionDep = Annotated[Selection, Depends(selection)]
 
 
-@router.get("/summary", response_model=q.Summary)
+@router.get("/summary", response_model=Summary)
 async def summary(
     conn: ConnDep,
     settings: SettingsDep,
@@ -69,7 +78,7 @@ async def summary(
     return respond(await q.summary(conn, sel, before), format, name="summary")
 
 
-@router.get("/footfall", response_model=list[q.FootfallBucket])
+@router.get("/footfall", response_model=list[FootfallBucket])
 async def footfall(
     conn: ConnDep,
     sel: SelectionDep,
@@ -80,7 +89,7 @@ async def footfall(
     return respond(await q.footfall(conn, sel, bucket), format, name="footfall")
 
 
-@router.get("/zone-footfall", response_model=list[q.ZoneFootfall])
+@router.get("/zone-footfall", response_model=list[ZoneFootfall])
 async def zone_footfall(
     conn: ConnDep,
     sel: SelectionDep,
@@ -91,25 +100,25 @@ async def zone_footfall(
     return respond(await q.zone_footfall(conn, sel, bucket), format, name="zone-footfall")
 
 
-@router.get("/occupancy", response_model=list[q.OccupancyHour])
+@router.get("/occupancy", response_model=list[OccupancyHour])
 async def occupancy(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:
     """Per hour: entries and mean occupancy (shoppers in the store)."""
     return respond(await q.occupancy(conn, sel), format, name="occupancy")
 
 
-@router.get("/heatmap", response_model=list[q.HeatCell])
+@router.get("/heatmap", response_model=list[HeatCell])
 async def heatmap(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:
     """Weekday x hour of day: mean entries per day and conversion."""
     return respond(await q.heatmap(conn, sel), format, name="heatmap")
 
 
-@router.get("/dwell", response_model=list[q.ZoneDwell])
+@router.get("/dwell", response_model=list[ZoneDwell])
 async def dwell(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:
     """Dwell per zone (exit - enter of each visit): median, p90, mean, holding power."""
     return respond(await q.dwell(conn, sel), format, name="dwell")
 
 
-@router.get("/dwell-distribution", response_model=list[q.DwellBin])
+@router.get("/dwell-distribution", response_model=list[DwellBin])
 async def dwell_distribution(
     conn: ConnDep,
     sel: SelectionDep,
@@ -120,13 +129,13 @@ async def dwell_distribution(
     return respond(await q.dwell_distribution(conn, sel, zone), format, name="dwell-distribution")
 
 
-@router.get("/zone-visits", response_model=list[q.ZoneVisits])
+@router.get("/zone-visits", response_model=list[ZoneVisits])
 async def zone_visits(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:
     """Visits and visitors (distinct tags per day) per zone."""
     return respond(await q.zone_visits(conn, sel), format, name="zone-visits")
 
 
-@router.get("/counters", response_model=list[qc.CounterFigures])
+@router.get("/counters", response_model=list[CounterFigures])
 async def counters(
     conn: ConnDep,
     sel: SelectionDep,
@@ -139,7 +148,7 @@ async def counters(
     return respond(got, format, name="counters")
 
 
-@router.get("/paths", response_model=qp.Paths)
+@router.get("/paths", response_model=Paths)
 async def paths(
     conn: ConnDep,
     sel: SelectionDep,

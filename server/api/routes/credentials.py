@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from server.api.deps import AdminDep, ConnDep
-from server.auth import Role
 from server.queries.credentials import create_credential
+from storeflow.api.credentials import CredentialIn, CredentialOut
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])
 
 
-class CredentialIn(BaseModel):
-    name: str
-    role: Role
-    store_id: str | None = None
-    register_id: str | None = None
-
-
-class CredentialOut(BaseModel):
-    token: str
-
-
-@router.post("", response_model=CredentialOut, status_code=201)
+@router.post("", status_code=201)
 async def create(body: CredentialIn, conn: ConnDep, _: AdminDep) -> CredentialOut:
     """A new credential; the token is shown this once and stored only as a hash."""
     token = await create_credential(

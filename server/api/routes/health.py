@@ -3,39 +3,24 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+
+from server.api.deps import PoolDep
+from storeflow.api.health import DeviceHealth, Health
 
 router = APIRouter(tags=["health"])
 logger = logging.getLogger(__name__)
 
 
-class DeviceHealth(BaseModel):
-    device_id: str
-    store_id: str
-    last_seen: datetime
-    outbox_depth: int
-    readers: dict[str, Any]
-
-
-class Health(BaseModel):
-    status: str
-    database: bool
-    migrations: int
-    timescaledb: bool
-    devices: list[DeviceHealth]
-
-
 @router.get("/health", response_model=Health)
-async def health(request: Request) -> Any:
+async def health(pool: PoolDep) -> Any:
     """No credential needed (load balancers call it). 503 when the database is down."""
     try:
-        async with request.app.state.pool.connection(timeout=3.0) as conn:
+        async with pool.connection(timeout=3.0) as conn:
             n = await (await conn.execute("SELECT count(*) FROM schema_migration")).fetchone()
             ts = await (
                 await conn.execute(

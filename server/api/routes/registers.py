@@ -13,15 +13,17 @@ from importlib import resources
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from server.api.deps import CashierDep, check_store
+from server.api.deps import CashierDep, StateDep, check_register, check_store
+from server.errors import DomainError
+from server.loyalty.rules import TierRules
 from server.queries import membership as q
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(tags=["cashier"])
+router = APIRouter(prefix="/registers", tags=["cashier"])
 page_router = APIRouter(tags=["cashier"])
 
 KEEPALIVE_S = 15.0
@@ -32,7 +34,7 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
 
 
 async def _scan_events(
-    database_url: str, *, store_id: str, register_id: str
+    database_url: str, *, store_id: str, register_id: str, tiers: TierRules
 ) -> AsyncIterator[bytes]:
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as listen:
         await listen.execute("LISTEN card_scan")
@@ -47,7 +49,11 @@ async def _scan_events(
                 async with await psycopg.AsyncConnection.connect(database_url) as conn:
                     try:
                         member = await q.lookup(
-                            conn, card=scan["card_number"], phone=None, member_no=None
+                            conn,
+                            card=scan["card_number"],
+                            phone=None,
+                            member_no=None,
+                            tiers=tiers,
                         )
                         yield _sse(
                             "member",
@@ -57,7 +63,7 @@ async def _scan_events(
                                 **member.model_dump(mode="json"),
                             },
                         )
-                    except q.MembershipError as exc:
+                    except DomainError as exc:
                         yield _sse(
                             "problem", {"scanned_at": scan["scanned_at"], "message": str(exc)}
                         )
@@ -65,17 +71,24 @@ async def _scan_events(
                 yield b": keep-alive\n\n"
 
 
-@router.get("/registers/{register_id}/scans")
+@router.get(
+    "/{register_id}/scans",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+)
 async def scan_stream(
-    register_id: str, request: Request, store_id: str, who: CashierDep
+    register_id: str, store_id: str, state: StateDep, who: CashierDep
 ) -> StreamingResponse:
     """Server-sent events: ``member`` (who was scanned) or ``problem`` (unknown or lost card)."""
     check_store(who, store_id)
-    if who.register_id is not None and who.register_id != register_id:
-        raise HTTPException(403, f"this credential is for register {who.register_id!r}")
-    url: str = request.app.state.database_url
+    check_register(who, register_id)
     return StreamingResponse(
-        _scan_events(url, store_id=store_id, register_id=register_id),
+        _scan_events(
+            state.database_url,
+            store_id=store_id,
+            register_id=register_id,
+            tiers=state.rules.tiers,
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

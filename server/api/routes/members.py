@@ -1,0 +1,44 @@
+"""``/members``: enrolment (admin), look-up at the till (cashier: no contact details), and
+merging two records of one person (admin). Planners and edge devices get 403 here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from server.api.deps import AdminDep, CashierDep, ConnDep, RulesDep
+from server.queries import membership as q
+from storeflow.api.members import MemberAtTill, MemberCreated, MemberIn, MergeIn
+
+router = APIRouter(prefix="/members", tags=["members"])
+
+
+@router.post("", status_code=201)
+async def create_member(body: MemberIn, conn: ConnDep, who: AdminDep) -> MemberCreated:
+    """Enrol a member; the same phone or email twice is a 409, not a second member."""
+    member_id, member_no = await q.create_member(conn, body, actor=who.name)
+    return MemberCreated(member_id=member_id, member_no=member_no)
+
+
+@router.get("/lookup")
+async def lookup(
+    conn: ConnDep,
+    rules: RulesDep,
+    _: CashierDep,
+    card: Annotated[str | None, Query()] = None,
+    phone: Annotated[str | None, Query()] = None,
+    member_no: Annotated[str | None, Query()] = None,
+) -> MemberAtTill:
+    """By card number, phone or member number: name, tier, discount and points (no contacts)."""
+    return await q.lookup(conn, card=card, phone=phone, member_no=member_no, tiers=rules.tiers)
+
+
+@router.post("/{member_id}/merge")
+async def merge(
+    member_id: int, body: MergeIn, conn: ConnDep, rules: RulesDep, who: AdminDep
+) -> MemberAtTill:
+    """Merge this record into another (the same person enrolled twice)."""
+    return await q.merge_members(
+        conn, member_id, body.into_member_id, actor=who.name, tiers=rules.tiers
+    )

@@ -1,0 +1,100 @@
+"""``/stores/{store_id}/analytics``: KPIs, footfall, occupancy, heatmap, dwell, zone visits and
+the counter figures (definitions: METRICS.md)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from storeflow.api.base import ApiModel
+
+Quadrant = Literal["star", "hidden gem", "window shopping", "weak"]
+
+
+class Kpis(ApiModel):
+    entries: int
+    visits: int
+    shoppers: int
+    buying_trips: int
+    conversion: float | None
+    sales: float
+    transactions: int
+    sales_per_trip: float | None
+    mean_trip_s: float | None
+    median_dwell_s: float | None
+
+
+class Summary(Kpis):
+    start: datetime
+    end: datetime
+    days: int
+    trips: int
+    first_at: datetime | None
+    last_at: datetime | None
+    previous: Kpis | None
+
+
+class FootfallBucket(ApiModel):
+    bucket_start: datetime
+    entries: int
+    previous_week: int | None
+
+
+class ZoneFootfall(ApiModel):
+    zone: str
+    bucket_start: date
+    entries: int
+
+
+class OccupancyHour(ApiModel):
+    hour_start: datetime
+    entries: int
+    occupancy: float
+
+
+class HeatCell(ApiModel):
+    weekday: int  # 0 = Monday
+    hour: int
+    days: int
+    entries_per_day: float
+    conversion: float | None
+
+
+class ZoneDwell(ApiModel):
+    zone: str
+    visits: int
+    median_s: float
+    p90_s: float
+    mean_s: float
+    typical_median_s: float | None
+    holding_power: float | None
+
+
+class DwellBin(ApiModel):
+    zone: str
+    low_s: float
+    high_s: float
+    visits: int
+
+
+class ZoneVisits(ApiModel):
+    zone: str
+    visits: int
+    visitors: int
+
+
+class CounterFigures(ApiModel):
+    code: str
+    name: str
+    category: str
+    area_m2: float
+    visitors: int
+    exposure_rate: float
+    conversion: float
+    sales: float
+    sales_per_visitor: float
+    sales_per_m2: float
+    median_dwell_s: float | None
+    rank: int
+    quadrant: Quadrant
+    recommendation: str
