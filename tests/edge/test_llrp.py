@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
+from edge.config import ReaderConfig, load_edge_config
 from edge.drivers.llrp import LlrpDecoder, epc_hex, reader_time, rssi_dbm, tag_reads
 from edge.drivers.registry import message_decoder
 from edge.reads import DecodeStats
@@ -150,3 +152,19 @@ def test_tag_reads_uses_default_rssi_and_host_time_when_missing() -> None:
     )
     assert (read.rssi_dbm, read.reader_ts, read.antenna) == (-70.0, None, 3)
     assert stats.reads == 1
+
+
+def test_example_config_has_an_llrp_reader_on_localhost() -> None:
+    cfg, _ = load_edge_config("edge/examples/store.yaml")
+    (r4,) = [r for r in cfg.readers if r.protocol == "llrp"]
+    assert r4.llrp is not None
+    assert (r4.llrp.host, r4.llrp.port, r4.llrp.antennas) == ("127.0.0.1", 5084, [1, 2, 3, 4])
+
+
+def test_llrp_reader_config_is_strict() -> None:
+    with pytest.raises(ValidationError, match="needs a `llrp:` section"):
+        ReaderConfig(id="R1", protocol="llrp")
+    with pytest.raises(ValidationError, match="hots"):
+        ReaderConfig.model_validate({"id": "R1", "protocol": "llrp", "llrp": {"hots": "x"}})
+    ok = ReaderConfig.model_validate({"id": "R1", "protocol": "llrp", "llrp": {"host": "10.0.0.5"}})
+    assert ok.llrp is not None and ok.llrp.port == 5084

@@ -208,7 +208,8 @@ def test_stop_deletes_the_rospec_and_closes(reader: LlrpReaderEmitter) -> None:
     assert lp.wait_connected(5.0)
     lp.stop()
     assert not lp.connected
-    assert reader.stats.requests.get(c.DELETE_ROSPEC) == 2  # on connect and on the polite stop
+    # DELETE_ROSPEC on connect and again on the polite stop, then the socket is closed.
+    assert wait_until(lambda: reader.stats.requests.get(c.DELETE_ROSPEC) == 2)
     assert wait_until(lambda: not reader.inventorying)
 
 
