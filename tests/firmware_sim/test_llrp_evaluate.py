@@ -1,4 +1,4 @@
-"""``storeflow sim evaluate --reader llrp``: the scenario through simulated LLRP readers over TCP."""
+"""``storeflow sim evaluate --reader llrp``: the scenario through simulated LLRP readers (TCP)."""
 
 from __future__ import annotations
 
