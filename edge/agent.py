@@ -11,6 +11,7 @@ import threading
 from typing import Protocol
 
 from edge.config import EdgeConfig, ReaderConfig
+from edge.drivers.llrp_io import LlrpReaderLoop
 from edge.drivers.mqtt_io import MqttReaderLoop
 from edge.drivers.registry import message_decoder, stream_decoder
 from edge.drivers.serial_io import SerialReaderLoop
@@ -76,6 +77,17 @@ class EdgeAgent:
                 clock=self.clock,
                 baudrate=r.serial.baudrate,
                 send_inventory=r.serial.send_inventory,
+            )
+        if r.llrp is not None:
+            return LlrpReaderLoop(
+                r.id,
+                r.llrp.host,
+                self.pipeline.feed,
+                port=r.llrp.port,
+                antennas=r.llrp.antennas,
+                clock=self.clock,
+                keepalive_s=r.llrp.keepalive_s,
+                keepalive_timeout_factor=r.llrp.keepalive_timeout_factor,
             )
         assert r.mqtt is not None
         return MqttReaderLoop(

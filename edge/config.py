@@ -44,18 +44,33 @@ class MqttTransport(_Strict):
     topic: str = Field(min_length=1)
 
 
+class LlrpTransport(_Strict):
+    """An LLRP reader (Impinj Speedway/R-series, Zebra FX): the edge connects to it over TCP."""
+
+    host: str = Field(min_length=1, description="the reader's address")
+    port: int = Field(default=5084, ge=1, le=65535)
+    antennas: list[int] = Field(default=[1, 2, 3, 4], min_length=1)
+    keepalive_s: float = Field(default=5.0, gt=0, description="KEEPALIVE interval asked for")
+    keepalive_timeout_factor: float = Field(
+        default=3.0, ge=1.5, description="reconnect after this many silent keep-alive intervals"
+    )
+
+
+_TRANSPORT_OF = {"r2000": "serial", "impinj_iot": "mqtt", "zebra_iot": "mqtt", "llrp": "llrp"}
+
+
 class ReaderConfig(_Strict):
     id: str = Field(min_length=1)
-    protocol: Literal["r2000", "impinj_iot", "zebra_iot"]
+    protocol: Literal["r2000", "impinj_iot", "zebra_iot", "llrp"]
     serial: SerialTransport | None = None
     mqtt: MqttTransport | None = None
+    llrp: LlrpTransport | None = None
 
     @model_validator(mode="after")
     def _one_transport(self) -> ReaderConfig:
-        if self.protocol == "r2000" and self.serial is None:
-            raise ValueError("an r2000 reader needs a `serial:` section")
-        if self.protocol != "r2000" and self.mqtt is None:
-            raise ValueError(f"a {self.protocol} reader needs an `mqtt:` section")
+        needed = _TRANSPORT_OF[self.protocol]
+        if getattr(self, needed) is None:
+            raise ValueError(f"a {self.protocol} reader needs a `{needed}:` section")
         return self
 
 

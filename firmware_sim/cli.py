@@ -41,7 +41,8 @@ def add_sim_commands(sim_sub: SubParsers) -> None:
         "run",
         help="play the simulated store's readers live",
         description="Simulated shoppers and readers: R2000 readers serve their serial stream on "
-        "TCP (socket://), Impinj readers publish IoT Device Interface JSON to MQTT. Ctrl-C stops.",
+        "TCP (socket://), Impinj readers publish IoT Device Interface JSON to MQTT, LLRP readers "
+        "listen for the edge on TCP. Ctrl-C stops.",
     )
     run.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO, help="scenario YAML")
     run.add_argument("--speed", type=float, default=30.0, help="simulated seconds per second")
@@ -58,7 +59,9 @@ def add_sim_commands(sim_sub: SubParsers) -> None:
         help="serial readers listen on TCP ports BASE, BASE+1, ... (default: free ports)",
     )
     run.add_argument(
-        "--serial-ports", default="", help="TCP port per serial reader, e.g. R1=5001,R2=5002"
+        "--serial-ports",
+        default="",
+        help="TCP port per serial or LLRP reader, e.g. R1=5001,R2=5002,R3=5084",
     )
     run.add_argument("--truth-dir", type=Path, default=None, help="write ground truth here")
     run.add_argument("--noise", choices=NOISE_CHOICES, default=None, help="RF preset")
@@ -129,6 +132,7 @@ def truth_period(
 
 def run_sim(args: argparse.Namespace) -> int:
     from firmware_sim.live import LiveSimulation
+    from firmware_sim.llrp_emitter import LlrpReaderEmitter
     from firmware_sim.mqtt_emitter import ImpinjMqttEmitter, ZebraMqttEmitter
     from firmware_sim.scenario import check_against_layout, load_scenario
     from firmware_sim.serial_emitter import R2000SocketEmitter
@@ -141,7 +145,7 @@ def run_sim(args: argparse.Namespace) -> int:
         layout = load_layout(scenario.layout)
         check_against_layout(scenario, layout)
         ports = serial_ports(
-            [r.id for r in layout.readers if r.protocol == "r2000"],
+            [r.id for r in layout.readers if r.protocol in ("r2000", "llrp")],
             spec=args.serial_ports,
             base=args.serial_port_base,
         )
@@ -167,6 +171,10 @@ def run_sim(args: argparse.Namespace) -> int:
                 serial_em = R2000SocketEmitter(port=ports[reader.id])
                 emitters[reader.id] = serial_em
                 print(f"{reader.id}: R2000 serial stream at {serial_em.url}", flush=True)
+            elif reader.protocol == "llrp":
+                llrp_em = LlrpReaderEmitter(port=ports[reader.id])
+                emitters[reader.id] = llrp_em
+                print(f"{reader.id}: LLRP reader at {llrp_em.host}:{llrp_em.port}", flush=True)
             elif reader.protocol == "impinj_iot":
                 emitters[reader.id] = ImpinjMqttEmitter(args.mqtt_url, topic, reader.id)
                 print(

@@ -3,6 +3,10 @@
 A seeded scenario is simulated, every read is encoded as its reader would send it, decoded by the
 edge's drivers and tracked by the edge's tracker; the visits that come out are scored against the
 true visits (precision, recall, dwell error, exact paths).
+
+``--reader`` picks how the readers talk to the edge: ``layout`` (each as the store layout says),
+or every reader as ``serial`` (R2000 frames), ``mqtt`` (Impinj IoT JSON) or ``llrp`` (LLRP over a
+real TCP socket to the sllurp-based driver; see :mod:`orchestration.replay`).
 """
 
 from __future__ import annotations
@@ -26,9 +30,24 @@ from storeflow.wire import SHOPPER_TAG_KINDS
 logger = logging.getLogger(__name__)
 
 
+READER_CHOICES = {"serial": "r2000", "mqtt": "impinj_iot", "llrp": "llrp"}
+
+
+def reader_protocols(reader: str, layout_protocols: dict[str, str]) -> dict[str, str]:
+    """Protocol per reader: the layout's (``layout``) or one transport for all of them."""
+    if reader == "layout":
+        return dict(layout_protocols)
+    try:
+        proto = READER_CHOICES[reader]
+    except KeyError:
+        raise ValueError(f"unknown reader transport {reader!r}") from None
+    return dict.fromkeys(layout_protocols, proto)
+
+
 @dataclass(frozen=True)
 class EvaluationResult:
     noise: str
+    reader: str
     shoppers: int
     peak_in_store: int
     true_visits: int
@@ -49,6 +68,7 @@ def evaluate(
     seed: int | None = None,
     trips_per_day: float | None = None,
     params: TrackerParams | None = None,
+    reader: str = "layout",
 ) -> EvaluationResult:
     from firmware_sim.evaluate import DetectedVisit, score_visits
     from firmware_sim.live import backfill_reads
@@ -80,7 +100,8 @@ def evaluate(
         params=params,
         on_visit=detected.append,
     )
-    stats = replay(reads, pipeline=pipeline, protocols=demo_data.reader_protocols())
+    protocols = reader_protocols(reader, demo_data.reader_protocols())
+    stats = replay(reads, pipeline=pipeline, protocols=protocols)
     shopper_visits = [v for v in detected if v.tag_kind in SHOPPER_TAG_KINDS]
     true_visits = list(truth.visits)
     score = score_visits(
@@ -89,6 +110,7 @@ def evaluate(
     )
     return EvaluationResult(
         noise=noise,
+        reader=reader,
         shoppers=len({v.shopper_id for v in true_visits}),
         peak_in_store=peak_occupancy(true_visits),
         true_visits=len(true_visits),
@@ -130,20 +152,31 @@ def add_evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument(
         "--trips-per-day", type=float, default=None, help="override the scenario's traffic"
     )
+    p.add_argument(
+        "--reader",
+        choices=["layout", *READER_CHOICES],
+        default="layout",
+        help="how the readers reach the edge: as in the layout (default), or all of them as "
+        "serial R2000, MQTT Impinj IoT, or LLRP over TCP",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON line")
     p.set_defaults(func=run_evaluate)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     result = evaluate(
-        noise=args.noise, hours=args.hours, seed=args.seed, trips_per_day=args.trips_per_day
+        noise=args.noise,
+        hours=args.hours,
+        seed=args.seed,
+        trips_per_day=args.trips_per_day,
+        reader=args.reader,
     )
     if args.json:
         print(json.dumps(asdict(result)))
         return 0
     print(
-        f"noise={result.noise}: {result.shoppers} shoppers (at most {result.peak_in_store} in "
-        f"the store at once), {result.true_visits} true visits, "
+        f"noise={result.noise} reader={result.reader}: {result.shoppers} shoppers "
+        f"(at most {result.peak_in_store} in the store at once), {result.true_visits} true visits, "
         f"{result.detected_visits} detected\n"
         f"  visit precision {result.precision:.3f}  recall {result.recall:.3f}\n"
         f"  dwell abs error: median {result.dwell_median_abs_error_s:.2f} s, "

@@ -92,7 +92,7 @@ class Antenna(_Strict):
 
 class Reader(_Strict):
     id: str = Field(min_length=1, max_length=64)
-    protocol: Literal["r2000", "impinj_iot", "zebra_iot"]
+    protocol: Literal["r2000", "impinj_iot", "zebra_iot", "llrp"]
     floor: str
     antennas: list[Antenna] = Field(min_length=1)
 

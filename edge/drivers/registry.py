@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from edge.drivers.impinj_iot import ImpinjIotDecoder
+from edge.drivers.llrp import LlrpDecoder
 from edge.drivers.r2000 import R2000Decoder
 from edge.drivers.zebra_iot import ZebraIotDecoder
 from edge.reads import MessageDecoder, StreamDecoder
@@ -18,6 +19,7 @@ STREAM_DECODERS: dict[str, Callable[[str], StreamDecoder]] = {
 MESSAGE_DECODERS: dict[str, Callable[[str], MessageDecoder]] = {
     "impinj_iot": ImpinjIotDecoder,
     "zebra_iot": ZebraIotDecoder,
+    "llrp": LlrpDecoder,  # whole LLRP messages; the live loop is edge.drivers.llrp_io
 }
 
 

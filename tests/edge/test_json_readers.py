@@ -90,4 +90,4 @@ def test_registry_names_known_protocols() -> None:
     assert stream_decoder("r2000", "R1").stats.reads == 0
     assert message_decoder("zebra_iot", "Z").stats.reads == 0
     with pytest.raises(ValueError, match="known"):
-        message_decoder("llrp", "X")
+        message_decoder("nonsense", "X")
