@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from edge.drivers.r2000 import R2000Decoder
-from edge.tags import classify_epc
 from edge.tracker import TrackerParams, ZoneTracker
-from firmware_sim.encoders import gid96_epc, r2000_tag_frame
+from firmware_sim.encoders import GID_MANAGER, r2000_tag_frame
+from storeflow.epc import OBJECT_CLASS_MEMBER_CARD, classify_epc, encode_gid96
 
 BAUD = 115_200
 BYTES_PER_S = BAUD / 10  # 8N1: 10 bits per byte on the wire
@@ -54,7 +54,7 @@ def make_stream(
     the way a serial port hands data over.
     """
     rng = np.random.default_rng(seed)
-    epcs = [gid96_epc(31231, 1, 1_000 + i) for i in range(tags)]
+    epcs = [encode_gid96(GID_MANAGER, OBJECT_CLASS_MEMBER_CARD, 1_000 + i) for i in range(tags)]
     events: list[tuple[float, int, int, float]] = []
     for i in range(tags):
         t = float(rng.uniform(0, 60))

@@ -31,8 +31,9 @@ from server.queries.facts import (
     rows,
 )
 from server.rollup import ALL_SEGMENTS, day_bounds
+from storeflow.wire import SHOPPER_TAG_VALUES
 
-SHOPPER = ("member_card", "cart", "basket")
+SHOPPER = SHOPPER_TAG_VALUES
 BASELINE_DAYS = 56
 
 _WHERE = "store_id = %(s)s AND day BETWEEN %(d0)s AND %(d1)s AND " + SEGMENT_SQL

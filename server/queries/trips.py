@@ -11,8 +11,6 @@ from psycopg import AsyncConnection
 
 from server.trips import VisitRow, assemble_trips
 
-SHOPPER_KINDS = ["member_card", "cart", "basket"]
-
 
 async def zone_kinds(conn: AsyncConnection[Any], store_id: str) -> dict[str, str]:
     cur = await conn.execute("SELECT code, kind FROM zone WHERE store_id = %s", (store_id,))

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.embedded_pg import free_port
+from storeflow.net import free_port
 from tests.fix_store import SimulatedStore
 
 CHROMIUM = "/usr/bin/chromium"

@@ -31,8 +31,8 @@ from dashboard.api import (
     zone_visits_frame,
 )
 from orchestration import demo_data
-from server.embedded_pg import free_port
 from server.threaded import serve_in_thread
+from storeflow.net import free_port
 from storeflow.wire import IngestBatch, TagKind, ZoneVisit, visit_event_id
 from tests.fix_db import make_token
 

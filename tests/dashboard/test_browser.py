@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.embedded_pg import free_port
+from storeflow.net import free_port
 from tests.dashboard.conftest import HEIGHT, WIDTH, streamlit_app
 from tests.fix_store import SimulatedStore
 

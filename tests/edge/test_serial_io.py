@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from edge.drivers.r2000 import R2000Decoder
-from edge.drivers.serial_io import SerialReaderLoop, next_backoff
+from edge.drivers.serial_io import SerialReaderLoop
 from edge.reads import TagRead
 from firmware_sim.model import SimRead
 from firmware_sim.serial_emitter import R2000PtyEmitter, R2000SocketEmitter
@@ -89,21 +89,6 @@ def make_loop(url: str, sink: Collector, *, send_inventory: bool = False) -> Ser
         backoff_initial_s=0.05,
         backoff_max_s=0.4,
     )
-
-
-@pytest.mark.parametrize(
-    ("current", "expected"),
-    [(0.0, 0.5), (-1.0, 0.5), (0.5, 1.0), (1.0, 2.0), (16.0, 30.0), (30.0, 30.0)],
-)
-def test_next_backoff_doubles_up_to_the_cap(current: float, expected: float) -> None:
-    assert next_backoff(current) == expected
-
-
-def test_backoff_sequence_reaches_thirty_seconds() -> None:
-    delays = [next_backoff(0.0)]
-    for _ in range(8):
-        delays.append(next_backoff(delays[-1]))
-    assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
 
 
 def test_reads_arrive_from_socket_emitter(emitter: R2000SocketEmitter) -> None:

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 
 from firmware_sim.cli import DEFAULT_SCENARIO
-from firmware_sim.encoders import GID_MANAGER, gid96_epc
+from firmware_sim.encoders import GID_MANAGER
 from firmware_sim.model import TrueVisit
 from firmware_sim.scenario import Promotion, Scenario, load_scenario
 from firmware_sim.shoppers import (
-    CLASS_STAFF,
     MemberPopulation,
     ShopperSimulator,
     iter_days,
@@ -24,6 +23,7 @@ from firmware_sim.shoppers import (
     simulate_shoppers,
 )
 from firmware_sim.truth import Truth
+from storeflow.epc import OBJECT_CLASS_MEMBER_CARD, OBJECT_CLASS_STAFF, encode_gid96
 from storeflow.layout import StoreLayout, ZoneKind, load_layout
 from storeflow.wire import TagKind
 
@@ -143,7 +143,7 @@ def test_tag_mix_and_returning_members(scenario: Scenario, week: Truth) -> None:
     assert max(visits_per_member.values()) <= 14  # nobody lives in the store
     for t in week.trips:
         if t.member is not None:
-            assert t.epc == gid96_epc(GID_MANAGER, 1, t.member)
+            assert t.epc == encode_gid96(GID_MANAGER, OBJECT_CLASS_MEMBER_CARD, t.member)
     carts = {t.epc for t in week.trips if t.tag_kind == TagKind.CART}
     assert len(carts) <= scenario.traffic.carts
 
@@ -193,7 +193,9 @@ def test_a_planted_promotion_shows_in_the_truth(scenario: Scenario, layout: Stor
 
 
 def test_staff_walk_all_day_with_staff_tags(scenario: Scenario, week: Truth) -> None:
-    staff_epcs = {gid96_epc(GID_MANAGER, CLASS_STAFF, i + 1) for i in range(scenario.staff)}
+    staff_epcs = {
+        encode_gid96(GID_MANAGER, OBJECT_CLASS_STAFF, i + 1) for i in range(scenario.staff)
+    }
     assert {v.epc for v in week.staff_visits} == staff_epcs
     assert not staff_epcs & {v.epc for v in week.visits}
     first = min(v.enter for v in week.staff_visits)
