@@ -135,6 +135,35 @@ def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     d.add_argument("--json", action="store_true", help="print one JSON line")
     d.set_defaults(func=_run_dashboard)
+    s = bsub.add_parser("sim", help="the shopper simulator: days of the demo store per second")
+    s.add_argument("--days", type=int, default=14, help="simulated days (default 14)")
+    s.add_argument("--json", action="store_true", help="print one JSON line")
+    s.set_defaults(func=_run_sim)
+
+
+def _run_sim(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from firmware_sim.cli import DEFAULT_SCENARIO
+    from firmware_sim.scenario import load_scenario
+    from firmware_sim.shoppers import simulate
+    from storeflow.layout import load_layout
+
+    scenario = load_scenario(DEFAULT_SCENARIO)
+    layout = load_layout(scenario.layout)
+    start = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
+    t0 = time.perf_counter()
+    truth = simulate(scenario, layout, start, start + timedelta(days=args.days))
+    seconds = time.perf_counter() - t0
+    result = {"days": args.days, "trips": len(truth.trips), "seconds": round(seconds, 3)}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"simulated {args.days} days ({len(truth.trips):,} trips) in {seconds:.2f} s: "
+            f"{args.days / seconds:.1f} store-days/s"
+        )
+    return 0
 
 
 def _run_edge(args: argparse.Namespace) -> int:

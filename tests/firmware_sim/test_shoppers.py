@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -242,11 +241,7 @@ def test_iter_days_cuts_at_midnight(start: datetime, end: datetime, n: int) -> N
         assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:], strict=False))
 
 
-def test_two_weeks_of_a_busy_store_in_a_few_seconds(
-    scenario: Scenario, layout: StoreLayout
-) -> None:
-    t0 = time.perf_counter()
+def test_two_weeks_of_a_busy_store(scenario: Scenario, layout: StoreLayout) -> None:
+    """How fast this runs is ``storeflow bench sim``'s business, not a test's."""
     truth = simulate(scenario, layout, MONDAY, MONDAY + timedelta(days=14))
-    elapsed = time.perf_counter() - t0
     assert 9_000 < len(truth.trips) < 14_000
-    assert elapsed < 8.0
