@@ -5,16 +5,7 @@ from __future__ import annotations
 import psycopg
 
 from tests.fix_db import Api
-from tests.helpers.membership import (
-    CARD,
-    client,
-    enrol,
-    ledger_sum,
-    one,
-    redemption,
-    sale,
-    till,
-)
+from tests.helpers.membership import CARD, client, enrol, ledger_sum, one, redemption, sale, till
 
 
 def test_profile_fields_and_consents_are_recorded_with_time_and_purpose(api: Api) -> None:

@@ -15,15 +15,7 @@ import pytest
 from server.loyalty import LedgerEntry, balance, debt, lots_from_ledger
 from server.queries import membership as q
 from tests.fix_db import Api
-from tests.helpers.membership import (
-    client,
-    enrol,
-    ledger_sum,
-    one,
-    redemption,
-    sale,
-    till,
-)
+from tests.helpers.membership import client, enrol, ledger_sum, one, redemption, sale, till
 
 
 def replay(db_url: str, member_id: int) -> None:
