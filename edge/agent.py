@@ -17,10 +17,10 @@ from edge.drivers.registry import message_decoder, stream_decoder
 from edge.drivers.serial_io import SerialReaderLoop
 from edge.outbox import Outbox
 from edge.pipeline import EdgePipeline
-from edge.tags import classify_epc
 from edge.uplink import Uplink
 from edge.zones import AntennaMap
 from storeflow.clock import Clock, ScaledClock, SystemClock
+from storeflow.epc import classify_epc
 from storeflow.layout import StoreLayout
 from storeflow.wire import ReaderHealth, TagKind
 

@@ -10,18 +10,15 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from edge.tracker import TrackerParams
 from storeflow.layout import StoreLayout, load_layout
+from storeflow.models import Frozen
 from storeflow.yamlconf import ConfigError, load_yaml
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ServerConfig(_Strict):
+class ServerConfig(Frozen):
     url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://")
     token: str | None = Field(default=None, description="edge device token (or use token_env)")
     token_env: str = Field(default="STOREFLOW_EDGE_TOKEN")
@@ -33,18 +30,18 @@ class ServerConfig(_Strict):
         return token
 
 
-class SerialTransport(_Strict):
+class SerialTransport(Frozen):
     url: str = Field(description="serial_for_url URL: /dev/ttyUSB0, socket://host:port, ...")
     baudrate: int = 115200
     send_inventory: bool = Field(default=False, description="send the 0x89 command on connect")
 
 
-class MqttTransport(_Strict):
+class MqttTransport(Frozen):
     url: str = Field(pattern=r"^mqtts?://")
     topic: str = Field(min_length=1)
 
 
-class LlrpTransport(_Strict):
+class LlrpTransport(Frozen):
     """An LLRP reader (Impinj Speedway/R-series, Zebra FX): the edge connects to it over TCP."""
 
     host: str = Field(min_length=1, description="the reader's address")
@@ -59,7 +56,7 @@ class LlrpTransport(_Strict):
 _TRANSPORT_OF = {"r2000": "serial", "impinj_iot": "mqtt", "zebra_iot": "mqtt", "llrp": "llrp"}
 
 
-class ReaderConfig(_Strict):
+class ReaderConfig(Frozen):
     id: str = Field(min_length=1)
     protocol: Literal["r2000", "impinj_iot", "zebra_iot", "llrp"]
     serial: SerialTransport | None = None
@@ -74,16 +71,16 @@ class ReaderConfig(_Strict):
         return self
 
 
-class OutboxConfig(_Strict):
+class OutboxConfig(Frozen):
     path: Path = Path(".storeflow/edge-outbox.sqlite")
 
 
-class UplinkConfig(_Strict):
+class UplinkConfig(Frozen):
     batch_size: int = Field(default=500, ge=1, le=10_000)
     heartbeat_s: float = Field(default=10.0, gt=0)
 
 
-class ClockConfig(_Strict):
+class ClockConfig(Frozen):
     """Simulated time for demos: ``sim_epoch + (wall - wall_start) * scale``. Omit in production."""
 
     scale: float = Field(default=1.0, gt=0)
@@ -91,7 +88,7 @@ class ClockConfig(_Strict):
     wall_start: float | None = None
 
 
-class EdgeConfig(_Strict):
+class EdgeConfig(Frozen):
     device_id: str = Field(min_length=1, max_length=64)
     store_id: str = Field(min_length=1, max_length=64)
     layout: Path = Field(

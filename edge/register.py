@@ -18,6 +18,7 @@ import httpx
 import serial
 
 from edge.drivers.cards import CardRead, LineScannerDecoder, Rdm6300Decoder
+from storeflow.backoff import next_backoff
 from storeflow.wire import CardScan, IngestBatch, scan_event_id
 
 logger = logging.getLogger(__name__)
@@ -89,16 +90,16 @@ def run_scanner(
     stop: threading.Event,
 ) -> None:
     """Read the scanner until ``stop``; reopen the port with back-off when it drops."""
-    backoff = 0.5
+    backoff = 0.0
     while not stop.is_set():
         try:
             port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.2)
         except (serial.SerialException, OSError) as exc:
+            backoff = next_backoff(backoff)
             logger.warning("scanner %s unavailable: %s (retry in %.1f s)", url, exc, backoff)
             stop.wait(backoff)
-            backoff = min(backoff * 2, 30.0)
             continue
-        backoff = 0.5
+        backoff = 0.0
         logger.info("scanner %s open", url)
         try:
             while not stop.is_set():

@@ -26,10 +26,11 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from edge.clock_sync import OffsetEstimator
 from edge.reads import TagRead
+from storeflow.models import Frozen
 from storeflow.wire import TagKind
 
 logger = logging.getLogger(__name__)
@@ -37,10 +38,8 @@ logger = logging.getLogger(__name__)
 LN2 = math.log(2.0)
 
 
-class TrackerParams(BaseModel):
+class TrackerParams(Frozen):
     """Tracker settings (the ``tracker:`` section of the edge config)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     enter_reads: int = Field(default=3, ge=1, description="reads needed to enter a zone")
     enter_window_s: float = Field(default=4.0, gt=0, description="...within this many seconds")

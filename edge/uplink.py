@@ -16,6 +16,7 @@ from enum import Enum
 import httpx
 
 from edge.outbox import Outbox
+from storeflow.backoff import next_backoff
 from storeflow.wire import IngestBatch, IngestResult
 
 logger = logging.getLogger(__name__)
@@ -38,11 +39,6 @@ def classify_response(status: int) -> Outcome:
     if status in (400, 413, 422):
         return Outcome.POISON
     return Outcome.RETRY
-
-
-def next_backoff(current: float, *, initial: float = 0.5, ceiling: float = 30.0) -> float:
-    """Exponential back-off: 0.5 s, 1 s, 2 s ... up to ``ceiling``."""
-    return initial if current <= 0 else min(current * 2.0, ceiling)
 
 
 @dataclass(slots=True)

@@ -14,8 +14,7 @@ R2000_HEADER = 0xA0
 R2000_CMD_INVENTORY = 0x89
 RSSI_OFFSET_DBM = 129
 
-GID96_HEADER = 0x35
-GID_MANAGER = 31231  # the demo chain's GS1 general manager number
+GID_MANAGER = 31231  # the demo chain's GS1 general manager number (storeflow.epc encodes)
 
 
 def _check(body: bytes) -> int:
@@ -125,11 +124,3 @@ def rdm6300_frame(card_number_hex10: str) -> bytes:
     for b in data:
         check ^= b
     return b"\x02" + card.encode() + f"{check:02X}".encode() + b"\x03"
-
-
-def gid96_epc(manager: int, object_class: int, serial: int) -> str:
-    """A GS1 GID-96 EPC (header 0x35, manager 28 bits, class 24 bits, serial 36 bits) as hex."""
-    if not (0 <= manager < 1 << 28 and 0 <= object_class < 1 << 24 and 0 <= serial < 1 << 36):
-        raise ValueError("GID-96 field out of range")
-    value = (GID96_HEADER << 88) | (manager << 60) | (object_class << 36) | serial
-    return f"{value:024X}"

@@ -27,6 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from firmware_sim.encoders import impinj_tag_event, zebra_tag_event
 from firmware_sim.model import SimRead
+from storeflow.backoff import BACKOFF_INITIAL_S, BACKOFF_MAX_S
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class _MqttPublisher:
             self._client.username_pw_set(unquote(parts.username), password)
         if tls:
             self._client.tls_set()
-        self._client.reconnect_delay_set(0.5, 30)  # type: ignore[arg-type]
+        self._client.reconnect_delay_set(BACKOFF_INITIAL_S, BACKOFF_MAX_S)  # type: ignore[arg-type]
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.connect_async(parts.hostname, parts.port or (8883 if tls else 1883))

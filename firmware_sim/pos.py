@@ -8,23 +8,27 @@ from datetime import UTC, datetime
 
 import httpx
 
-from firmware_sim.encoders import GID96_HEADER
 from firmware_sim.model import TruePurchase
 from firmware_sim.scanner_emitter import Rdm6300SocketEmitter
+from storeflow.epc import OBJECT_CLASS_MEMBER_CARD, decode_gid96
 
 logger = logging.getLogger(__name__)
 
 CARD_BASE = 6_001_000_000
-CLASS_MEMBER = 1
 
 
 def card_for_epc(epc: str) -> str | None:
     """The number of the member card whose UHF tag carries ``epc`` (None for carts): the card's
     125 kHz EM4100 id, 10 hex digits, which is what the till's reader reports."""
-    value = int(epc, 16)
-    if value >> 88 != GID96_HEADER or (value >> 36) & 0xFFFFFF != CLASS_MEMBER:
+    gid = decode_gid96(epc)
+    if gid is None or gid.object_class != OBJECT_CLASS_MEMBER_CARD:
         return None
-    return f"{CARD_BASE + (value & ((1 << 36) - 1)):010X}"
+    return member_card_number(gid.serial)
+
+
+def member_card_number(serial: int) -> str:
+    """The card number of the member card whose tag has GID-96 serial ``serial``."""
+    return f"{CARD_BASE + serial:010X}"
 
 
 class PosClient:

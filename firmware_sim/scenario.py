@@ -21,20 +21,17 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from storeflow.layout import StoreLayout
+from storeflow.models import Frozen
 from storeflow.yamlconf import ConfigError, load_yaml
 
 Noise = Literal["clean", "realistic", "harsh"]
 NOISE_LEVELS: tuple[Noise, ...] = ("clean", "realistic", "harsh")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class RfProfile(_Strict):
+class RfProfile(Frozen):
     """How the readers see the tags (see :mod:`firmware_sim.rf` for the model)."""
 
     read_rate_hz: float = Field(
@@ -54,7 +51,7 @@ class RfProfile(_Strict):
     disconnect_s: float = Field(default=5.0, ge=0, description="mean outage length")
 
 
-class RfOverride(_Strict):
+class RfOverride(Frozen):
     """Fields to change in one RF preset; unset fields keep the preset's value."""
 
     read_rate_hz: float | None = Field(default=None, gt=0)
@@ -92,7 +89,7 @@ RF_PRESETS: dict[str, RfProfile] = {
 }
 
 
-class Traffic(_Strict):
+class Traffic(Frozen):
     trips_per_day: float = Field(default=800, gt=0, description="on a weekday factor of 1")
     open_hour: int = Field(default=10, ge=0, le=23)
     close_hour: int = Field(default=22, ge=1, le=24)
@@ -143,14 +140,14 @@ class Traffic(_Strict):
         return max(0.0, 1.0 - self.member_share - self.cart_share)
 
 
-class CounterBehaviour(_Strict):
+class CounterBehaviour(Frozen):
     attraction: float = Field(ge=0, le=1, description="probability a shopper visits")
     conversion: float = Field(ge=0, le=1, description="probability of buying, given a visit")
     basket_mean: float = Field(default=300.0, gt=0, description="mean purchase amount")
     dwell_median_s: float = Field(default=120.0, gt=0)
 
 
-class Dwell(_Strict):
+class Dwell(Frozen):
     """Median dwell per zone kind (lognormal with shape ``sigma``); counters have their own."""
 
     entrance_s: float = Field(default=10.0, gt=0)
@@ -162,7 +159,7 @@ class Dwell(_Strict):
     minimum_s: float = Field(default=8.0, gt=0, description="no true visit is shorter")
 
 
-class Promotion(_Strict):
+class Promotion(Frozen):
     """From ``start`` to ``end`` (both days included) a counter attracts and converts more."""
 
     counter: str
@@ -178,7 +175,7 @@ class Promotion(_Strict):
         return self
 
 
-class LayoutChange(_Strict):
+class LayoutChange(Frozen):
     """On ``date`` counter ``counter`` gets a new place.
 
     With ``swap_with`` the two counters trade places, so from that day each has the other's
@@ -192,7 +189,7 @@ class LayoutChange(_Strict):
     swap_with: str | None = None
 
 
-class Scenario(_Strict):
+class Scenario(Frozen):
     layout: Path
     seed: int = 42
     traffic: Traffic = Traffic()

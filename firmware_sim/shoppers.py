@@ -35,16 +35,22 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from firmware_sim.encoders import GID_MANAGER, gid96_epc
+from firmware_sim.encoders import GID_MANAGER
 from firmware_sim.model import TruePurchase, TrueVisit
 from firmware_sim.scenario import Scenario, Traffic, check_against_layout
 from firmware_sim.truth import TrueTrip, Truth
+from storeflow.epc import (
+    OBJECT_CLASS_BASKET,
+    OBJECT_CLASS_CART,
+    OBJECT_CLASS_MEMBER_CARD,
+    OBJECT_CLASS_STAFF,
+    encode_gid96,
+)
 from storeflow.layout import StoreLayout, ZoneKind
 from storeflow.wire import TagKind
 
 logger = logging.getLogger(__name__)
 
-CLASS_MEMBER, CLASS_CART, CLASS_BASKET, CLASS_STAFF = 1, 2, 3, 9
 STAFF_ID_BASE = 1_000_000_000
 MEMBER_COOLDOWN_S = 2 * 3600.0
 POOL_COOLDOWN_S = 60.0
@@ -196,33 +202,33 @@ class ShopperSimulator:
         tr = self.sc.traffic
         u = rng.random()
         if u < tr.member_share:
-            cls, kind, pool = CLASS_MEMBER, TagKind.MEMBER_CARD, tr.members
+            cls, kind, pool = OBJECT_CLASS_MEMBER_CARD, TagKind.MEMBER_CARD, tr.members
         elif u < tr.member_share + tr.cart_share:
-            cls, kind, pool = CLASS_CART, TagKind.CART, tr.carts
+            cls, kind, pool = OBJECT_CLASS_CART, TagKind.CART, tr.carts
         else:
-            cls, kind, pool = CLASS_BASKET, TagKind.BASKET, tr.baskets
+            cls, kind, pool = OBJECT_CLASS_BASKET, TagKind.BASKET, tr.baskets
         serial = 0
         for _ in range(20):
-            if cls == CLASS_MEMBER:
+            if cls == OBJECT_CLASS_MEMBER_CARD:
                 serial = self.members.pick(float(rng.random()))
             else:
                 serial = int(rng.integers(1, pool + 1))
-            if self._is_free(gid96_epc(GID_MANAGER, cls, serial), start):
+            if self._is_free(encode_gid96(GID_MANAGER, cls, serial), start):
                 break
         else:  # busy store: look for any free one from a random place in the pool
             first = int(rng.integers(pool))
             for k in range(pool):
                 serial = (first + k) % pool + 1
-                if self._is_free(gid96_epc(GID_MANAGER, cls, serial), start):
+                if self._is_free(encode_gid96(GID_MANAGER, cls, serial), start):
                     break
             else:
                 self._overflow += 1
                 serial = pool + self._overflow
                 logger.warning("all %d %s tags are in use; using an extra one", pool, kind)
-        epc = gid96_epc(GID_MANAGER, cls, serial)
-        cooldown = MEMBER_COOLDOWN_S if cls == CLASS_MEMBER else POOL_COOLDOWN_S
+        epc = encode_gid96(GID_MANAGER, cls, serial)
+        cooldown = MEMBER_COOLDOWN_S if cls == OBJECT_CLASS_MEMBER_CARD else POOL_COOLDOWN_S
         self._busy_until[epc] = end + cooldown
-        return _Tag(epc, kind, serial if cls == CLASS_MEMBER else None)
+        return _Tag(epc, kind, serial if cls == OBJECT_CLASS_MEMBER_CARD else None)
 
     # -- shoppers ---------------------------------------------------------------------------
 
@@ -325,7 +331,7 @@ class ShopperSimulator:
         tr = self.sc.traffic
         zones = sorted(self.routes)
         for s in range(self.sc.staff):
-            epc = gid96_epc(GID_MANAGER, CLASS_STAFF, s + 1)
+            epc = encode_gid96(GID_MANAGER, OBJECT_CLASS_STAFF, s + 1)
             t = self._local(day, tr.open_hour) - 1800 + float(rng.uniform(0, 600))
             end = self._local(day, tr.close_hour) + 900
             zone = zones[int(rng.integers(len(zones)))]

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from edge.drivers.r2000 import R2000Decoder
-from edge.tags import classify_epc
 from edge.tracker import TrackerParams, ZoneTracker
-from firmware_sim.encoders import gid96_epc, r2000_tag_frame
+from firmware_sim.encoders import GID_MANAGER, r2000_tag_frame
+from storeflow.epc import OBJECT_CLASS_MEMBER_CARD, classify_epc, encode_gid96
 
 BAUD = 115_200
 BYTES_PER_S = BAUD / 10  # 8N1: 10 bits per byte on the wire
@@ -54,7 +54,7 @@ def make_stream(
     the way a serial port hands data over.
     """
     rng = np.random.default_rng(seed)
-    epcs = [gid96_epc(31231, 1, 1_000 + i) for i in range(tags)]
+    epcs = [encode_gid96(GID_MANAGER, OBJECT_CLASS_MEMBER_CARD, 1_000 + i) for i in range(tags)]
     events: list[tuple[float, int, int, float]] = []
     for i in range(tags):
         t = float(rng.uniform(0, 60))
@@ -135,6 +135,35 @@ def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     d.add_argument("--json", action="store_true", help="print one JSON line")
     d.set_defaults(func=_run_dashboard)
+    s = bsub.add_parser("sim", help="the shopper simulator: days of the demo store per second")
+    s.add_argument("--days", type=int, default=14, help="simulated days (default 14)")
+    s.add_argument("--json", action="store_true", help="print one JSON line")
+    s.set_defaults(func=_run_sim)
+
+
+def _run_sim(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from firmware_sim.cli import DEFAULT_SCENARIO
+    from firmware_sim.scenario import load_scenario
+    from firmware_sim.shoppers import simulate
+    from storeflow.layout import load_layout
+
+    scenario = load_scenario(DEFAULT_SCENARIO)
+    layout = load_layout(scenario.layout)
+    start = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
+    t0 = time.perf_counter()
+    truth = simulate(scenario, layout, start, start + timedelta(days=args.days))
+    seconds = time.perf_counter() - t0
+    result = {"days": args.days, "trips": len(truth.trips), "seconds": round(seconds, 3)}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"simulated {args.days} days ({len(truth.trips):,} trips) in {seconds:.2f} s: "
+            f"{args.days / seconds:.1f} store-days/s"
+        )
+    return 0
 
 
 def _run_edge(args: argparse.Namespace) -> int:

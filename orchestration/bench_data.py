@@ -42,6 +42,7 @@ from firmware_sim.shoppers import ShopperSimulator, iter_days
 from firmware_sim.truth import TrueTrip
 from orchestration import demo_data
 from server.loyalty.rules import TierRules
+from server.queries.ingest import VISIT_COLUMNS
 from server.queries.membership import review_tiers
 from server.rollup import mark_range_dirty
 from server.trips import TripRow, VisitRow, assemble_trips
@@ -55,10 +56,6 @@ DEVICE_ID = "bench"
 RECORDED_BY = "bench"
 MEAN_RSSI_DBM = -60.0
 
-VISIT_COLUMNS = (
-    "event_id, store_id, zone, epc, tag_kind, enter_at, exit_at, reads, mean_rssi_dbm, "
-    "reader_id, device_id"
-)
 TRIP_COLUMNS = "trip_id, store_id, epc, tag_kind, start_at, end_at, zones, visit_count"
 PURCHASE_COLUMNS = (
     "id, store_id, register_id, pos_id, at, member_id, card_number, total, trip_id, recorded_by"
@@ -318,8 +315,7 @@ async def _prepare(database_url: str, members: int) -> None:
 
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         await import_layout(conn, _layout())
-        await conn.execute(demo_data.DEMO_MEMBERS_SQL, (members,))
-        await conn.execute(demo_data.DEMO_CARDS_SQL)
+        await demo_data.enrol_demo_members(conn, members)
         await conn.execute(demo_data.DEMO_EXTRAS_SQL)
         await conn.commit()
 

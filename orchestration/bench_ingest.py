@@ -18,11 +18,14 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from firmware_sim.encoders import GID_MANAGER
 from server.embedded_pg import EmbeddedPostgres
 from server.migrate import migrate
 from server.queries.credentials import create_credential
+from server.queries.ingest import VISIT_COLUMNS, visit_row
 from server.queries.layout import import_layout
 from server.threaded import serve_in_thread
+from storeflow.epc import OBJECT_CLASS_MEMBER_CARD, encode_gid96
 from storeflow.layout import load_layout
 from storeflow.wire import IngestBatch, TagKind, ZoneVisit, visit_event_id
 
@@ -36,7 +39,7 @@ def make_visits(n: int) -> list[ZoneVisit]:
     out = []
     for i in range(n):
         shopper, step = divmod(i, len(ZONES))
-        epc = f"3500079FF0000004{shopper:08X}"
+        epc = encode_gid96(GID_MANAGER, OBJECT_CLASS_MEMBER_CARD, shopper)
         enter = t0 + timedelta(seconds=shopper * 20 + step * 40)
         zone = ZONES[step]
         out.append(
@@ -72,27 +75,10 @@ def _plain_copy(url: str, visits: list[ZoneVisit]) -> float:
         t = time.perf_counter()
         with (
             conn.cursor() as cur,
-            cur.copy(
-                "COPY bench_copy (event_id, store_id, zone, epc, tag_kind, enter_at, exit_at, "
-                "reads, mean_rssi_dbm, reader_id, device_id) FROM STDIN"
-            ) as copy,
+            cur.copy(f"COPY bench_copy ({VISIT_COLUMNS}) FROM STDIN") as copy,
         ):
             for v in visits:
-                copy.write_row(
-                    (
-                        v.event_id,
-                        v.store_id,
-                        v.zone,
-                        v.epc,
-                        v.tag_kind.value,
-                        v.enter_at,
-                        v.exit_at,
-                        v.reads,
-                        v.mean_rssi_dbm,
-                        v.reader_id,
-                        "bench",
-                    )
-                )
+                copy.write_row(visit_row(v, device_id="bench"))
         conn.commit()
         return time.perf_counter() - t
 

@@ -35,7 +35,8 @@ from typing import Any
 import yaml
 
 from orchestration import demo_data
-from orchestration.procs import ProcessGroup, free_port, storeflow_command, wait_http
+from orchestration.procs import ProcessGroup, storeflow_command, wait_http
+from storeflow.net import free_port
 
 logger = logging.getLogger(__name__)
 

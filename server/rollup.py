@@ -28,10 +28,11 @@ from server import hll
 from server.analysis.paths import RouteGraph, path_efficiency
 from server.histogram import BIN_SQL
 from server.queries.layout import load_layout
+from storeflow.wire import SHOPPER_TAG_VALUES
 
 logger = logging.getLogger(__name__)
 
-SHOPPER = ["member_card", "cart", "basket"]
+SHOPPER = list(SHOPPER_TAG_VALUES)
 NON_MEMBER = "non-member"
 ALL_SEGMENTS = "*"  # fact_shoppers only: every segment together
 COUNTER_MIN_DWELL_S = 30.0

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 import uvicorn
 
 from server.app import create_app
-from server.embedded_pg import free_port
 from server.settings import Settings
+from storeflow.net import free_port
 
 
 @contextmanager

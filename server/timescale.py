@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 
 import psycopg
+from psycopg import sql
+
+from storeflow.wire import SHOPPER_TAG_VALUES
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +34,7 @@ WITH (timescaledb.continuous) AS
 SELECT store_id, zone, time_bucket(interval '1 hour', enter_at) AS bucket,
        count(*) AS visits, count(DISTINCT epc) AS visitors, avg(dwell_s) AS mean_dwell_s
 FROM zone_visit
-WHERE tag_kind IN ('member_card', 'cart', 'basket')
+WHERE tag_kind IN ({shopper_kinds})
 GROUP BY store_id, zone, bucket
 WITH NO DATA;
 SELECT add_continuous_aggregate_policy('zone_visit_hourly',
@@ -52,6 +55,7 @@ async def apply_timescale(conn: psycopg.AsyncConnection[object]) -> bool:
         return False
     # Continuous aggregates cannot be created inside a transaction: ``conn`` is in autocommit.
     await conn.execute(_HYPERTABLES)
-    await conn.execute(_AGGREGATE)
+    shopper_kinds = sql.SQL(", ").join(sql.Literal(k) for k in SHOPPER_TAG_VALUES)
+    await conn.execute(sql.SQL(_AGGREGATE).format(shopper_kinds=shopper_kinds))
     logger.info("timescaledb: hypertables, compression and hourly aggregate in place")
     return True

@@ -13,8 +13,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
+from storeflow.models import Frozen
 from storeflow.yamlconf import load_yaml
 
 
@@ -26,27 +27,23 @@ class ZoneKind(StrEnum):
     EXIT = "exit"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
 Point = tuple[float, float]
 
 
-class Store(_Strict):
+class Store(Frozen):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str
     timezone: str = "UTC"
 
 
-class Floor(_Strict):
+class Floor(Frozen):
     id: str
     name: str
     width_m: float = Field(gt=0)
     height_m: float = Field(gt=0)
 
 
-class Zone(_Strict):
+class Zone(Frozen):
     code: str = Field(min_length=1, max_length=64)
     name: str
     kind: ZoneKind
@@ -71,7 +68,7 @@ class Zone(_Strict):
         return (sum(xs) / len(xs), sum(ys) / len(ys))
 
 
-class Counter(_Strict):
+class Counter(Frozen):
     """A concession or brand counter (专柜) occupying one zone."""
 
     code: str
@@ -82,7 +79,7 @@ class Counter(_Strict):
     area_m2: float = Field(gt=0)
 
 
-class Antenna(_Strict):
+class Antenna(Frozen):
     port: int = Field(ge=1, le=64)
     zone: str
     position: Point
@@ -90,14 +87,14 @@ class Antenna(_Strict):
     valid_to: AwareDatetime | None = None
 
 
-class Reader(_Strict):
+class Reader(Frozen):
     id: str = Field(min_length=1, max_length=64)
     protocol: Literal["r2000", "impinj_iot", "zebra_iot", "llrp"]
     floor: str
     antennas: list[Antenna] = Field(min_length=1)
 
 
-class StoreLayout(_Strict):
+class StoreLayout(Frozen):
     store: Store
     floors: list[Floor] = Field(min_length=1)
     zones: list[Zone] = Field(min_length=1)

@@ -18,6 +18,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from storeflow.models import Frozen
+
 SCHEMA_VERSION: Literal[1] = 1
 
 # Namespace for deterministic event ids (a fixed, arbitrary UUID).
@@ -35,12 +37,13 @@ class TagKind(StrEnum):
     UNKNOWN = "unknown"
 
 
-SHOPPER_TAG_KINDS = frozenset({TagKind.MEMBER_CARD, TagKind.CART, TagKind.BASKET})
+_SHOPPERS = (TagKind.MEMBER_CARD, TagKind.CART, TagKind.BASKET)
+SHOPPER_TAG_KINDS = frozenset(_SHOPPERS)
+# The same as plain strings, for SQL: ``tag_kind = ANY(%s)`` with ``list(SHOPPER_TAG_VALUES)``.
+SHOPPER_TAG_VALUES: tuple[str, ...] = tuple(k.value for k in _SHOPPERS)
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class _Event(Frozen):
     event_id: uuid.UUID
     store_id: str = Field(min_length=1, max_length=64)
 
@@ -74,9 +77,7 @@ class ZoneVisit(_Event):
         return (self.exit_at - self.enter_at).total_seconds()
 
 
-class ReaderHealth(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class ReaderHealth(Frozen):
     connected: bool
     reads_total: int = 0
     frames_bad: int = 0
@@ -108,10 +109,8 @@ class CardScan(_Event):
 Event = Annotated[RawRead | ZoneVisit | Heartbeat | CardScan, Field(discriminator="kind")]
 
 
-class IngestBatch(BaseModel):
+class IngestBatch(Frozen):
     """What an edge agent posts to ``/api/v1/ingest``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal[1] = SCHEMA_VERSION
     device_id: str = Field(min_length=1, max_length=64)

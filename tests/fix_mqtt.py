@@ -21,15 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from storeflow.net import free_port
+
 _START_TIMEOUT_S = 15.0
 _STOP_TIMEOUT_S = 5.0
 _ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def port_accepts(host: str, port: int) -> bool:

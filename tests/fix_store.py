@@ -51,8 +51,7 @@ def fill_store(db_url: str, api_url: str, *, hours: float, work_dir: Path) -> Si
     async def load() -> None:
         async with await psycopg.AsyncConnection.connect(db_url) as conn:
             await import_layout(conn, demo_data.layout())
-            await conn.execute(demo_data.DEMO_MEMBERS_SQL, (2500,))
-            await conn.execute(demo_data.DEMO_CARDS_SQL)
+            await demo_data.enrol_demo_members(conn, 2500)
             await conn.commit()
 
     asyncio.run(load())

@@ -26,8 +26,9 @@ from typing import Any
 from sllurp.llrp import LLRPReaderClient, LLRPReaderConfig, LLRPReaderState
 
 from edge.drivers.llrp import LLRP_PORT, tag_reads
-from edge.drivers.serial_io import BACKOFF_INITIAL_S, BACKOFF_MAX_S, next_backoff, to_datetime
+from edge.drivers.serial_io import to_datetime
 from edge.reads import DecodeStats, TagRead
+from storeflow.backoff import BACKOFF_INITIAL_S, BACKOFF_MAX_S, next_backoff
 from storeflow.clock import Clock, SystemClock
 from storeflow.wire import ReaderHealth
 

@@ -22,8 +22,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.drivers.serial_io import BACKOFF_INITIAL_S, BACKOFF_MAX_S, to_datetime
+from edge.drivers.serial_io import to_datetime
 from edge.reads import MessageDecoder, TagRead
+from storeflow.backoff import BACKOFF_INITIAL_S, BACKOFF_MAX_S
 from storeflow.clock import Clock, SystemClock
 from storeflow.wire import ReaderHealth
 

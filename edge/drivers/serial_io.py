@@ -17,27 +17,14 @@ from typing import Any
 import serial
 
 from edge.reads import StreamDecoder, TagRead
+from storeflow.backoff import BACKOFF_INITIAL_S, BACKOFF_MAX_S, next_backoff
 from storeflow.clock import Clock, SystemClock
 from storeflow.wire import ReaderHealth
 
 logger = logging.getLogger(__name__)
 
-BACKOFF_INITIAL_S = 0.5
-BACKOFF_MAX_S = 30.0
 READ_TIMEOUT_S = 0.2
 READ_CHUNK = 65536
-
-
-def next_backoff(
-    current: float, *, initial: float = BACKOFF_INITIAL_S, maximum: float = BACKOFF_MAX_S
-) -> float:
-    """The delay before the next reconnect attempt, given the delay used for the last one.
-
-    ``current`` <= 0 means no attempt has failed yet: start at ``initial``; then double, capped.
-    """
-    if current <= 0:
-        return min(initial, maximum)
-    return min(current * 2, maximum)
 
 
 def to_datetime(ts: float | None) -> datetime | None:

@@ -36,8 +36,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
+from storeflow.models import Frozen
 from storeflow.yamlconf import load_yaml, parse_yaml
 
 logger = logging.getLogger(__name__)
@@ -63,14 +64,12 @@ def add_months(when: _DateT, months: int) -> _DateT:
     return when.replace(year=year, month=month, day=day)
 
 
-class Promotion(BaseModel):
+class Promotion(Frozen):
     """A time-limited points multiplier, active for ``start <= at < end``.
 
     It applies to a line whose counter is in ``counters`` or whose category is in ``categories``;
     with both lists empty it applies to every line.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1)
     start: AwareDatetime
@@ -96,15 +95,13 @@ class Promotion(BaseModel):
         )
 
 
-class EarningRules(BaseModel):
+class EarningRules(Frozen):
     """How a purchase earns points; the combination rule is in the module docstring.
 
     ``base_points_per_unit`` is points per 1 currency unit. ``rounding`` is ``floor`` (the only
     rounding: a member never receives a point the amount did not pay for). Points earned expire
     ``expiry_months`` calendar months after the purchase.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     base_points_per_unit: Multiplier = Decimal(1)
     rounding: Literal["floor"] = "floor"
@@ -122,10 +119,8 @@ class EarningRules(BaseModel):
         return self
 
 
-class Tier(BaseModel):
+class Tier(Frozen):
     """A membership tier: reached at ``min_spend_12m`` of qualifying spend over 12 months."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1)
     min_spend_12m: Money
@@ -161,7 +156,7 @@ DEFAULT_TIERS: tuple[Tier, ...] = (
 )
 
 
-class TierRules(BaseModel):
+class TierRules(Frozen):
     """The tier ladder, lowest first, and the yearly review date ``(month, day)``.
 
     The first tier starts at 0 spend (every member has a tier) and thresholds rise strictly.
@@ -169,8 +164,6 @@ class TierRules(BaseModel):
     :func:`server.loyalty.tiers.evaluate_tier`). The review date must exist in every year, so
     29 February is refused.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     tiers: list[Tier] = Field(default_factory=lambda: list(DEFAULT_TIERS), min_length=1)
     review_month_day: tuple[int, int] = (1, 1)

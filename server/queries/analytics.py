@@ -41,7 +41,9 @@ from storeflow.api.analytics import (
     ZoneFootfall,
     ZoneVisits,
 )
+from storeflow.wire import SHOPPER_TAG_VALUES
 
+SHOPPER = SHOPPER_TAG_VALUES
 BASELINE_DAYS = 56
 
 _WHERE = "store_id = %(s)s AND day BETWEEN %(d0)s AND %(d1)s AND " + SEGMENT_SQL

@@ -31,10 +31,27 @@ CREATE TEMP TABLE IF NOT EXISTS staging_visit (
 ) ON COMMIT DELETE ROWS
 """
 
-_COLUMNS = (
+VISIT_COLUMNS = (
     "event_id, store_id, zone, epc, tag_kind, enter_at, exit_at, reads, mean_rssi_dbm, "
     "reader_id, device_id"
 )
+
+
+def visit_row(v: ZoneVisit, *, device_id: str) -> tuple[object, ...]:
+    """A zone visit as a ``zone_visit`` row, in the order of :data:`VISIT_COLUMNS`."""
+    return (
+        v.event_id,
+        v.store_id,
+        v.zone,
+        v.epc,
+        v.tag_kind.value,
+        v.enter_at,
+        v.exit_at,
+        v.reads,
+        v.mean_rssi_dbm,
+        v.reader_id,
+        device_id,
+    )
 
 
 async def ingest_batch(
@@ -103,25 +120,11 @@ async def _insert_visits(
 ) -> tuple[int, int]:
     await conn.execute(_STAGING)
     async with conn.cursor() as cur:
-        async with cur.copy(f"COPY staging_visit ({_COLUMNS}) FROM STDIN") as copy:
+        async with cur.copy(f"COPY staging_visit ({VISIT_COLUMNS}) FROM STDIN") as copy:
             for v in visits:
-                await copy.write_row(
-                    (
-                        v.event_id,
-                        v.store_id,
-                        v.zone,
-                        v.epc,
-                        v.tag_kind.value,
-                        v.enter_at,
-                        v.exit_at,
-                        v.reads,
-                        v.mean_rssi_dbm,
-                        v.reader_id,
-                        device_id,
-                    )
-                )
+                await copy.write_row(visit_row(v, device_id=device_id))
         await cur.execute(
-            f"INSERT INTO zone_visit ({_COLUMNS}) SELECT {_COLUMNS} FROM staging_visit "
+            f"INSERT INTO zone_visit ({VISIT_COLUMNS}) SELECT {VISIT_COLUMNS} FROM staging_visit "
             "ON CONFLICT DO NOTHING RETURNING store_id, epc, tag_kind, enter_at"
         )
         inserted = await cur.fetchall()

@@ -8,63 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
-import httpx
 import pytest
 
-from server.embedded_pg import free_port
 from tests.fix_store import SimulatedStore
-
-CHROMIUM = "/usr/bin/chromium"
-APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-
-
-@contextmanager
-def streamlit_app(*, api_url: str, token: str, log: Path) -> Iterator[str]:
-    """``streamlit run dashboard/app.py`` against ``api_url``; yields the dashboard's URL."""
-    port = free_port()
-    env = {**os.environ, "STOREFLOW_API_URL": api_url, "STOREFLOW_API_TOKEN": token}
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+from tests.helpers.browser import ARGS, CHROMIUM, HEIGHT, WIDTH, streamlit_app
 
 
 @pytest.fixture(scope="module")
@@ -86,17 +35,6 @@ def chromium_path() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return CHROMIUM
-
-
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-WIDTH, HEIGHT = 1400, 1000
 
 
 @pytest.fixture(scope="module")

@@ -29,12 +29,12 @@ from dashboard.api import (
     zone_visits_frame,
 )
 from orchestration import demo_data
-from server.embedded_pg import free_port
 from server.threaded import serve_in_thread
 from storeflow.api.analytics import FootfallBucket, Summary, ZoneDwell
 from storeflow.api.health import Health
 from storeflow.api.paths import Paths
 from storeflow.api.stores import StoreInfo
+from storeflow.net import free_port
 from storeflow.wire import IngestBatch, TagKind, ZoneVisit, visit_event_id
 from tests.fix_db import make_token
 

@@ -3,18 +3,11 @@ test-artifacts/screenshots/ (look at them: an element count misses an empty char
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from server.embedded_pg import free_port
-from tests.dashboard.conftest import HEIGHT, WIDTH, streamlit_app
+from storeflow.net import free_port
 from tests.fix_store import SimulatedStore
-
-SHOTS = Path("test-artifacts/screenshots")
-
-EXCEPTION = '[data-testid="stException"]'
-ERROR_BOX = '[data-testid="stAlertContentError"]'
+from tests.helpers.browser import ERROR_BOX, EXCEPTION, settle_and_shoot, streamlit_app
 
 # (screenshot name, url path, text the page must show, plotly charts expected at least)
 PAGES = [
@@ -24,27 +17,6 @@ PAGES = [
     ("counters", "counters", "Traffic vs conversion", 1),
     ("paths", "paths", "Transition matrix", 2),
 ]
-
-
-def _settle_and_shoot(page: object, name: str) -> str:
-    """Wait until Streamlit has finished running, screenshot the whole page, return its text."""
-    from playwright.sync_api import Page
-
-    assert isinstance(page, Page)
-    page.wait_for_timeout(800)
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=30_000)
-    page.wait_for_timeout(700)  # plotly's first layout pass
-    # Streamlit scrolls inside its main block: grow the viewport to the content for the shot.
-    height = page.evaluate(
-        '() => Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
-        '[data-testid="stMainBlockContainer"]\')].map(e => e.scrollHeight), 0)'
-    )
-    page.set_viewport_size({"width": WIDTH, "height": max(HEIGHT, int(height))})
-    page.wait_for_timeout(500)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
-    return page.inner_text("body")
 
 
 @pytest.mark.browser
@@ -58,7 +30,7 @@ def test_every_page_renders_its_charts(dashboard_url: str, browser_page: object)
     for name, path, expect, charts in PAGES:
         page.goto(f"{dashboard_url}/{path}")
         page.wait_for_selector(".js-plotly-plot", timeout=60_000)
-        text = _settle_and_shoot(page, name)
+        text = settle_and_shoot(page, name)
         assert page.locator(EXCEPTION).count() == 0, f"{name}: a Streamlit exception is shown"
         assert page.locator(ERROR_BOX).count() == 0, f"{name}: an error box is shown"
         assert page.locator(".js-plotly-plot").count() >= charts, name
@@ -98,7 +70,7 @@ def test_wrong_token_and_server_down_read_as_plain_errors(
         with streamlit_app(api_url=api_url, token="not-a-planner-token", log=log) as url:
             page.goto(url)
             page.wait_for_selector(ERROR_BOX, timeout=60_000)
-            text = _settle_and_shoot(page, name)
+            text = settle_and_shoot(page, name)
             assert page.locator(EXCEPTION).count() == 0, f"{name}: a stack trace is shown"
         assert message in text, name
         assert "Traceback" not in text

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.dashboard.conftest import streamlit_app
-from tests.dashboard.test_browser import ERROR_BOX, EXCEPTION, _settle_and_shoot
 from tests.fix_planted import CHANGE_DAY, PROMO, Store
+from tests.helpers.browser import ERROR_BOX, EXCEPTION, settle_and_shoot, streamlit_app
 
 # (screenshot, url path + query, texts the page must show, plotly charts at least)
 PAGES = [
@@ -55,7 +54,7 @@ def test_a_planner_walks_every_page(planner_url: str, browser_page: object) -> N
     for name, path, texts, charts in PAGES:
         page.goto(f"{planner_url}/{path}")
         page.wait_for_selector(".js-plotly-plot", timeout=120_000)
-        text = _settle_and_shoot(page, f"planner-{name}")
+        text = settle_and_shoot(page, f"planner-{name}")
         assert page.locator(EXCEPTION).count() == 0, f"{name}: a Streamlit exception is shown"
         assert page.locator(ERROR_BOX).count() == 0, f"{name}: an error box is shown"
         assert page.locator(".js-plotly-plot").count() >= charts, name

@@ -1,13 +1,11 @@
-"""Till card readers (RDM6300, barcode, magstripe) and EPC identity (GID-96 vs SGTIN-96)."""
+"""Till card readers (RDM6300, barcode, magstripe); EPC identity is tested in tests/test_epc.py."""
 
 from __future__ import annotations
 
 import pytest
 
 from edge.drivers.cards import LineScannerDecoder, Rdm6300Decoder
-from edge.tags import classify_epc
-from firmware_sim.encoders import gid96_epc, rdm6300_frame
-from storeflow.wire import TagKind
+from firmware_sim.encoders import rdm6300_frame
 
 FRAME = b"\x02" + b"14008EC793" + b"CE" + b"\x03"
 
@@ -52,20 +50,3 @@ def test_rdm6300_bad_checksum_and_split_frames() -> None:
 def test_line_scanner_framings(data: bytes, expected: list[tuple[str, str]]) -> None:
     reads = LineScannerDecoder().feed(data, 1.0)
     assert [(r.card_number, r.scanner) for r in reads] == expected
-
-
-@pytest.mark.parametrize(
-    ("epc", "scheme", "uri", "kind"),
-    [
-        ("3500079FF00000B00000000C", "gid-96", "urn:epc:id:gid:31231.11.12", TagKind.UNKNOWN),
-        (gid96_epc(31231, 1, 7), "gid-96", "urn:epc:id:gid:31231.1.7", TagKind.MEMBER_CARD),
-        (gid96_epc(31231, 2, 7), "gid-96", "urn:epc:id:gid:31231.2.7", TagKind.CART),
-        (gid96_epc(31231, 9, 1), "gid-96", "urn:epc:id:gid:31231.9.1", TagKind.STAFF),
-        ("3074257BF7194E4000001A85", "sgtin-96", None, TagKind.GOODS),
-        ("E200301666130121155074EF", "unknown", None, TagKind.UNKNOWN),
-        ("zz", "unknown", None, TagKind.UNKNOWN),
-    ],
-)
-def test_classify_epc(epc: str, scheme: str, uri: str | None, kind: TagKind) -> None:
-    ident = classify_epc(epc)
-    assert (ident.scheme, ident.uri, ident.kind_hint) == (scheme, uri, kind)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -14,39 +12,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.drivers.impinj_iot import ImpinjIotDecoder
 from edge.drivers.mqtt_io import MqttReaderLoop, MqttTarget, parse_mqtt_url
 from edge.drivers.zebra_iot import ZebraIotDecoder
-from edge.reads import TagRead
 from firmware_sim.model import SimRead
 from firmware_sim.mqtt_emitter import ImpinjMqttEmitter, ZebraMqttEmitter, demo_topic
 from orchestration.broker import InProcessBroker
 from tests.fix_mqtt import BrokerProcess
+from tests.helpers.waiting import Collector, wait_until
 
 EPCS = ("3500079FF00000400000000C", "3500079FF00000800000002A", "3500079FF00000C000000101")
 T0 = 1_700_000_000.0
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.reads: list[TagRead] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, reads: list[TagRead]) -> None:
-        with self._cond:
-            self.reads.extend(reads)
-            self._cond.notify_all()
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[TagRead]:
-        with self._cond:
-            self._cond.wait_for(lambda: len(self.reads) >= count, timeout)
-            return list(self.reads)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def sim_reads(n: int, *, reader_id: str = "R2", skew_s: float = 0.0) -> list[SimRead]:
@@ -140,7 +113,7 @@ def test_zebra_reads_arrive_through_the_broker(mqtt_broker: BrokerProcess) -> No
 
 
 def test_start_with_the_broker_down_then_reconnect_after_restart(
-    fresh_mqtt_broker: BrokerProcess,
+    fresh_mqtt_broker: BrokerProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
     broker = fresh_mqtt_broker
     broker.stop()
@@ -150,7 +123,7 @@ def test_start_with_the_broker_down_then_reconnect_after_restart(
     loop.start()  # must not raise although nothing listens
     emitter: ImpinjMqttEmitter | None = None
     try:
-        time.sleep(0.3)
+        assert wait_until(lambda: "cannot connect to the broker" in caplog.text)
         assert not loop.health().connected
         broker.start()
         assert loop.wait_connected(10)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
-import time
 from collections.abc import Iterator
 
 import psycopg
@@ -14,6 +14,7 @@ from edge.register import ScanPoster, make_decoder, run_scanner, scan_event
 from firmware_sim.encoders import rdm6300_frame
 from server.threaded import serve_in_thread
 from tests.fix_db import make_token
+from tests.helpers.waiting import wait_until
 
 
 @pytest.fixture
@@ -22,7 +23,9 @@ def api_url(db_url: str) -> Iterator[str]:
         yield url
 
 
-def test_card_presented_once_is_posted_once(db_url: str, api_url: str) -> None:
+def test_card_presented_once_is_posted_once(
+    db_url: str, api_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     token = make_token(db_url, "edge", store_id="demo")
@@ -43,23 +46,25 @@ def test_card_presented_once_is_posted_once(db_url: str, api_url: str) -> None:
         },
         daemon=True,
     )
-    agent.start()
-    conn, _ = listener.accept()
+    with caplog.at_level(logging.INFO, logger="edge.register"):
+        agent.start()
+        conn, _ = listener.accept()
+        # opening the port flushes its input, as a UART driver does: send only once it is open
+        assert wait_until(lambda: f":{port} open" in caplog.text)
     frame = rdm6300_frame("14008EC793")
-    for _ in range(8):  # the card lies on the reader: the frame repeats
-        conn.sendall(frame)
-        time.sleep(0.05)
+    conn.sendall(frame * 8)  # the card lies on the reader: the frame repeats
     conn.sendall(b"\x02garbage\x03" + rdm6300_frame("0A0B0C0D0E"))
-    deadline = time.monotonic() + 10
     rows: list[tuple[str, str]] = []
-    while time.monotonic() < deadline:
+
+    def scanned_twice() -> bool:
+        nonlocal rows
         with psycopg.connect(db_url) as c:
             rows = c.execute(
                 "SELECT register_id, card_number FROM card_scan ORDER BY scanned_at"
             ).fetchall()
-        if len(rows) >= 2:
-            break
-        time.sleep(0.2)
+        return len(rows) >= 2
+
+    wait_until(scanned_twice, timeout=10)
     stop.set()
     conn.close()
     listener.close()

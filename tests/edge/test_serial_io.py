@@ -2,48 +2,23 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import serial
 
 from edge.drivers.r2000 import R2000Decoder
-from edge.drivers.serial_io import SerialReaderLoop, next_backoff
+from edge.drivers.serial_io import SerialReaderLoop
 from edge.reads import TagRead
 from firmware_sim.model import SimRead
 from firmware_sim.serial_emitter import R2000PtyEmitter, R2000SocketEmitter
+from storeflow.clock import Clock
+from tests.helpers.waiting import Collector, wait_until
 
 EPC_A = "3500079FF00000400000000C"
 EPC_B = "3500079FF00000800000002A"
 EPC_128 = "E200301666130121155074EF0011AA55"
-
-
-class Collector:
-    """Thread-safe sink for on_reads."""
-
-    def __init__(self) -> None:
-        self.reads: list[TagRead] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, reads: list[TagRead]) -> None:
-        with self._cond:
-            self.reads.extend(reads)
-            self._cond.notify_all()
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[TagRead]:
-        with self._cond:
-            self._cond.wait_for(lambda: len(self.reads) >= count, timeout)
-            return list(self.reads)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def sim_reads(n: int, *, t0: float = 1_700_000_000.0) -> list[SimRead]:
@@ -79,36 +54,49 @@ def attached(loop: SerialReaderLoop, emitter: R2000SocketEmitter, *, reconnects:
     )
 
 
-def make_loop(url: str, sink: Collector, *, send_inventory: bool = False) -> SerialReaderLoop:
+class FixedClock:
+    """Host time that stands still, so a test can say exactly when reads were received."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def now(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def open_attempts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every port URL a loop tries to open, in order (each open still really happens)."""
+    calls: list[str] = []
+    real = serial.serial_for_url
+
+    def counting(url: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(url)
+        return real(url, *args, **kwargs)
+
+    monkeypatch.setattr(serial, "serial_for_url", counting)
+    return calls
+
+
+def make_loop(
+    url: str, sink: Collector, *, send_inventory: bool = False, clock: Clock | None = None
+) -> SerialReaderLoop:
     return SerialReaderLoop(
         "R1",
         url,
         R2000Decoder("R1"),
         sink,
+        clock=clock,
         send_inventory=send_inventory,
         backoff_initial_s=0.05,
         backoff_max_s=0.4,
     )
 
 
-@pytest.mark.parametrize(
-    ("current", "expected"),
-    [(0.0, 0.5), (-1.0, 0.5), (0.5, 1.0), (1.0, 2.0), (16.0, 30.0), (30.0, 30.0)],
-)
-def test_next_backoff_doubles_up_to_the_cap(current: float, expected: float) -> None:
-    assert next_backoff(current) == expected
-
-
-def test_backoff_sequence_reaches_thirty_seconds() -> None:
-    delays = [next_backoff(0.0)]
-    for _ in range(8):
-        delays.append(next_backoff(delays[-1]))
-    assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
-
-
 def test_reads_arrive_from_socket_emitter(emitter: R2000SocketEmitter) -> None:
     sink = Collector()
-    loop = make_loop(emitter.url, sink, send_inventory=True)
+    host = FixedClock(1_800_000_000.0)
+    loop = make_loop(emitter.url, sink, send_inventory=True, clock=host)
     loop.start()
     try:
         assert attached(loop, emitter)
@@ -119,13 +107,14 @@ def test_reads_arrive_from_socket_emitter(emitter: R2000SocketEmitter) -> None:
             (s.epc, s.antenna, s.rssi_dbm) for s in sent
         ]
         assert all(r.reader_id == "R1" and r.reader_ts is None for r in got)
+        assert {r.host_ts for r in got} == {host.t}
         health = loop.health()
         assert health.connected
         assert health.reads_total == 12
         assert health.frames_bad == 0
         assert health.reconnects == 0
         assert health.last_read_at is not None
-        assert abs(health.last_read_at.timestamp() - time.time()) < 5
+        assert health.last_read_at.timestamp() == host.t
     finally:
         loop.stop()
     assert not loop.health().connected
@@ -148,7 +137,7 @@ def test_reconnects_after_the_emitter_drops_the_host(emitter: R2000SocketEmitter
         loop.stop()
 
 
-def test_reconnects_when_the_reader_comes_back_on_the_same_port() -> None:
+def test_reconnects_when_the_reader_comes_back_on_the_same_port(open_attempts: list[str]) -> None:
     first = R2000SocketEmitter()
     port = first.port
     sink = Collector()
@@ -161,7 +150,8 @@ def test_reconnects_when_the_reader_comes_back_on_the_same_port() -> None:
         first.close()
         assert wait_until(lambda: not loop.health().connected)
         # Connection refused for a while: the loop keeps retrying.
-        time.sleep(0.3)
+        tried = len(open_attempts)
+        assert wait_until(lambda: len(open_attempts) >= tried + 2)
         assert not loop.health().connected
         second = R2000SocketEmitter(port)
         try:
@@ -178,7 +168,7 @@ def test_reconnects_when_the_reader_comes_back_on_the_same_port() -> None:
         loop.stop()
 
 
-def test_start_before_the_reader_exists() -> None:
+def test_start_before_the_reader_exists(open_attempts: list[str]) -> None:
     probe = R2000SocketEmitter()
     port = probe.port
     probe.close()
@@ -186,7 +176,7 @@ def test_start_before_the_reader_exists() -> None:
     loop = make_loop(f"socket://127.0.0.1:{port}", sink)
     loop.start()
     try:
-        time.sleep(0.2)
+        assert wait_until(lambda: len(open_attempts) >= 2)  # refused, and tried again
         assert not loop.health().connected
         with R2000SocketEmitter(port) as em:
             assert attached(loop, em)

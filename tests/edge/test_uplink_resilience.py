@@ -10,8 +10,8 @@ import psycopg
 
 from edge.outbox import Outbox
 from edge.uplink import Outcome, Uplink
-from server.embedded_pg import free_port
 from server.threaded import serve_in_thread
+from storeflow.net import free_port
 from storeflow.wire import TagKind, ZoneVisit
 from tests.fix_db import make_token
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge.uplink import Outcome, classify_response, next_backoff
+from edge.uplink import Outcome, classify_response
 
 
 @pytest.mark.parametrize(
@@ -24,10 +24,3 @@ from edge.uplink import Outcome, classify_response, next_backoff
 )
 def test_classify_response(status: int, outcome: Outcome) -> None:
     assert classify_response(status) is outcome
-
-
-def test_backoff_doubles_to_a_ceiling() -> None:
-    seq = [0.0]
-    for _ in range(9):
-        seq.append(next_backoff(seq[-1]))
-    assert seq[1:] == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]

@@ -31,7 +31,9 @@ from firmware_sim.serial_emitter import (
     R2000SocketEmitter,
     add_noise,
 )
+from storeflow.net import free_port
 from tests.fix_mqtt import BrokerProcess
+from tests.helpers.waiting import wait_until
 
 EPC = "3500079FF00000400000000C"
 T0 = 1_700_000_000.0
@@ -194,10 +196,7 @@ def test_socket_emitter_notices_the_host_leaving() -> None:
         sock = socket.create_connection(("127.0.0.1", em.port))
         assert em.wait_client(5)
         sock.close()
-        deadline = time.monotonic() + 5
-        while em.has_client and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert not em.has_client
+        assert wait_until(lambda: not em.has_client)
 
 
 def test_socket_emitter_reopens_on_the_same_port() -> None:
@@ -346,10 +345,7 @@ def test_zebra_emitter_batches_like_the_iot_connector(mqtt_broker: BrokerProcess
 
 
 def test_mqtt_emitter_without_broker_counts_drops() -> None:
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
+    port = free_port()
     em = ImpinjMqttEmitter(f"mqtt://127.0.0.1:{port}", "storeflow/S/R/events", "impinj")
     try:
         assert not em.wait_connected(0.3)

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from firmware_sim.encoders import (
-    gid96_epc,
     impinj_tag_event,
     r2000_end_of_round,
     r2000_tag_frame,
@@ -62,14 +61,6 @@ def test_rdm6300_frame_is_the_protocols_md_example() -> None:
     assert rdm6300_frame("14008ec793") == b"\x02" + b"14008EC793" + b"CE" + b"\x03"
     with pytest.raises(ValueError):
         rdm6300_frame("14008EC7")
-
-
-def test_gid96_is_the_protocols_md_example_and_checks_ranges() -> None:
-    assert gid96_epc(31231, 11, 12) == "3500079FF00000B00000000C"
-    with pytest.raises(ValueError):
-        gid96_epc(1 << 28, 1, 1)
-    with pytest.raises(ValueError):
-        gid96_epc(1, 1, -1)
 
 
 def test_rfc3339_nanos_is_utc_with_nine_digits() -> None:

@@ -32,6 +32,7 @@ from firmware_sim.truth import Truth, read_truth, write_truth
 from storeflow.clock import ScaledClock
 from storeflow.layout import StoreLayout, load_layout
 from tests.fix_mqtt import BrokerProcess
+from tests.helpers.waiting import wait_until
 
 EPOCH = datetime(2026, 11, 2, 11, 0, tzinfo=UTC).timestamp()  # a Monday, the store is open
 
@@ -137,7 +138,7 @@ def test_stop_from_another_thread(scenario: Scenario, layout: StoreLayout) -> No
     sim = LiveSimulation(scenario, layout, clock, {r.id: Recorder(clock) for r in layout.readers})
     runner = threading.Thread(target=sim.run)
     runner.start()
-    time.sleep(0.5)
+    assert wait_until(lambda: sim.emitted > 0)  # running
     sim.stop()
     runner.join(timeout=3.0)
     assert not runner.is_alive()
@@ -313,7 +314,9 @@ def test_sim_run_plays_the_readers(
             ]
         )
         assert run_sim(args) == 0
-        time.sleep(0.3)
+        assert wait_until(
+            lambda: {"storeflow/demo/R3/events", "storeflow/demo/R4/events"} <= set(got)
+        )
     finally:
         sub.loop_stop()
         sub.disconnect()

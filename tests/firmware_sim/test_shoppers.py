@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,11 +10,10 @@ import numpy as np
 import pytest
 
 from firmware_sim.cli import DEFAULT_SCENARIO
-from firmware_sim.encoders import GID_MANAGER, gid96_epc
+from firmware_sim.encoders import GID_MANAGER
 from firmware_sim.model import TrueVisit
 from firmware_sim.scenario import Promotion, Scenario, load_scenario
 from firmware_sim.shoppers import (
-    CLASS_STAFF,
     MemberPopulation,
     ShopperSimulator,
     iter_days,
@@ -24,6 +22,7 @@ from firmware_sim.shoppers import (
     simulate_shoppers,
 )
 from firmware_sim.truth import Truth
+from storeflow.epc import OBJECT_CLASS_MEMBER_CARD, OBJECT_CLASS_STAFF, encode_gid96
 from storeflow.layout import StoreLayout, ZoneKind, load_layout
 from storeflow.wire import TagKind
 
@@ -143,7 +142,7 @@ def test_tag_mix_and_returning_members(scenario: Scenario, week: Truth) -> None:
     assert max(visits_per_member.values()) <= 14  # nobody lives in the store
     for t in week.trips:
         if t.member is not None:
-            assert t.epc == gid96_epc(GID_MANAGER, 1, t.member)
+            assert t.epc == encode_gid96(GID_MANAGER, OBJECT_CLASS_MEMBER_CARD, t.member)
     carts = {t.epc for t in week.trips if t.tag_kind == TagKind.CART}
     assert len(carts) <= scenario.traffic.carts
 
@@ -193,7 +192,9 @@ def test_a_planted_promotion_shows_in_the_truth(scenario: Scenario, layout: Stor
 
 
 def test_staff_walk_all_day_with_staff_tags(scenario: Scenario, week: Truth) -> None:
-    staff_epcs = {gid96_epc(GID_MANAGER, CLASS_STAFF, i + 1) for i in range(scenario.staff)}
+    staff_epcs = {
+        encode_gid96(GID_MANAGER, OBJECT_CLASS_STAFF, i + 1) for i in range(scenario.staff)
+    }
     assert {v.epc for v in week.staff_visits} == staff_epcs
     assert not staff_epcs & {v.epc for v in week.visits}
     first = min(v.enter for v in week.staff_visits)
@@ -240,11 +241,7 @@ def test_iter_days_cuts_at_midnight(start: datetime, end: datetime, n: int) -> N
         assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:], strict=False))
 
 
-def test_two_weeks_of_a_busy_store_in_a_few_seconds(
-    scenario: Scenario, layout: StoreLayout
-) -> None:
-    t0 = time.perf_counter()
+def test_two_weeks_of_a_busy_store(scenario: Scenario, layout: StoreLayout) -> None:
+    """How fast this runs is ``storeflow bench sim``'s business, not a test's."""
     truth = simulate(scenario, layout, MONDAY, MONDAY + timedelta(days=14))
-    elapsed = time.perf_counter() - t0
     assert 9_000 < len(truth.trips) < 14_000
-    assert elapsed < 8.0

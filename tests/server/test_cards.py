@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 
 from tests.fix_db import Api
-from tests.server.test_members import CARD, EPC, client, enrol, one, sale, till
+from tests.helpers.membership import (
+    CARD,
+    EPC,
+    add_trip,
+    client,
+    enrol,
+    linked_trip,
+    one,
+    sale,
+    till,
+)
 
 NEW_CARD = "6001000002"
 NEW_EPC = "3500079FF000000400000002"
-
-
-def add_trip(db_url: str, epc: str, start: datetime, end: datetime) -> str:
-    trip_id = str(uuid.uuid4())
-    with psycopg.connect(db_url) as c:
-        c.execute(
-            "INSERT INTO trip (trip_id, store_id, epc, tag_kind, start_at, end_at, zones, "
-            "visit_count) VALUES (%s, 'demo', %s, 'member_card', %s, %s, '{ENT,CHK}', 2)",
-            (trip_id, epc, start, end),
-        )
-    return trip_id
-
-
-def linked_trip(db_url: str, purchase_id: int) -> str | None:
-    value = one(db_url, "SELECT trip_id::text FROM purchase WHERE id = %s", purchase_id)
-    return None if value is None else str(value)
 
 
 def test_issuing_a_card_links_its_tag_to_the_member(api: Api) -> None:

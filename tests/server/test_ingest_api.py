@@ -3,70 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg
 from fastapi.testclient import TestClient
 
-from storeflow.wire import IngestBatch, TagKind, ZoneVisit, visit_event_id
+from storeflow.wire import IngestBatch
 from tests.fix_db import Api
-
-LAYOUT = Path("firmware_sim/stores/demo.yaml")
-T0 = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
-CARD = "3500079FF000000400000001"
-
-
-def load_layout(api: Api) -> None:
-    client: TestClient = api.client  # type: ignore[assignment]
-    r = client.put(
-        "/api/v1/stores/demo/layout",
-        content=LAYOUT.read_bytes(),
-        headers={**api.headers("admin"), "Content-Type": "application/yaml"},
-    )
-    assert r.status_code == 200, r.text
-
-
-def visit(zone: str, start_s: float, dwell_s: float, epc: str = CARD) -> ZoneVisit:
-    enter = T0 + timedelta(seconds=start_s)
-    return ZoneVisit(
-        event_id=visit_event_id(store_id="demo", zone=zone, epc=epc, enter_at=enter),
-        store_id="demo",
-        zone=zone,
-        epc=epc,
-        tag_kind=TagKind.MEMBER_CARD,
-        enter_at=enter,
-        exit_at=enter + timedelta(seconds=dwell_s),
-        reads=10,
-        mean_rssi_dbm=-55.0,
-        reader_id="R1",
-    )
-
-
-def batch(*visits: ZoneVisit) -> str:
-    return IngestBatch(device_id="edge-1", sent_at=T0, events=list(visits)).model_dump_json()
-
-
-def post(api: Api, body: str, token: str) -> dict[str, int]:
-    client: TestClient = api.client  # type: ignore[assignment]
-    r = client.post(
-        "/api/v1/ingest",
-        content=body,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    assert r.status_code == 200, r.text
-    result: dict[str, int] = r.json()
-    return result
-
-
-PATH = [
-    ("ENT", 0, 10),
-    ("A2", 10, 30),
-    ("C03", 40, 120),
-    ("A3", 160, 20),
-    ("CHK", 180, 60),
-    ("EXIT", 240, 8),
-]
+from tests.helpers.ingest import LAYOUT, PATH, T0, batch, load_layout, post, visit
 
 
 def test_same_batch_twice_stores_each_visit_once_and_builds_one_trip(api: Api) -> None:

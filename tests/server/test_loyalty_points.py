@@ -41,6 +41,7 @@ from server.loyalty import (
     spend_fifo,
 )
 from storeflow.yamlconf import ConfigError
+from tests.helpers.ledger import owed, replay
 
 D = Decimal
 CST = timezone(timedelta(hours=8))
@@ -482,18 +483,6 @@ def test_ledger_entry_rules(
 def test_ledger_entry_needs_aware_time() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         LedgerEntry("adjust", 5, None, datetime(2025, 5, 1), "a", "r")
-
-
-def replay(entries: list[LedgerEntry]) -> list[Lot]:
-    """A member's whole ledger replayed: every lot it ever created, as it stands now."""
-    changes = lot_changes(entries)
-    assert changes.taken == {}, "a whole ledger takes from no lot it did not create"
-    return changes.created
-
-
-def owed(entries: list[LedgerEntry]) -> int:
-    """The debt: minus the lot-less entries."""
-    return -sum(e.points for e in entries if e.lot_id is None)
 
 
 def test_ledger_replay() -> None:

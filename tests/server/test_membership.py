@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from server.threaded import serve_in_thread
 from tests.fix_db import Api
+from tests.helpers.ingest import PATH, batch, load_layout, post, visit
 
 AT = datetime(2026, 11, 2, 15, 0, tzinfo=UTC).isoformat()
 
@@ -264,8 +265,6 @@ def test_expiry_job_expires_oldest_lots(api: Api) -> None:
 
 
 def test_member_sale_is_linked_to_the_card_tags_trip(api: Api) -> None:
-    from tests.server.test_ingest_api import PATH, batch, load_layout, post, visit
-
     enrol(api, api.headers("admin"))
     load_layout(api)
     epc = "3500079FF000000400000001"  # the tag inside card 6001000001
@@ -345,8 +344,6 @@ def test_tier_review_downgrades_only_at_the_review_date(api: Api) -> None:
 
 
 def test_cart_sale_is_linked_to_the_cart_seen_at_the_checkout(api: Api) -> None:
-    from tests.server.test_ingest_api import PATH, batch, load_layout, post, visit
-
     load_layout(api)
     cart = "3500079FF000000800000007"  # GID-96 object class 2: a cart
     post(

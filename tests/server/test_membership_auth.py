@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.fix_db import Api
-from tests.server.test_members import CARD, client, enrol, redemption, sale, till
+from tests.helpers.membership import CARD, client, enrol, redemption, sale, till
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,9 @@ from server.queries import ledger
 from server.queries import membership as q
 from storeflow.api.points import RedemptionIn
 from tests.fix_db import Api
-from tests.server.test_loyalty_points import owed
-from tests.server.test_loyalty_points import replay as replay_entries
-from tests.server.test_members import client, enrol, ledger_sum, one, redemption, sale, till
+from tests.helpers.ledger import owed
+from tests.helpers.ledger import replay as replay_entries
+from tests.helpers.membership import client, enrol, ledger_sum, one, redemption, sale, till
 
 
 def replay(db_url: str, member_id: int) -> None:

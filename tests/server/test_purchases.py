@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -15,14 +14,16 @@ from server.loyalty.rules import EarningRules, TierRules
 from server.queries import membership as q
 from storeflow.api.purchases import PurchaseIn, PurchaseOut, ReturnIn, ReturnOut
 from tests.fix_db import Api
-from tests.server.test_cards import add_trip, linked_trip
-from tests.server.test_members import (
+from tests.helpers.ingest import load_layout
+from tests.helpers.membership import (
     AT,
     CARD,
     EPC,
+    add_trip,
     client,
     enrol,
     ledger_sum,
+    linked_trip,
     one,
     redemption,
     sale,
@@ -30,16 +31,6 @@ from tests.server.test_members import (
 )
 
 SOLD = datetime.fromisoformat(AT)
-LAYOUT = Path("firmware_sim/stores/demo.yaml")
-
-
-def load_layout(api: Api) -> None:
-    r = client(api).put(
-        "/api/v1/stores/demo/layout",
-        content=LAYOUT.read_bytes(),
-        headers={**api.headers("admin"), "Content-Type": "application/yaml"},
-    )
-    assert r.status_code == 200, r.text
 
 
 def test_a_retry_returns_the_original_sale_and_counts_nothing_twice(api: Api) -> None:
