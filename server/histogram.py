@@ -53,12 +53,3 @@ def percentile(hist: Mapping[int, int], q: float) -> float | None:
             return float(lo * (hi / lo) ** frac)
         seen += n
     return bin_bounds(max(hist))[1]
-
-
-def mean_of_bins(hist: Mapping[int, int]) -> float | None:
-    """Mean from bin mid-points (geometric), for when only the histogram is at hand."""
-    total = sum(hist.values())
-    if total <= 0:
-        return None
-    s = sum(n * math.sqrt(max(bin_bounds(b)[0], 0.5) * bin_bounds(b)[1]) for b, n in hist.items())
-    return s / total

@@ -46,6 +46,7 @@ def planner_url(planted: Store, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.mark.browser
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # the planted 84-day store is built in the set-up, which counts too
 def test_a_planner_walks_every_page(planner_url: str, browser_page: object) -> None:
     from playwright.sync_api import Page
 
