@@ -16,7 +16,9 @@ def add_dashboard_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
     )
     p.add_argument("--port", type=int, default=8501, help="port (8501)")
     p.add_argument(
-        "--api-url", default=os.environ.get("STOREFLOW_API_URL", "http://127.0.0.1:8000")
+        "--api-url",
+        default=os.environ.get("STOREFLOW_API_URL", "http://127.0.0.1:8000"),
+        help="the API server the dashboard reads (or STOREFLOW_API_URL; 127.0.0.1:8000)",
     )
     p.add_argument(
         "--token",

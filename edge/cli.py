@@ -21,23 +21,25 @@ def add_edge_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--config", required=True, help="edge config YAML (see edge/examples/)")
     p.add_argument(
-        "--validate-config", action="store_true", help="check the config and the layout, then exit"
+        "--validate-config",
+        action="store_true",
+        help="check the config, the layout and the token variable, then exit",
     )
     p.set_defaults(func=run_edge)
 
 
 def run_edge(args: argparse.Namespace) -> int:
-    from edge.config import load_edge_config
+    from edge.config import edge_token, load_edge_config
 
     try:
         cfg, layout = load_edge_config(args.config)
-        if args.validate_config:
-            print(f"{args.config}: OK ({len(cfg.readers)} readers, store {cfg.store_id})")
-            return 0
-        token = cfg.server.resolve_token()
+        token = edge_token(cfg, args.config)
     except ConfigError as exc:
         print(f"config error: {exc}")
         return 2
+    if args.validate_config:
+        print(f"{args.config}: OK ({len(cfg.readers)} readers, store {cfg.store_id})")
+        return 0
 
     from edge.agent import EdgeAgent
 

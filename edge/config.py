@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 from edge.tracker import TrackerParams
 from storeflow.layout import StoreLayout, load_layout
 from storeflow.models import Frozen
-from storeflow.yamlconf import ConfigError, load_yaml
+from storeflow.yamlconf import ConfigError, error_at, load_yaml
 
 
 class ServerConfig(Frozen):
@@ -23,11 +23,10 @@ class ServerConfig(Frozen):
     token: str | None = Field(default=None, description="edge device token (or use token_env)")
     token_env: str = Field(default="STOREFLOW_EDGE_TOKEN")
 
-    def resolve_token(self) -> str:
-        token = self.token or os.environ.get(self.token_env)
-        if not token:
-            raise ConfigError(f"no edge token: set server.token or the {self.token_env} variable")
-        return token
+    def resolve_token(self) -> str | None:
+        """The token from ``token`` or the ``token_env`` variable; ``None`` when neither is set
+        (:func:`edge_token` turns that into an error naming the file and line)."""
+        return self.token or os.environ.get(self.token_env) or None
 
 
 class SerialTransport(Frozen):
@@ -107,17 +106,39 @@ def load_edge_config(path: Path | str) -> tuple[EdgeConfig, StoreLayout]:
     path = Path(path)
     cfg = load_yaml(path, EdgeConfig)
     layout_path = cfg.layout if cfg.layout.is_absolute() else path.parent / cfg.layout
-    layout = load_layout(layout_path)
+    try:
+        layout = load_layout(layout_path)
+    except ConfigError as exc:
+        raise error_at(path, ("layout",), f"the layout does not load: {exc}") from exc
     if layout.store.id != cfg.store_id:
-        raise ConfigError(
-            f"{path}: store_id: {cfg.store_id!r} but the layout {layout_path} is store "
-            f"{layout.store.id!r}"
+        raise error_at(
+            path,
+            ("store_id",),
+            f"{cfg.store_id!r} but the layout {layout_path} is store {layout.store.id!r}",
         )
     known = {r.id for r in layout.readers}
-    for reader in cfg.readers:
+    seen: set[str] = set()
+    for i, reader in enumerate(cfg.readers):
+        if reader.id in seen:
+            raise error_at(path, ("readers", i, "id"), f"reader {reader.id!r} is listed twice")
+        seen.add(reader.id)
         if reader.id not in known:
-            raise ConfigError(
-                f"{path}: readers: reader {reader.id!r} is not in the layout "
-                f"(known: {sorted(known)})"
+            raise error_at(
+                path,
+                ("readers", i, "id"),
+                f"reader {reader.id!r} is not in the layout (known: {sorted(known)})",
             )
     return cfg, layout
+
+
+def edge_token(cfg: EdgeConfig, path: Path | str) -> str:
+    """The edge device token; a :class:`ConfigError` naming file, line and key when unset."""
+    token = cfg.server.resolve_token()
+    if token is None:
+        raise error_at(
+            path,
+            ("server", "token_env"),
+            f"no edge token: the variable {cfg.server.token_env} is not set "
+            "(set it, or server.token)",
+        )
+    return token

@@ -123,10 +123,21 @@ def add_register_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--store", required=True, help="store id")
     p.add_argument("--register", required=True, help="register (till) id")
     p.add_argument("--scanner-url", required=True, help="serial URL: /dev/ttyUSB0, socket://...")
-    p.add_argument("--scanner", choices=["rdm6300", "barcode"], default="rdm6300")
-    p.add_argument("--baudrate", type=int, default=9600)
-    p.add_argument("--server-url", default="http://127.0.0.1:8000")
-    p.add_argument("--token-env", default="STOREFLOW_EDGE_TOKEN", help="variable with the token")
+    p.add_argument(
+        "--scanner",
+        choices=["rdm6300", "barcode"],
+        default="rdm6300",
+        help="scanner kind: rdm6300 (125 kHz card reader) or barcode (line per scan)",
+    )
+    p.add_argument("--baudrate", type=int, default=9600, help="serial speed (9600)")
+    p.add_argument(
+        "--server-url", default="http://127.0.0.1:8000", help="the API server (127.0.0.1:8000)"
+    )
+    p.add_argument(
+        "--token-env",
+        default="STOREFLOW_EDGE_TOKEN",
+        help="environment variable holding the register's edge token (STOREFLOW_EDGE_TOKEN)",
+    )
     p.set_defaults(func=run_register)
 
 

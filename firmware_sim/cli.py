@@ -85,7 +85,9 @@ def add_sim_commands(sim_sub: SubParsers) -> None:
         description="Simulate shoppers and write their true visits, purchases and trips as JSON "
         "Lines (visits.jsonl, staff_visits.jsonl, purchases.jsonl, trips.jsonl).",
     )
-    truth.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO)
+    truth.add_argument(
+        "--scenario", type=Path, default=DEFAULT_SCENARIO, help="scenario YAML (the demo store's)"
+    )
     truth.add_argument("--date", default=None, help="a whole day, YYYY-MM-DD (default: today)")
     truth.add_argument("--days", type=int, default=1, help="number of days from --date")
     truth.add_argument("--start", default=None, help="or an ISO start time (with --hours)")

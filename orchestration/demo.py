@@ -60,9 +60,22 @@ def add_demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--data-dir", type=Path, default=None, help="working folder (.storeflow)")
     p.add_argument("--port", type=int, default=8000, help="API port (8000)")
     p.add_argument("--dashboard-port", type=int, default=8501, help="dashboard port (8501)")
-    p.add_argument("--noise", choices=["clean", "realistic", "harsh"], default="realistic")
-    p.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    p.add_argument("--mqtt-url", default=os.environ.get("MQTT_URL"))
+    p.add_argument(
+        "--noise",
+        choices=["clean", "realistic", "harsh"],
+        default="realistic",
+        help="how noisy the simulated readers are (realistic)",
+    )
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="use this PostgreSQL instead of an embedded one (or DATABASE_URL)",
+    )
+    p.add_argument(
+        "--mqtt-url",
+        default=os.environ.get("MQTT_URL"),
+        help="use this MQTT broker instead of an in-process one (or MQTT_URL)",
+    )
     p.set_defaults(func=run_demo)
 
 

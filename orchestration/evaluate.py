@@ -146,7 +146,12 @@ def add_evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         description="Simulate a seeded busy period, run every read through the real edge decoders "
         "and tracker, and print visit precision/recall, dwell error and exact-path share.",
     )
-    p.add_argument("--noise", choices=["clean", "realistic", "harsh"], default="realistic")
+    p.add_argument(
+        "--noise",
+        choices=["clean", "realistic", "harsh"],
+        default="realistic",
+        help="how noisy the simulated readers are (realistic)",
+    )
     p.add_argument("--hours", type=float, default=6.0, help="simulated hours from 11:00 (6)")
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     p.add_argument(

@@ -30,7 +30,12 @@ def add_db_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     m = dsub.add_parser("migrate", help="apply pending migrations (re-running is a no-op)")
     m.set_defaults(func=run_migrate)
     t = dsub.add_parser("create-token", help="create a credential and print its token once")
-    t.add_argument("--role", required=True, choices=["edge", "cashier", "planner", "admin"])
+    t.add_argument(
+        "--role",
+        required=True,
+        choices=["edge", "cashier", "planner", "admin"],
+        help="what the credential may do",
+    )
     t.add_argument("--name", required=True, help="who or what the credential is for")
     t.add_argument("--store", default=None, help="store id (edge and cashier credentials)")
     t.add_argument("--register", default=None, help="register id (cashier credentials)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import Field
@@ -31,4 +32,22 @@ class Settings(BaseSettings):
         alias="STOREFLOW_ROLLUP_INTERVAL_S",
         gt=0,
         description="how often the server re-computes dirty days in the background",
+    )
+    till_confirm_above: Decimal = Field(
+        default=Decimal("5000.00"),
+        alias="STOREFLOW_TILL_CONFIRM_ABOVE",
+        gt=0,
+        description="the cashier's page asks the cashier to confirm a sale above this total",
+    )
+    sale_limit: Decimal = Field(
+        default=Decimal("50000.00"),
+        alias="STOREFLOW_SALE_LIMIT",
+        gt=0,
+        description="a sale above this total needs a supervisor's confirmation",
+    )
+    sale_hard_max: Decimal = Field(
+        default=Decimal("1000000.00"),
+        alias="STOREFLOW_SALE_HARD_MAX",
+        gt=0,
+        description="a sale above this total is refused outright (a mistyped amount)",
     )

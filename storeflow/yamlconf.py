@@ -68,6 +68,17 @@ def parse_yaml(text: str, model: type[ModelT], *, source: str = "<string>") -> M
         raise ConfigError("\n".join(lines)) from exc
 
 
+def error_at(path: Path | str, loc: tuple[int | str, ...], message: str) -> ConfigError:
+    """A :class:`ConfigError` about the key at ``loc`` of the YAML file ``path``, for checks made
+    after parsing (cross-references, duplicates): ``file:line: key: message``."""
+    try:
+        node = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        node = None
+    line = _locate(node, loc) if node is not None else 1
+    return ConfigError(f"{path}:{line}: {_format_loc(loc)}: {message}")
+
+
 def load_yaml(path: Path | str, model: type[ModelT]) -> ModelT:
     """Read and validate a YAML file; a missing file is a :class:`ConfigError` too."""
     path = Path(path)

@@ -18,6 +18,7 @@ from server.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from server.loyalty import (
     InsufficientPoints,
     Line,
+    Tier,
     debt_settlement_entries,
     earn_entry,
     earn_for_purchase,
@@ -26,13 +27,26 @@ from server.loyalty import (
     return_entries,
     reverse_for_return,
 )
+from server.loyalty.discount import Discount, tier_discount
 from server.loyalty.rules import EarningRules, TierRules
 from server.queries import ledger
 from server.queries.ledger import balance
 from server.rollup import mark_dirty
+from server.sale_limits import SaleLimits
 from storeflow.api.members import MemberAtTill, MemberIn
 from storeflow.api.points import RedemptionIn
-from storeflow.api.purchases import PurchaseIn, PurchaseOut, ReturnIn, ReturnOut
+from storeflow.api.purchases import (
+    LineIn,
+    PurchaseIn,
+    PurchaseOut,
+    QuoteIn,
+    QuoteOut,
+    ReturnIn,
+    ReturnOut,
+    SaleLine,
+    SaleOut,
+)
+from storeflow.api.till import TillCounter
 
 
 def normalise_phone(phone: str | None) -> str | None:
@@ -214,6 +228,61 @@ async def at_till(conn: AsyncConnection[Any], member_id: int, *, tiers: TierRule
     )
 
 
+async def store_counters(conn: AsyncConnection[Any], store_id: str) -> list[TillCounter]:
+    """The store's counters (empty for a store without a layout)."""
+    rows = await (
+        await conn.execute(
+            "SELECT code, name FROM counter WHERE store_id = %s ORDER BY code", (store_id,)
+        )
+    ).fetchall()
+    return [TillCounter(code=r[0], name=r[1]) for r in rows]
+
+
+async def check_counters(conn: AsyncConnection[Any], store_id: str, lines: list[LineIn]) -> None:
+    """Every line's counter code must be one of the store's counters, else the sale could not
+    be attributed. A store with no layout on record has no counters to check against."""
+    codes = [ln.counter for ln in lines if ln.counter]
+    if not codes:
+        return
+    known = {c.code for c in await store_counters(conn, store_id)}
+    if not known:
+        return
+    for i, ln in enumerate(lines):
+        if ln.counter and ln.counter not in known:
+            raise InvalidRequest(
+                f"line {i + 1}: unknown counter {ln.counter!r} at store {store_id!r} "
+                f"(known: {', '.join(sorted(known))})"
+            )
+
+
+def sale_total(lines: list[LineIn]) -> Decimal:
+    return sum((ln.amount for ln in lines), Decimal("0"))
+
+
+async def quote(
+    conn: AsyncConnection[Any], body: QuoteIn, *, tiers: TierRules, limits: SaleLimits
+) -> QuoteOut:
+    """What a sale will cost the customer, checked as recording it would be (nothing stored)."""
+    await check_counters(conn, body.store_id, body.lines)
+    total = sale_total(body.lines)
+    limits.check_max(total)
+    member = None
+    if body.card_number:
+        member = await at_till(conn, await member_for_card(conn, body.card_number), tiers=tiers)
+    d = tier_discount(total, tiers.get(member.tier) if member else None)
+    return QuoteOut(
+        member_id=member.member_id if member else None,
+        member_name=member.name if member else None,
+        tier=member.tier if member else None,
+        total=total,
+        discount_rate=d.rate,
+        discount=d.amount,
+        amount_due=d.to_pay,
+        needs_confirmation=total > limits.confirm_above,
+        needs_supervisor=total > limits.supervisor_above,
+    )
+
+
 async def record_purchase(
     conn: AsyncConnection[Any],
     p: PurchaseIn,
@@ -221,21 +290,45 @@ async def record_purchase(
     actor: str,
     earning: EarningRules,
     tiers: TierRules,
+    limits: SaleLimits | None = None,
 ) -> PurchaseOut:
-    """Idempotent on (store, POS id): a retry returns the first answer and changes nothing."""
+    """Idempotent on (store, POS id): a retry returns the first answer and changes nothing.
+
+    Refused: a total over the hard maximum, a total over the per-sale limit without a
+    supervisor, a counter code the store does not have. The member's tier before the sale
+    gives its discount (``server.loyalty.discount``)."""
     done = await _recorded(conn, p, tiers=tiers)
     if done is not None:  # answered before the card is checked: it may be lost since
         return done
+    total = sale_total(p.lines)
+    (limits or SaleLimits()).check(total, supervisor=p.supervisor)
+    await check_counters(conn, p.store_id, p.lines)
     member_id = await member_for_card(conn, p.card_number) if p.card_number else None
+    tier: Tier | None = None
     if member_id is not None:  # serialise with redemptions and other sales of this member
         await conn.execute("SELECT 1 FROM member WHERE id = %s FOR UPDATE", (member_id,))
-    total = sum((ln.amount for ln in p.lines), Decimal("0"))
+        tier = tiers.get((await at_till(conn, member_id, tiers=tiers)).tier)
+    discount = tier_discount(total, tier)
     row = await (
         await conn.execute(
             "INSERT INTO purchase (store_id, register_id, pos_id, at, member_id, card_number, "
-            "total, recorded_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "total, discount_rate, discount, amount_due, supervisor, recorded_by) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (store_id, pos_id) DO NOTHING RETURNING id",
-            (p.store_id, p.register_id, p.pos_id, p.at, member_id, p.card_number, total, actor),
+            (
+                p.store_id,
+                p.register_id,
+                p.pos_id,
+                p.at,
+                member_id,
+                p.card_number,
+                total,
+                discount.rate,
+                discount.amount,
+                discount.to_pay,
+                p.supervisor.strip() if p.supervisor else None,
+                actor,
+            ),
         )
     ).fetchone()
     if row is None:
@@ -246,7 +339,8 @@ async def record_purchase(
     earned = [0] * len(p.lines)
     tier_name: str | None = None
     if member_id is not None:
-        tier_name = (await at_till(conn, member_id, tiers=tiers)).tier
+        assert tier is not None
+        tier_name = tier.name
         lines = [Line(ln.sku, ln.counter, ln.category, ln.quantity, ln.amount) for ln in p.lines]
         result = earn_for_purchase(lines, at=p.at, tier=tiers.get(tier_name), rules=earning)
         earned = result.per_line
@@ -301,7 +395,12 @@ async def record_purchase(
         points_balance=await balance(conn, member_id) if member_id is not None else None,
         tier=tier_name,
         duplicate=False,
+        **_discount_fields(discount),
     )
+
+
+def _discount_fields(d: Discount) -> dict[str, Decimal]:
+    return {"discount_rate": d.rate, "discount": d.amount, "amount_due": d.to_pay}
 
 
 async def _recorded(
@@ -309,7 +408,8 @@ async def _recorded(
 ) -> PurchaseOut | None:
     old = await (
         await conn.execute(
-            "SELECT id, member_id, total, points_earned FROM purchase "
+            "SELECT id, member_id, total, points_earned, discount, "
+            "coalesce(amount_due, total - discount), discount_rate FROM purchase "
             "WHERE store_id = %s AND pos_id = %s",
             (p.store_id, p.pos_id),
         )
@@ -325,6 +425,46 @@ async def _recorded(
         points_balance=await balance(conn, member_id) if member_id is not None else None,
         tier=(await at_till(conn, member_id, tiers=tiers)).tier if member_id is not None else None,
         duplicate=True,
+        discount_rate=old[6],
+        discount=old[4],
+        amount_due=old[5],
+    )
+
+
+async def sale_by_pos_id(conn: AsyncConnection[Any], store_id: str, pos_id: str) -> SaleOut:
+    """A recorded sale and how much of each line was already returned (for a return)."""
+    row = await (
+        await conn.execute(
+            "SELECT id, pos_id, register_id, at, member_id, total, discount, "
+            "coalesce(amount_due, total - discount) FROM purchase "
+            "WHERE store_id = %s AND pos_id = %s",
+            (store_id, pos_id.strip()),
+        )
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no sale {pos_id!r} at store {store_id!r}")
+    lines = await (
+        await conn.execute(
+            "SELECT l.line_no, l.sku, l.counter, l.amount, coalesce((SELECT sum(rl.amount) FROM "
+            "purchase_return_line rl JOIN purchase_return pr ON pr.id = rl.return_pk "
+            "WHERE pr.purchase_id = l.purchase_id AND rl.line_no = l.line_no), 0) "
+            "FROM purchase_line l WHERE l.purchase_id = %s ORDER BY l.line_no",
+            (row[0],),
+        )
+    ).fetchall()
+    return SaleOut(
+        purchase_id=row[0],
+        pos_id=row[1],
+        register_id=row[2],
+        at=row[3],
+        member_id=await survivor(conn, row[4]) if row[4] is not None else None,
+        total=row[5],
+        discount=row[6],
+        amount_due=row[7],
+        lines=[
+            SaleLine(line_no=ln[0], sku=ln[1], counter=ln[2], amount=ln[3], returned=ln[4])
+            for ln in lines
+        ],
     )
 
 

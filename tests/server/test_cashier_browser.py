@@ -78,6 +78,9 @@ def test_scan_sale_redeem_at_the_till(db_url: str) -> None:
             page.fill("#sale-amount", "120")
             page.click("#sale-submit")
             expect(page.locator("#sale-result")).to_contain_text("balance 120")
+            expect(page.locator("#member")).to_be_hidden()  # the next customer starts afresh
+            page.fill("#lookup", "14008EC793")
+            page.click("#lookup-form button")
             expect(page.locator("#member-points")).to_have_text("120")
             page.fill("#redeem-points", "50")
             page.click("#redeem-submit")

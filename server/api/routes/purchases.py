@@ -3,25 +3,75 @@ and register only)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from server.api.deps import CashierDep, ConnDep, RulesDep, check_register, check_store
+from fastapi import APIRouter, Query
+
+from server.api.deps import (
+    CashierDep,
+    ConnDep,
+    RulesDep,
+    SettingsDep,
+    check_register,
+    check_store,
+)
 from server.queries import membership as q
-from storeflow.api.purchases import PurchaseIn, PurchaseOut, ReturnIn, ReturnOut
+from server.sale_limits import limits_from
+from storeflow.api.purchases import (
+    PurchaseIn,
+    PurchaseOut,
+    QuoteIn,
+    QuoteOut,
+    ReturnIn,
+    ReturnOut,
+    SaleOut,
+)
 
 router = APIRouter(prefix="/purchases", tags=["purchases"])
 
 
 @router.post("")
 async def record_purchase(
-    body: PurchaseIn, conn: ConnDep, rules: RulesDep, who: CashierDep
+    body: PurchaseIn, conn: ConnDep, rules: RulesDep, settings: SettingsDep, who: CashierDep
 ) -> PurchaseOut:
-    """A sale from the till, idempotent on the POS's own id: a retry never counts twice."""
+    """A sale from the till, idempotent on the POS's own id: a retry never counts twice.
+
+    422 for an amount over the hard maximum or a counter the store does not have; 409 for a
+    sale over the per-sale limit without ``supervisor``. The answer carries the tier discount
+    and the amount to pay."""
     check_store(who, body.store_id)
     check_register(who, body.register_id)
     return await q.record_purchase(
-        conn, body, actor=who.name, earning=rules.earning, tiers=rules.tiers
+        conn,
+        body,
+        actor=who.name,
+        earning=rules.earning,
+        tiers=rules.tiers,
+        limits=limits_from(settings),
     )
+
+
+@router.post("/quote")
+async def quote_purchase(
+    body: QuoteIn, conn: ConnDep, rules: RulesDep, settings: SettingsDep, who: CashierDep
+) -> QuoteOut:
+    """What the customer will pay (tier discount) and whether the sale needs confirming;
+    nothing is recorded."""
+    check_store(who, body.store_id)
+    check_register(who, body.register_id)
+    return await q.quote(conn, body, tiers=rules.tiers, limits=limits_from(settings))
+
+
+@router.get("")
+async def find_sale(
+    conn: ConnDep,
+    who: CashierDep,
+    store_id: Annotated[str, Query()],
+    pos_id: Annotated[str, Query(min_length=1, max_length=100)],
+) -> SaleOut:
+    """A sale by its POS id (the receipt number), with what was already returned per line."""
+    check_store(who, store_id)
+    return await q.sale_by_pos_id(conn, store_id, pos_id)
 
 
 @router.post("/{purchase_id}/returns")

@@ -16,10 +16,12 @@ import psycopg
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from server.api.deps import CashierDep, StateDep, check_register, check_store
+from server.api.deps import CashierDep, ConnDep, StateDep, check_register, check_store
 from server.errors import DomainError
 from server.loyalty.rules import TierRules
 from server.queries import membership as q
+from server.sale_limits import limits_from
+from storeflow.api.till import TillConfig
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +93,24 @@ async def scan_stream(
         ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/{register_id}/till")
+async def till_config(
+    register_id: str, store_id: str, conn: ConnDep, state: StateDep, who: CashierDep
+) -> TillConfig:
+    """What the cashier's page offers and checks: the store's counters and the sale limits."""
+    check_store(who, store_id)
+    check_register(who, register_id)
+    limits = limits_from(state.settings)
+    return TillConfig(
+        store_id=store_id,
+        register_id=register_id,
+        counters=await q.store_counters(conn, store_id),
+        confirm_above=limits.confirm_above,
+        supervisor_above=limits.supervisor_above,
+        hard_max=limits.hard_max,
     )
 
 
