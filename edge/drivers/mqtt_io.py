@@ -14,6 +14,7 @@ counted in the decoder's errors as ``exception`` and dropped; it never reaches p
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import ssl
 import threading
@@ -111,7 +112,8 @@ class MqttReaderLoop:
         self.keepalive_s = keepalive_s
         self.target = parse_mqtt_url(mqtt_url)
         # Stable across restarts, so the broker's session (and its queued messages) is ours again.
-        self.client_id = client_id or f"storeflow-edge-{reader_id}"
+        topic_tag = hashlib.sha1(f"{mqtt_url}|{topic}".encode()).hexdigest()[:8]
+        self.client_id = client_id or f"storeflow-edge-{reader_id}-{topic_tag}"
         self.supervisor = supervisor if supervisor is not None else Supervisor()
         self._client: mqtt.Client | None = None
         self._connected = threading.Event()  # CONNACK received
