@@ -3,8 +3,9 @@
 Each emitter is a paho-mqtt publisher on one topic; the demo uses
 ``storeflow/<store_id>/<reader_id>/events``. Like Impinj and Zebra readers configured for
 reliable delivery, it publishes with QoS 1 on a persistent session and, while the broker is
-away, queues its messages (bounded) and publishes them in order once it is back. The event timestamp is the reader's own clock
-(``SimRead.reader_t``, plus ``clock_offset_s``), so the edge has real skew to correct.
+away, queues its messages (bounded) and publishes them in order once it is back. The event
+timestamp is the reader's own clock (``SimRead.reader_t``, plus ``clock_offset_s``), so the edge
+has real skew to correct.
 The Zebra emitter reproduces the IoT Connector's batching quirks: several events in one message,
 sometimes back to back with no delimiter (``}{``), sometimes as a JSON array.
 """

@@ -96,6 +96,7 @@ def test_broker_restart_loses_no_read(tmp_path: Path) -> None:
         assert loop.wait_connected(15)
         assert emitter.wait_connected(15)
         emitter.emit(reads(200, 100))
+
         def distinct() -> list[float]:  # QoS 1 is at least once: duplicates are fine
             return sorted({round(r.reader_ts or 0.0, 3) for r in list(sink.reads)})
 
