@@ -1,13 +1,18 @@
 """The store's edge agent: reader loops -> pipeline -> outbox -> uplink, with health.
 
 Threads: one I/O loop per reader (serial or MQTT, each reconnecting on its own), one ticker
-that closes timed-out visits and writes heartbeats, one uplink sender. All stop on :meth:`stop`.
+that closes timed-out visits, saves the open ones and writes heartbeats, one uplink sender. All
+run under one :class:`~edge.supervise.Supervisor` (a crash is logged, counted and restarted) and
+stop on :meth:`stop`. Every read passes :class:`~edge.intake.ReadGate` before the tracker; the
+open visits are saved in the outbox, so a kill -9 and restart loses none of them.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import uuid
+from collections.abc import Iterable
 from typing import Protocol
 
 from edge.config import EdgeConfig, ReaderConfig
@@ -15,14 +20,17 @@ from edge.drivers.llrp_io import LlrpReaderLoop
 from edge.drivers.mqtt_io import MqttReaderLoop
 from edge.drivers.registry import message_decoder, stream_decoder
 from edge.drivers.serial_io import SerialReaderLoop
+from edge.intake import ReadGate
 from edge.outbox import Outbox
-from edge.pipeline import EdgePipeline
+from edge.pipeline import EdgePipeline, to_datetime
+from edge.reads import TagRead
+from edge.supervise import Supervisor
 from edge.uplink import Uplink
 from edge.zones import AntennaMap
 from storeflow.clock import Clock, ScaledClock, SystemClock
 from storeflow.epc import classify_epc
 from storeflow.layout import StoreLayout
-from storeflow.wire import ReaderHealth, TagKind
+from storeflow.wire import Heartbeat, ReaderHealth, TagKind
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +56,16 @@ class EdgeAgent:
     def __init__(self, cfg: EdgeConfig, layout: StoreLayout, *, token: str) -> None:
         self.cfg = cfg
         self.clock = clock_from_config(cfg)
-        self.outbox = Outbox(cfg.outbox.path)
+        self.supervisor = Supervisor()
+        self.gate = ReadGate()
+        self.outbox = Outbox(cfg.outbox.path, cfg.outbox.limits())
         self.pipeline = EdgePipeline(
             store_id=cfg.store_id,
             antenna_map=AntennaMap.from_layout(layout),
             kind_of=tag_kind,
             outbox=self.outbox,
             params=cfg.tracker,
+            durable=True,
         )
         self.uplink = Uplink(
             server_url=cfg.server.url,
@@ -73,10 +84,11 @@ class EdgeAgent:
                 r.id,
                 r.serial.url,
                 stream_decoder(r.protocol, r.id),
-                self.pipeline.feed,
+                self.feed,
                 clock=self.clock,
                 baudrate=r.serial.baudrate,
                 send_inventory=r.serial.send_inventory,
+                supervisor=self.supervisor,
             )
         if r.llrp is not None:
             return LlrpReaderLoop(
@@ -95,21 +107,27 @@ class EdgeAgent:
             r.mqtt.url,
             r.mqtt.topic,
             message_decoder(r.protocol, r.id),
-            self.pipeline.feed,
+            self.feed,
             clock=self.clock,
+            supervisor=self.supervisor,
         )
 
+    def feed(self, reads: Iterable[TagRead]) -> None:
+        """Where every reader's reads enter: checked by the gate, then tracked."""
+        admitted = self.gate.admit(reads)
+        if admitted:
+            self.pipeline.feed(admitted)
+
     def start(self) -> None:
+        restored = self.pipeline.restore(self.clock.now())
+        if restored:
+            logger.warning("reopened %d visits that were open when the edge last stopped", restored)
         for loop in self.readers.values():
             loop.start()
         self._threads = [
-            threading.Thread(target=self._tick_loop, name="edge-ticker", daemon=True),
-            threading.Thread(
-                target=self.uplink.run, args=(self._stop,), name="edge-uplink", daemon=True
-            ),
+            self.supervisor.start("edge-ticker", self._tick_loop, self._stop),
+            self.supervisor.start("edge-uplink", lambda: self.uplink.run(self._stop), self._stop),
         ]
-        for t in self._threads:
-            t.start()
         logger.info(
             "edge agent %s started: %d readers, server %s",
             self.cfg.device_id,
@@ -118,16 +136,54 @@ class EdgeAgent:
         )
 
     def _tick_loop(self) -> None:
-        next_beat = 0.0
+        """Close timed-out visits, save open ones, retry held writes, prune, send heartbeats."""
+        scale = self.cfg.clock.scale
+        next_beat = next_checkpoint = next_prune = 0.0
         while not self._stop.wait(0.25):
             now = self.clock.now()
+            self.outbox.retry_held()
             self.pipeline.tick(now)
+            if now >= next_checkpoint:
+                self.pipeline.checkpoint()
+                next_checkpoint = now + self.cfg.outbox.checkpoint_s * scale
+            if now >= next_prune:
+                self.outbox.prune()
+                next_prune = now + 60.0 * scale
             if now >= next_beat:
-                self.pipeline.heartbeat(
-                    device_id=self.cfg.device_id, now=now, readers=self.reader_health()
-                )
-                interval = self.cfg.uplink.heartbeat_s * self.cfg.clock.scale
-                next_beat = now + interval
+                self.outbox.put([self.heartbeat(now)])
+                next_beat = now + self.cfg.uplink.heartbeat_s * scale
+
+    def heartbeat(self, now: float) -> Heartbeat:
+        """The edge's health report: readers, outbox, and every fault counter."""
+        box = self.outbox.health()
+        rejected = self.gate.rejected()
+        restarts = self.supervisor.restarts()
+        problems: list[str] = []
+        if not box.writable:
+            problems.append(f"outbox cannot write ({box.held} events held): {box.last_error}")
+        if box.dropped:
+            problems.append(f"outbox dropped events: {box.dropped}")
+        if box.dead_letters:
+            problems.append(f"{box.dead_letters} events in the dead-letter table")
+        if restarts:
+            problems.append(f"threads restarted after crashes: {restarts}")
+        return Heartbeat(
+            event_id=uuid.uuid4(),
+            store_id=self.cfg.store_id,
+            device_id=self.cfg.device_id,
+            sent_at=to_datetime(now),
+            outbox_depth=max(box.depth, 0),
+            readers=self.reader_health(),
+            status="degraded" if problems else "ok",
+            problems=problems,
+            rejected=rejected,
+            dead_letters=box.dead_letters,
+            outbox_bytes=max(box.bytes, 0),
+            outbox_held=box.held,
+            outbox_refused_writes=box.refused_writes,
+            outbox_dropped=box.dropped,
+            thread_restarts=restarts,
+        )
 
     def reader_health(self) -> dict[str, ReaderHealth]:
         offsets = self.pipeline.tracker.clock_offsets()
@@ -141,10 +197,10 @@ class EdgeAgent:
         """Stop readers, close open visits, try a last send, stop threads."""
         for loop in self.readers.values():
             loop.stop(2.0)
-        self.pipeline.flush()
         self._stop.set()
         for t in self._threads:
             t.join(5.0)
+        self.pipeline.flush()
         self.uplink.drain(max_attempts=3)
         self.uplink.close()
         self.outbox.close()

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from edge.outbox import OutboxLimits
 from edge.tracker import TrackerParams
 from storeflow.layout import StoreLayout, load_layout
 from storeflow.models import Frozen
@@ -71,7 +72,26 @@ class ReaderConfig(Frozen):
 
 
 class OutboxConfig(Frozen):
+    """Where events wait for the server, and how much may wait (oldest dropped, counted)."""
+
     path: Path = Path(".storeflow/edge-outbox.sqlite")
+    max_rows: int = Field(default=2_000_000, ge=1, description="events kept at most")
+    max_mb: float = Field(default=1024.0, gt=0, description="JSON megabytes kept at most")
+    max_age_days: float = Field(default=30.0, gt=0, description="older events are dropped")
+    max_held: int = Field(
+        default=20_000, ge=0, description="events kept in memory while the disk refuses writes"
+    )
+    checkpoint_s: float = Field(
+        default=1.0, gt=0, description="how often open visits are saved (host seconds)"
+    )
+
+    def limits(self) -> OutboxLimits:
+        return OutboxLimits(
+            max_rows=self.max_rows,
+            max_bytes=int(self.max_mb * 1_000_000),
+            max_age_s=self.max_age_days * 86_400.0,
+            max_held=self.max_held,
+        )
 
 
 class UplinkConfig(Frozen):

@@ -50,11 +50,13 @@ class EdgePipeline:
         outbox: Outbox,
         params: TrackerParams | None = None,
         on_visit: Callable[[Visit], None] | None = None,
+        durable: bool = False,
     ) -> None:
         self.store_id = store_id
         self.tracker = ZoneTracker(zone_of=antenna_map, kind_of=kind_of, params=params)
         self.outbox = outbox
         self._on_visit = on_visit
+        self.durable = durable  # keep the open visits in the outbox with every write
         self._lock = threading.Lock()
         self.visits_out = 0
 
@@ -69,6 +71,19 @@ class EdgePipeline:
     def flush(self) -> None:
         with self._lock:
             self._emit(self.tracker.flush())
+
+    def checkpoint(self) -> None:
+        """Save the open visits into the outbox (``durable`` pipelines; the ticker calls this)."""
+        with self._lock:
+            self.outbox.save_open_visits(self.tracker.open_state())
+
+    def restore(self, now: float) -> int:
+        """Reopen the open visits saved before a crash, close those absent since, return how
+        many were reopened. Call before any read is fed."""
+        with self._lock:
+            n = self.tracker.restore(self.outbox.load_open_visits())
+            self._emit(self.tracker.advance(now))
+            return n
 
     def heartbeat(self, *, device_id: str, now: float, readers: dict[str, ReaderHealth]) -> None:
         beat = Heartbeat(
@@ -88,4 +103,8 @@ class EdgePipeline:
         if self._on_visit is not None:
             for v in visits:
                 self._on_visit(v)
-        self.outbox.put([visit_to_event(v, store_id=self.store_id) for v in visits])
+        events = [visit_to_event(v, store_id=self.store_id) for v in visits]
+        if self.durable:  # the closed visits and the open ones that remain, in one transaction
+            self.outbox.put(events, open_visits=self.tracker.open_state())
+        else:
+            self.outbox.put(events)

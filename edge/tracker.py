@@ -25,6 +25,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import Field
 
@@ -227,6 +228,60 @@ class ZoneTracker:
         out = [self._close(epc, s, next_enter=None) for epc, s in self._tags.items() if s.zone]
         self._tags.clear()
         return out
+
+    # -- durability --------------------------------------------------------------------------
+
+    def open_state(self) -> list[dict[str, Any]]:
+        """The open visits as plain values, for a checkpoint (see :meth:`restore`)."""
+        return [
+            {
+                "epc": epc,
+                "kind": s.kind.value,
+                "zone": s.zone,
+                "reader_id": s.reader_id,
+                "enter": s.enter,
+                "last": s.last,
+                "reads": s.reads,
+                "rssi_sum": s.rssi_sum,
+                "last_seen": s.last_seen,
+                "prev_exit": s.prev_exit if math.isfinite(s.prev_exit) else None,
+            }
+            for epc, s in self._tags.items()
+            if s.zone is not None
+        ]
+
+    def restore(self, states: Iterable[dict[str, Any]]) -> int:
+        """Reopen visits from a checkpoint (after a crash); returns how many were restored.
+
+        A restored visit keeps its enter time, so it closes with the same event id; the next
+        reads of the tag extend it, or :meth:`advance` closes it by the absence rule.
+        """
+        n = 0
+        for v in states:
+            try:
+                epc = str(v["epc"])
+                prev = v.get("prev_exit")
+                state = _TagState(
+                    kind=TagKind(v["kind"]),
+                    zone=str(v["zone"]),
+                    reader_id=str(v["reader_id"]),
+                    enter=float(v["enter"]),
+                    last=float(v["last"]),
+                    reads=int(v["reads"]),
+                    rssi_sum=float(v["rssi_sum"]),
+                    last_seen=float(v["last_seen"]),
+                    prev_exit=-math.inf if prev is None else float(prev),
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                logger.error("cannot restore an open visit %r: %s", v, exc)
+                continue
+            if state.reads < 1 or epc in self._tags:
+                continue
+            self._tags[epc] = state
+            self._kinds[epc] = state.kind
+            self.latest_ts = max(self.latest_ts, state.last_seen)
+            n += 1
+        return n
 
     @property
     def open_visits(self) -> int:

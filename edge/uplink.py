@@ -1,6 +1,9 @@
 """Uplink: send the outbox to the server's ingest endpoint, oldest first, delete on ack.
 
 ``send_once`` is one attempt (used by tests and by the replay path); ``run`` loops with back-off.
+A batch the server refuses as malformed (400/413/422) is bisected so only the rows it refuses on
+their own go to the outbox's dead-letter table; a row that does not even read back from the
+outbox is set aside by the outbox itself. Neither ever blocks the rows behind it.
 Decisions about what a response means live in :func:`classify_response`, a pure function.
 """
 
@@ -15,7 +18,7 @@ from enum import Enum
 
 import httpx
 
-from edge.outbox import Outbox
+from edge.outbox import Outbox, Pending
 from storeflow.backoff import next_backoff
 from storeflow.wire import IngestBatch, IngestResult
 
@@ -46,6 +49,8 @@ class UplinkHealth:
     sent_events: int = 0
     duplicates: int = 0
     failures: int = 0
+    dead_lettered: int = 0  # events the server refused one by one, set aside
+    bisections: int = 0  # refused batches split in two to find the bad rows
     last_ok_at: float | None = None
     last_error: str | None = None
 
@@ -73,37 +78,67 @@ class Uplink:
         self.health = UplinkHealth()
 
     def send_once(self) -> Outcome:
+        """Send the oldest batch. A batch refused as malformed is split in halves until only
+        the rows the server refuses are left; those are dead-lettered, the rest are sent."""
         pending = self._outbox.peek(self._batch_size)
         if not pending:
             return Outcome.EMPTY
-        batch = IngestBatch(
-            device_id=self._device_id,
-            sent_at=datetime.now(UTC),
-            events=[p.event for p in pending],
-        )
+        return self._send(pending)
+
+    def _send(self, pending: list[Pending]) -> Outcome:
+        outcome, detail = self._post(pending)
+        if outcome is not Outcome.POISON:
+            return outcome
+        if len(pending) == 1:
+            self._outbox.dead_letter([pending[0].seq], detail)
+            self.health.dead_lettered += 1
+            return Outcome.POISON
+        self.health.bisections += 1
+        mid = len(pending) // 2
+        first = self._send(pending[:mid])
+        if first not in (Outcome.SENT, Outcome.POISON):
+            return first  # server or network trouble: the rest waits for the next attempt
+        second = self._send(pending[mid:])
+        if second not in (Outcome.SENT, Outcome.POISON):
+            return second
+        return Outcome.SENT if Outcome.SENT in (first, second) else Outcome.POISON
+
+    def _post(self, pending: list[Pending]) -> tuple[Outcome, str]:
+        """One POST of ``pending``; what it means, and the server's words when it refused."""
+        try:
+            body = IngestBatch(
+                device_id=self._device_id,
+                sent_at=datetime.now(UTC),
+                events=[p.event for p in pending],
+            ).model_dump_json()
+        except ValueError as exc:  # an event that cannot be encoded: set it aside
+            return Outcome.POISON, f"cannot encode: {exc}"[:500]
         try:
             resp = self._client.post(
                 self._url,
-                content=batch.model_dump_json(),
+                content=body,
                 headers={**self._headers, "Content-Type": "application/json"},
             )
         except httpx.HTTPError as exc:
             self._fail(f"cannot reach the server: {exc.__class__.__name__}: {exc}")
-            return Outcome.RETRY
+            return Outcome.RETRY, ""
         outcome = classify_response(resp.status_code)
-        seqs = [p.seq for p in pending]
         if outcome is Outcome.SENT:
-            result = IngestResult.model_validate_json(resp.content)
-            self._outbox.ack(seqs)
+            try:
+                result = IngestResult.model_validate_json(resp.content)
+            except ValueError:
+                self._fail(f"HTTP {resp.status_code} from ingest with an unreadable answer")
+                return Outcome.RETRY, ""
+            self._outbox.ack([p.seq for p in pending])
             self.health.sent_events += result.accepted
             self.health.duplicates += result.duplicates
             self.health.last_ok_at = time.time()
             self.health.last_error = None
-        elif outcome is Outcome.POISON:
-            self._outbox.dead_letter(seqs, f"HTTP {resp.status_code}: {resp.text[:500]}")
-        else:
-            self._fail(f"HTTP {resp.status_code} from ingest: {resp.text[:200]}")
-        return outcome
+            return outcome, ""
+        if outcome is Outcome.POISON:
+            return outcome, f"HTTP {resp.status_code}: {resp.text[:500]}"
+        self._fail(f"HTTP {resp.status_code} from ingest: {resp.text[:200]}")
+        return outcome, ""
 
     def drain(self, *, max_attempts: int = 20) -> int:
         """Send until the outbox is empty (or attempts run out); returns events left."""

@@ -1,8 +1,11 @@
 """Simulated MQTT readers: the simulator's reads published as Impinj or Zebra JSON events.
 
-Each emitter is a paho-mqtt publisher (QoS 0, like the readers' default) on one topic; the demo
-uses ``storeflow/<store_id>/<reader_id>/events``. The event timestamp is the reader's own clock
-(``SimRead.reader_t``, plus ``clock_offset_s``), so the edge has real skew to correct.
+Each emitter is a paho-mqtt publisher on one topic; the demo uses
+``storeflow/<store_id>/<reader_id>/events``. Like Impinj and Zebra readers configured for
+reliable delivery, it publishes with QoS 1 on a persistent session and, while the broker is
+away, queues its messages (bounded) and publishes them in order once it is back. The event
+timestamp is the reader's own clock (``SimRead.reader_t``, plus ``clock_offset_s``), so the edge
+has real skew to correct.
 The Zebra emitter reproduces the IoT Connector's batching quirks: several events in one message,
 sometimes back to back with no delimiter (``}{``), sometimes as a JSON array.
 """
@@ -13,6 +16,7 @@ import logging
 import random
 import threading
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +35,8 @@ from storeflow.backoff import BACKOFF_INITIAL_S, BACKOFF_MAX_S
 
 logger = logging.getLogger(__name__)
 
-_QOS = 0
+_QOS = 1
+QUEUE_MAX = 100_000  # messages kept while the broker is away
 
 
 def demo_topic(store_id: str, reader_id: str) -> str:
@@ -82,7 +87,8 @@ def plan_messages(
 class PublishStats:
     events: int = 0  # tag events published
     messages: int = 0  # MQTT messages published
-    dropped: int = 0  # events not published (not connected)
+    dropped: int = 0  # events not published (the queue was full)
+    queued: int = 0  # events that waited for the broker before being published
 
 
 class _MqttPublisher:
@@ -96,8 +102,12 @@ class _MqttPublisher:
         self.topic = topic
         self.stats = PublishStats()
         self._connected = threading.Event()
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[bytes, int]] = deque()
         client_id = f"storeflow-sim-{client_name}-{uuid.uuid4().hex[:8]}"
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False
+        )
         if parts.username is not None:
             password = unquote(parts.password) if parts.password is not None else None
             self._client.username_pw_set(unquote(parts.username), password)
@@ -117,15 +127,36 @@ class _MqttPublisher:
         return self._connected.wait(timeout)
 
     def publish(self, payload: bytes, events: int) -> None:
-        if not self._connected.is_set():
-            self.stats.dropped += events
-            return
+        """Publish now, or queue until the broker is back (in order, bounded)."""
+        with self._lock:
+            if self._connected.is_set() and not self._queue and self._send(payload, events):
+                return
+            if len(self._queue) >= QUEUE_MAX:
+                self.stats.dropped += events
+                return
+            self._queue.append((payload, events))
+            self.stats.queued += events
+
+    @property
+    def queued_messages(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def _send(self, payload: bytes, events: int) -> bool:
         info = self._client.publish(self.topic, payload, qos=_QOS)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
-            self.stats.dropped += events
-            return
+            return False
         self.stats.messages += 1
         self.stats.events += events
+        return True
+
+    def _flush(self) -> None:
+        with self._lock:
+            while self._queue and self._connected.is_set():
+                payload, events = self._queue[0]
+                if not self._send(payload, events):
+                    break
+                self._queue.popleft()
 
     def close(self) -> None:
         self._client.disconnect()
@@ -144,6 +175,7 @@ class _MqttPublisher:
             logger.warning("simulated reader on %s: broker refused: %s", self.topic, reason_code)
             return
         self._connected.set()
+        self._flush()
 
     def _on_disconnect(
         self,

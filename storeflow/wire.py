@@ -84,6 +84,10 @@ class ReaderHealth(Frozen):
     reconnects: int = 0
     last_read_at: AwareDatetime | None = None
     clock_offset_s: float | None = None
+    # Decoder statistics (optional: older edges do not send them).
+    frames_ok: int = 0
+    bytes_skipped: int = 0
+    errors: dict[str, int] = Field(default_factory=dict)  # bad frames/messages by reason
 
 
 class Heartbeat(_Event):
@@ -94,6 +98,16 @@ class Heartbeat(_Event):
     sent_at: AwareDatetime
     outbox_depth: int = Field(ge=0)
     readers: dict[str, ReaderHealth] = Field(default_factory=dict)
+    # Fault counters (optional with defaults: older edges do not send them).
+    status: Literal["ok", "degraded"] = "ok"
+    problems: list[str] = Field(default_factory=list)  # why degraded, in words
+    rejected: dict[str, int] = Field(default_factory=dict)  # reads refused at entry, by reason
+    dead_letters: int = Field(default=0, ge=0)  # events set aside, never to be sent
+    outbox_bytes: int = Field(default=0, ge=0)
+    outbox_held: int = Field(default=0, ge=0)  # events in memory, the disk refusing them
+    outbox_refused_writes: int = Field(default=0, ge=0)
+    outbox_dropped: dict[str, int] = Field(default_factory=dict)  # by reason: age, rows, ...
+    thread_restarts: dict[str, int] = Field(default_factory=dict)  # crashes, by thread
 
 
 class CardScan(_Event):

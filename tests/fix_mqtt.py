@@ -39,13 +39,16 @@ def port_accepts(host: str, port: int) -> bool:
 class BrokerProcess:
     """A broker subprocess on ``host:port`` that can be stopped and restarted on the same port."""
 
-    def __init__(self, kind: str, workdir: Path, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, kind: str, workdir: Path, host: str = "127.0.0.1", *, persistence: bool = False
+    ) -> None:
         if kind not in ("mosquitto", "amqtt"):
             raise ValueError(f"unknown broker kind {kind!r}")
         self.kind = kind
         self.host = host
         self.port = free_port(host)
         self.workdir = workdir
+        self.persistence = persistence  # Mosquitto keeps sessions and queued messages on disk
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = workdir / f"{kind}.log"
 
@@ -63,8 +66,11 @@ class BrokerProcess:
             conf.write_text(
                 f"listener {self.port} {self.host}\n"
                 "allow_anonymous true\n"
-                "persistence false\n"
-                "log_dest stderr\n"
+                f"persistence {'true' if self.persistence else 'false'}\n"
+                f"persistence_location {self.workdir}/\n"
+                # as root Mosquitto would switch to a user that cannot write the test's dir
+                + ("user root\n" if os.geteuid() == 0 else "")
+                + "log_dest stderr\n"
             )
             binary = shutil.which("mosquitto")
             assert binary is not None

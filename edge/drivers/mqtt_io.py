@@ -4,14 +4,20 @@ A paho-mqtt 2.x client subscribes to the reader's topic on every (re)connect. Th
 made asynchronously, so :meth:`MqttReaderLoop.start` succeeds while the broker is down; paho's
 network thread keeps retrying with back-off, and :meth:`MqttReaderLoop.health` says whether it
 is connected.
+
+The session is persistent (a stable client id and ``clean_session=False``) and the subscription
+QoS 1, so the broker keeps the reader's messages while the edge is away and delivers them when
+it is back (a broker that restarts must persist its sessions: Mosquitto's ``persistence true``).
+A message that makes the decoder raise (deep nesting, an integer too large for a float) is
+counted in the decoder's errors as ``exception`` and dropped; it never reaches paho's thread.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import ssl
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +28,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.drivers.serial_io import to_datetime
+from edge.drivers.serial_io import reader_health
 from edge.reads import MessageDecoder, TagRead
+from edge.supervise import Supervisor
 from storeflow.backoff import BACKOFF_INITIAL_S, BACKOFF_MAX_S
 from storeflow.clock import Clock, SystemClock
 from storeflow.wire import ReaderHealth
@@ -62,9 +69,14 @@ def parse_mqtt_url(url: str) -> MqttTarget:
     )
 
 
-def make_client(target: MqttTarget, client_id: str) -> mqtt.Client:
-    """A paho client configured for ``target`` (credentials, TLS), not yet connected."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+def make_client(target: MqttTarget, client_id: str, *, persistent: bool = True) -> mqtt.Client:
+    """A paho client configured for ``target`` (credentials, TLS), not yet connected.
+
+    ``persistent``: the broker keeps the session (subscriptions, queued QoS 1 messages) across
+    disconnects, for this ``client_id``."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=not persistent
+    )
     if target.username is not None:
         client.username_pw_set(target.username, target.password)
     if target.tls:
@@ -86,8 +98,10 @@ class MqttReaderLoop:
         on_reads: Callable[[list[TagRead]], None],
         *,
         clock: Clock | None = None,
-        qos: int = 0,
+        qos: int = 1,
         keepalive_s: int = 30,
+        client_id: str | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.reader_id = reader_id
         self.mqtt_url = mqtt_url
@@ -98,6 +112,10 @@ class MqttReaderLoop:
         self.qos = qos
         self.keepalive_s = keepalive_s
         self.target = parse_mqtt_url(mqtt_url)
+        # Stable across restarts, so the broker's session (and its queued messages) is ours again.
+        topic_tag = hashlib.sha1(f"{mqtt_url}|{topic}".encode()).hexdigest()[:8]
+        self.client_id = client_id or f"storeflow-edge-{reader_id}-{topic_tag}"
+        self.supervisor = supervisor if supervisor is not None else Supervisor()
         self._client: mqtt.Client | None = None
         self._connected = threading.Event()  # CONNACK received
         self._subscribed = threading.Event()  # SUBACK received: messages flow
@@ -112,13 +130,14 @@ class MqttReaderLoop:
         """Start connecting in the background; never fails because the broker is down."""
         if self._client is not None:
             return
-        client_id = f"storeflow-edge-{self.reader_id}-{uuid.uuid4().hex[:8]}"
-        client = make_client(self.target, client_id)
-        client.on_connect = self._on_connect
-        client.on_connect_fail = self._on_connect_fail
-        client.on_disconnect = self._on_disconnect
-        client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
+        client = make_client(self.target, self.client_id)
+        name = f"reader-{self.reader_id}-mqtt"
+        guard = self.supervisor.guard
+        client.on_connect = guard(name, self._on_connect, None)
+        client.on_connect_fail = guard(name, self._on_connect_fail, None)
+        client.on_disconnect = guard(name, self._on_disconnect, None)
+        client.on_subscribe = guard(name, self._on_subscribe, None)
+        client.on_message = guard(name, self._on_message, None)
         self._client = client
         client.connect_async(self.target.host, self.target.port, keepalive=self.keepalive_s)
         client.loop_start()
@@ -154,12 +173,12 @@ class MqttReaderLoop:
         return max(self._connects - 1, 0)
 
     def health(self) -> ReaderHealth:
-        return ReaderHealth(
+        return reader_health(
+            self.decoder.stats,
             connected=self.connected,
             reads_total=self._reads_total,
-            frames_bad=self.decoder.stats.frames_bad,
             reconnects=self.reconnects,
-            last_read_at=to_datetime(self._last_read_at),
+            last_read_at=self._last_read_at,
         )
 
     # -- paho callbacks (network thread) ------------------------------------------------------
@@ -235,7 +254,17 @@ class MqttReaderLoop:
             )
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        reads = self.decoder.decode(bytes(message.payload), self.clock.now())
+        try:
+            reads = self.decoder.decode(bytes(message.payload), self.clock.now())
+        except Exception as exc:  # RecursionError, OverflowError ...: one bad message, dropped
+            self.decoder.stats.bad("exception")
+            logger.warning(
+                "reader %s: a message broke the decoder (%s: %.200s); dropped",
+                self.reader_id,
+                exc.__class__.__name__,
+                exc,
+            )
+            return
         if not reads:
             return
         self._reads_total += len(reads)

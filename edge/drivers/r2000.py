@@ -10,7 +10,9 @@ The end of an inventory round is ``A0 0A Addr 89 Ant Rate(2) Total(4) Check``.
 Serial streams carry partial frames, noise and corrupted frames. The decoder keeps a partial
 frame between :meth:`R2000Decoder.feed` calls and, on a bad length or checksum, drops one byte
 and resynchronises on the next 0xA0 whose length and checksum hold, so a good frame right after
-garbage is never lost.
+garbage is never lost. A false 0xA0 in noise passes length and checksum once in 256 tries and
+its length can swallow the start of a real frame: a tag report must also have a PC that agrees
+with its length, and a frame of any other command gives way to a tag report starting inside it.
 """
 
 from __future__ import annotations
@@ -59,6 +61,32 @@ def _find_good_frame(buf: bytes, start: int, end: int) -> int:
                 return pos
         pos = buf.find(_HEADER_BYTE, pos + 1, end)
     return -1
+
+
+_NONE, _FOUND, _WAIT = 0, 1, 2
+
+
+def _inner_tag_frame(buf: bytes, start: int, stop: int, end: int) -> int:
+    """Whether a tag report frame whose length, PC and checksum hold starts in
+    ``buf[start:stop]`` (``_FOUND``), may start there once more bytes arrive (``_WAIT``), or not
+    (``_NONE``). ``end`` is the end of the bytes received so far."""
+    pos = buf.find(_HEADER_BYTE, start, stop)
+    while pos >= 0:
+        if pos + 1 >= end:
+            return _WAIT
+        length = buf[pos + 1]
+        if length > _TAG_OVERHEAD:
+            frame_end = pos + 2 + length
+            if frame_end > end:
+                return _WAIT
+            if (
+                buf[pos + 3] == CMD_REAL_TIME_INVENTORY
+                and ((buf[pos + 5] >> 2) & 0x3E) + _TAG_OVERHEAD == length
+                and not sum(buf[pos:frame_end]) & 0xFF
+            ):
+                return _FOUND
+        pos = buf.find(_HEADER_BYTE, pos + 1, stop)
+    return _NONE
 
 
 class R2000Decoder:
@@ -128,8 +156,26 @@ class R2000Decoder:
                 self._reject(buf, pos, "checksum")
                 pos += 1
                 continue
-            self._resyncing = False
             cmd = buf[pos + 3]
+            if cmd == CMD_REAL_TIME_INVENTORY and length not in (_END_OF_ROUND_LEN, _ERROR_LEN):
+                epc_len = (buf[pos + 5] >> 2) & 0x3E  # (PC >> 11) words * 2 bytes
+                if epc_len == 0 or epc_len + _TAG_OVERHEAD != length:
+                    # Length and checksum held by chance: a false header in noise, whose length
+                    # may swallow the start of a real frame. Drop one byte, not the whole span.
+                    self._reject(buf, pos, "epc_length")
+                    pos += 1
+                    continue
+            elif cmd != CMD_REAL_TIME_INVENTORY:
+                # A frame we ignore anyway; a false header in noise passes the checksum once in
+                # 256 tries. Give way to any tag frame that starts inside it.
+                inner = _inner_tag_frame(buf, pos + 1, end, n)
+                if inner == _WAIT:
+                    break
+                if inner == _FOUND:
+                    self._reject(buf, pos, "overlap")
+                    pos += 1
+                    continue
+            self._resyncing = False
             if cmd != CMD_REAL_TIME_INVENTORY or length == _END_OF_ROUND_LEN:
                 stats.frames_ok += 1
                 stats.ignored += 1
@@ -138,33 +184,23 @@ class R2000Decoder:
                 stats.ignored += 1
                 logger.debug("%s: inventory error code 0x%02X", reader_id, buf[pos + 4])
             else:
-                epc_len = (buf[pos + 5] >> 2) & 0x3E  # (PC >> 11) words * 2 bytes
-                if epc_len == 0 or epc_len + _TAG_OVERHEAD != length:
-                    stats.bad("epc_length")
-                    logger.debug(
-                        "%s: PC %02X%02X does not match frame length %d",
+                epc_len = (buf[pos + 5] >> 2) & 0x3E  # checked above
+                key = buf[pos + 7 : pos + 7 + epc_len]
+                epc = cache.get(key)
+                if epc is None:
+                    if len(cache) >= _EPC_CACHE_MAX:
+                        cache.clear()
+                    epc = cache[key] = key.hex().upper()
+                reads.append(
+                    TagRead(
                         reader_id,
-                        buf[pos + 5],
-                        buf[pos + 6],
-                        length,
+                        (buf[pos + 4] & 3) + 1,
+                        epc,
+                        float(buf[end - 2] - RSSI_OFFSET_DBM),
+                        host_ts,
                     )
-                else:
-                    key = buf[pos + 7 : pos + 7 + epc_len]
-                    epc = cache.get(key)
-                    if epc is None:
-                        if len(cache) >= _EPC_CACHE_MAX:
-                            cache.clear()
-                        epc = cache[key] = key.hex().upper()
-                    reads.append(
-                        TagRead(
-                            reader_id,
-                            (buf[pos + 4] & 3) + 1,
-                            epc,
-                            float(buf[end - 2] - RSSI_OFFSET_DBM),
-                            host_ts,
-                        )
-                    )
-                    stats.frames_ok += 1
+                )
+                stats.frames_ok += 1
             pos = end
         self._buf = buf[pos:] if pos < n else b""
         stats.reads += len(reads)

@@ -16,7 +16,8 @@ from typing import Any
 
 import serial
 
-from edge.reads import StreamDecoder, TagRead
+from edge.reads import DecodeStats, StreamDecoder, TagRead
+from edge.supervise import Supervisor
 from storeflow.backoff import BACKOFF_INITIAL_S, BACKOFF_MAX_S, next_backoff
 from storeflow.clock import Clock, SystemClock
 from storeflow.wire import ReaderHealth
@@ -30,6 +31,27 @@ READ_CHUNK = 65536
 def to_datetime(ts: float | None) -> datetime | None:
     """Epoch seconds -> aware UTC datetime (None stays None)."""
     return None if ts is None else datetime.fromtimestamp(ts, tz=UTC)
+
+
+def reader_health(
+    stats: DecodeStats,
+    *,
+    connected: bool,
+    reads_total: int,
+    reconnects: int,
+    last_read_at: float | None,
+) -> ReaderHealth:
+    """A reader loop's health report, with its decoder's statistics."""
+    return ReaderHealth(
+        connected=connected,
+        reads_total=reads_total,
+        frames_bad=stats.frames_bad,
+        reconnects=reconnects,
+        last_read_at=to_datetime(last_read_at),
+        frames_ok=stats.frames_ok,
+        bytes_skipped=stats.bytes_skipped,
+        errors=dict(stats.errors),
+    )
 
 
 class SerialReaderLoop:
@@ -51,6 +73,7 @@ class SerialReaderLoop:
         send_inventory: bool = False,
         backoff_initial_s: float = BACKOFF_INITIAL_S,
         backoff_max_s: float = BACKOFF_MAX_S,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.reader_id = reader_id
         self.url = url
@@ -61,6 +84,7 @@ class SerialReaderLoop:
         self.send_inventory = send_inventory
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
+        self.supervisor = supervisor if supervisor is not None else Supervisor()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._connected = False
@@ -74,10 +98,7 @@ class SerialReaderLoop:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, name=f"serial-reader-{self.reader_id}", daemon=True
-        )
-        self._thread.start()
+        self._thread = self.supervisor.start(f"reader-{self.reader_id}", self._run, self._stop)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -100,12 +121,12 @@ class SerialReaderLoop:
         return max(self._connects - 1, 0)
 
     def health(self) -> ReaderHealth:
-        return ReaderHealth(
+        return reader_health(
+            self.decoder.stats,
             connected=self._connected,
             reads_total=self._reads_total,
-            frames_bad=self.decoder.stats.frames_bad,
             reconnects=self.reconnects,
-            last_read_at=to_datetime(self._last_read_at),
+            last_read_at=self._last_read_at,
         )
 
     # -- thread -------------------------------------------------------------------------------

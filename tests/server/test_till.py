@@ -12,8 +12,8 @@ from server.loyalty.discount import tier_discount
 from server.loyalty.rules import DEFAULT_TIERS
 from server.sale_limits import SaleLimits
 from tests.fix_db import Api
-from tests.server.test_members import client, enrol, one, sale, till
-from tests.server.test_purchases import load_layout
+from tests.helpers.ingest import load_layout
+from tests.helpers.membership import client, enrol, one, sale, till
 
 D = Decimal
 
