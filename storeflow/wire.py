@@ -84,6 +84,7 @@ class ReaderHealth(Frozen):
     reconnects: int = 0
     last_read_at: AwareDatetime | None = None
     clock_offset_s: float | None = None
+    goods_reads: int = Field(default=0, ge=0, description="goods (SGTIN-96) reads dropped")
 
 
 class Heartbeat(_Event):
