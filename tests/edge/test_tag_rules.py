@@ -142,3 +142,17 @@ def test_pipeline_uses_the_rules_and_counts_goods_per_reader() -> None:
     beats = [e for e in events if isinstance(e, Heartbeat)]
     assert beats[0].readers[reader].goods_reads == 10
     outbox.close()
+
+
+def test_sgtin96_fields_round_trip_through_the_one_bit_layout() -> None:
+    from storeflow.epc import decode_sgtin96, epc_pattern
+
+    assert encode_sgtin96("0614141", "812345", 6789, filter=3) == "3074257BF7194E4000001A85"
+    got = decode_sgtin96("3074257BF7194E4000001A85")
+    assert got is not None and (got.company_prefix, got.item_reference, got.serial) == (
+        "0614141",
+        "812345",
+        6789,
+    )
+    assert epc_pattern(CARD_11).object_class == 11
+    assert decode_sgtin96(CARD_11) is None

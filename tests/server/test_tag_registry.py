@@ -193,3 +193,23 @@ def test_goods_epcs_are_not_registrable_and_sgtin_patterns_show_their_company(ap
     _ingest(api, *_trip(card, TagKind.UNKNOWN))
     u = _client(api).get("/api/v1/stores/demo/unknown-tags", headers=api.headers("planner")).json()
     assert [(p["scheme"], p["company"]) for p in u["patterns"]] == [("sgtin-96", "0614141")]
+
+
+def test_an_edge_rule_in_yaml_makes_the_same_cards_shoppers_without_registration(
+    api: Api,
+) -> None:
+    from edge.tag_rules import TagRulesConfig
+    from storeflow.yamlconf import parse_yaml
+
+    rules = parse_yaml(
+        f"rules:\n  - {{scheme: gid-96, company: {MANAGER}, object_class: [11], "
+        "kind: member_card}\n",
+        TagRulesConfig,
+        source="store.yaml",
+    ).classifier()
+    load_layout(api)
+    for i, epc in enumerate(CARDS):
+        _ingest(api, *_trip(epc, rules(epc), start_s=600 * i))
+    assert _summary(api) == (3, 18, 3)
+    u = _client(api).get("/api/v1/stores/demo/unknown-tags", headers=api.headers("planner"))
+    assert u.json()["patterns"] == []
