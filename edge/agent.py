@@ -49,6 +49,7 @@ def clock_from_config(cfg: EdgeConfig) -> Clock:
 
 
 def tag_kind(epc: str) -> TagKind:
+    """The kind of a tag by Storeflow's convention (an agent uses its config's ``tags:`` rules)."""
     return classify_epc(epc).kind_hint
 
 
@@ -62,7 +63,7 @@ class EdgeAgent:
         self.pipeline = EdgePipeline(
             store_id=cfg.store_id,
             antenna_map=AntennaMap.from_layout(layout),
-            kind_of=tag_kind,
+            kind_of=cfg.tags.classifier(),
             outbox=self.outbox,
             params=cfg.tracker,
             durable=True,

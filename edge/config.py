@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from edge.outbox import OutboxLimits
+from edge.tag_rules import TagRulesConfig
 from edge.tracker import TrackerParams
 from storeflow.layout import StoreLayout, load_layout
 from storeflow.models import Frozen
@@ -116,6 +117,9 @@ class EdgeConfig(Frozen):
     server: ServerConfig = ServerConfig()
     readers: list[ReaderConfig] = Field(min_length=1)
     tracker: TrackerParams = TrackerParams()
+    tags: TagRulesConfig = Field(
+        default=TagRulesConfig(), description="which EPCs are which kind of tag (edge/tag_rules.py)"
+    )
     outbox: OutboxConfig = OutboxConfig()
     uplink: UplinkConfig = UplinkConfig()
     clock: ClockConfig = ClockConfig()

@@ -54,6 +54,8 @@ class EdgePipeline:
     ) -> None:
         self.store_id = store_id
         self.tracker = ZoneTracker(zone_of=antenna_map, kind_of=kind_of, params=params)
+        self._kind_of = kind_of
+        self.goods_reads: dict[str, int] = {}  # per reader: reported in heartbeats
         self.outbox = outbox
         self._on_visit = on_visit
         self.durable = durable  # keep the open visits in the outbox with every write
@@ -62,7 +64,15 @@ class EdgePipeline:
 
     def feed(self, reads: Iterable[TagRead]) -> None:
         with self._lock:
-            self._emit(self.tracker.feed(reads))
+            self._emit(self.tracker.feed(self._count_goods(reads)))
+
+    def _count_goods(self, reads: Iterable[TagRead]) -> Iterable[TagRead]:
+        """Pass reads through, counting goods reads per reader (the tracker drops them)."""
+        kind_of, goods = self._kind_of, self.goods_reads
+        for read in reads:
+            if kind_of(read.epc) is TagKind.GOODS:
+                goods[read.reader_id] = goods.get(read.reader_id, 0) + 1
+            yield read
 
     def tick(self, now: float) -> None:
         with self._lock:
@@ -92,7 +102,10 @@ class EdgePipeline:
             device_id=device_id,
             sent_at=to_datetime(now),
             outbox_depth=self.outbox.depth(),
-            readers=readers,
+            readers={
+                rid: h.model_copy(update={"goods_reads": self.goods_reads.get(rid, 0)})
+                for rid, h in readers.items()
+            },
         )
         self.outbox.put([beat])
 

@@ -5,7 +5,9 @@ The rules, in the spirit of EPCglobal ALE event cycles and the EdgeX LLRP invent
 * A read is mapped to a zone by its (reader, antenna). Reads carrying a reader timestamp are moved
   onto the host clock (:mod:`edge.clock_sync`); others take the host receive time.
 * **Enter**: a tag enters zone Z once Z has at least ``enter_reads`` reads within the last
-  ``enter_window_s`` seconds. The visit starts at the first of those reads.
+  ``enter_window_s`` seconds and no other zone read the tag louder over that window (mean RSSI,
+  :func:`entry_zone`): a neighbour's cross-reads that happen to arrive first do not open a short
+  phantom visit. The visit starts at the first of those reads.
 * **Cross-reads**: while a tag is in zone A, zone B takes over only if B's mean RSSI over the window
   beats A's by ``hysteresis_db``, or A has not seen the tag for ``switch_absence_s``. A neighbouring
   antenna's weaker, sparser reads therefore never split a visit.
@@ -23,7 +25,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +113,17 @@ class _TagState:
 ZoneLookup = Callable[[str, int, float], str | None]
 
 
+def entry_zone(windows: Mapping[str, tuple[int, float]], enter_reads: int) -> str | None:
+    """The zone a tag in no zone enters: of the zones that read it over the window
+    (zone -> (reads, mean RSSI)), the loudest, once it has ``enter_reads`` reads; else None
+    (a louder zone without enough reads yet holds the others back). Pure."""
+    heard = [(mean, zone, n) for zone, (n, mean) in windows.items() if n > 0]
+    if not heard:
+        return None
+    _, zone, n = max(heard)
+    return zone if n >= enter_reads else None
+
+
 class ZoneTracker:
     """Turns a stream of :class:`TagRead` into closed :class:`Visit` records.
 
@@ -194,7 +207,12 @@ class ZoneTracker:
             if len(win.times) < p.enter_reads:
                 continue
             if state.zone is None:
-                self._open(state, zone, read.reader_id, win)
+                heard: dict[str, tuple[int, float]] = {}
+                for z, w in state.windows.items():
+                    w.prune(t - window_s)
+                    heard[z] = (len(w.times), w.mean())
+                if entry_zone(heard, p.enter_reads) == zone:
+                    self._open(state, zone, read.reader_id, win)
                 continue
             cur = state.windows.get(state.zone)
             cur_mean = -math.inf

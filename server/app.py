@@ -27,6 +27,7 @@ from server.api.routes import (
     points,
     purchases,
     registers,
+    tags,
     tiers,
 )
 from server.api.state import AppState
@@ -54,6 +55,7 @@ ROUTERS = (
     points,
     tiers,
     registers,
+    tags,
 )
 
 

@@ -88,6 +88,7 @@ class ReaderHealth(Frozen):
     frames_ok: int = 0
     bytes_skipped: int = 0
     errors: dict[str, int] = Field(default_factory=dict)  # bad frames/messages by reason
+    goods_reads: int = Field(default=0, ge=0, description="goods (SGTIN-96) reads dropped")
 
 
 class Heartbeat(_Event):

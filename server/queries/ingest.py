@@ -10,6 +10,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from server.queries.credentials import Principal
+from server.queries.tags import classify_visits
 from server.queries.trips import rebuild_trips
 from server.rollup import mark_dirty
 from storeflow.wire import (
@@ -76,6 +77,7 @@ async def ingest_batch(
         # raw reads are accepted and not stored (short-retention raw storage is optional)
     accepted = duplicates = 0
     if visits:
+        visits = await classify_visits(conn, visits)
         a, d = await _insert_visits(conn, visits, device_id=batch.device_id, gap_s=trip_gap_s)
         accepted += a
         duplicates += d
