@@ -54,6 +54,7 @@ class EdgeAgent:
             kind_of=tag_kind,
             outbox=self.outbox,
             params=cfg.tracker,
+            epc_key=cfg.privacy.resolve_key(),
         )
         self.uplink = Uplink(
             server_url=cfg.server.url,

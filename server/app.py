@@ -20,10 +20,13 @@ from server.api.routes import (
     layout,
     membership,
     planner,
+    privacy,
     registers,
 )
 from server.db import make_pool
 from server.loyalty.rules import load_earning_rules, load_tier_rules
+from server.privacy.record import load_store_record
+from server.privacy.retention import Retention, purge_every
 from server.queries import membership as membership_queries
 from server.queries.credentials import ensure_bootstrap_admin
 from server.rollup import refresh_dirty
@@ -36,7 +39,17 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (health, ingest, layout, analytics, planner, credentials, membership, registers):
+    for module in (
+        health,
+        ingest,
+        layout,
+        analytics,
+        planner,
+        credentials,
+        membership,
+        registers,
+        privacy,
+    ):
         router.include_router(module.router)
     return router
 
@@ -63,6 +76,8 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         earning=load_earning_rules(settings.earning_rules) if settings.earning_rules else None,
         tiers=load_tier_rules(settings.tier_rules) if settings.tier_rules else None,
     )
+    if settings.privacy_record:  # a bad record stops the start, naming its line and key
+        load_store_record(settings.privacy_record)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,12 +88,16 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
             async with pool.connection() as conn:
                 await ensure_bootstrap_admin(conn, settings.admin_token)
         refresher = asyncio.create_task(_refresh_facts(pool, settings.rollup_interval_s))
+        purger = asyncio.create_task(
+            purge_every(pool, Retention.from_settings(settings), settings.purge_interval_s)
+        )
         try:
             yield
         finally:
-            refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await refresher
+            for task in (refresher, purger):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await pool.close()
 
     app = FastAPI(
@@ -91,4 +110,5 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.state.database_url = database_url
     app.include_router(api_router())
     app.include_router(registers.page_router)
+    app.include_router(privacy.page_router)
     return app

@@ -9,6 +9,8 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from server.privacy.keys import PrivacyKeys
+from server.privacy.tracking import apply_to_staged
 from server.queries.credentials import Principal
 from server.queries.trips import rebuild_trips
 from server.rollup import mark_dirty
@@ -38,7 +40,12 @@ _COLUMNS = (
 
 
 async def ingest_batch(
-    conn: AsyncConnection[Any], *, principal: Principal, batch: IngestBatch, trip_gap_s: float
+    conn: AsyncConnection[Any],
+    *,
+    principal: Principal,
+    batch: IngestBatch,
+    trip_gap_s: float,
+    privacy: PrivacyKeys | None = None,
 ) -> IngestResult:
     visits: list[ZoneVisit] = []
     beats: list[Heartbeat] = []
@@ -59,7 +66,9 @@ async def ingest_batch(
         # raw reads are accepted and not stored (short-retention raw storage is optional)
     accepted = duplicates = 0
     if visits:
-        a, d = await _insert_visits(conn, visits, device_id=batch.device_id, gap_s=trip_gap_s)
+        a, d = await _insert_visits(
+            conn, visits, device_id=batch.device_id, gap_s=trip_gap_s, privacy=privacy
+        )
         accepted += a
         duplicates += d
     for beat in beats:
@@ -99,7 +108,12 @@ async def ingest_batch(
 
 
 async def _insert_visits(
-    conn: AsyncConnection[Any], visits: list[ZoneVisit], *, device_id: str, gap_s: float
+    conn: AsyncConnection[Any],
+    visits: list[ZoneVisit],
+    *,
+    device_id: str,
+    gap_s: float,
+    privacy: PrivacyKeys | None,
 ) -> tuple[int, int]:
     await conn.execute(_STAGING)
     async with conn.cursor() as cur:
@@ -120,6 +134,8 @@ async def _insert_visits(
                         device_id,
                     )
                 )
+        # member cards without tracking consent go in under a pseudonym (server/privacy/)
+        await apply_to_staged(conn, privacy or PrivacyKeys())
         await cur.execute(
             f"INSERT INTO zone_visit ({_COLUMNS}) SELECT {_COLUMNS} FROM staging_visit "
             "ON CONFLICT DO NOTHING RETURNING store_id, epc, tag_kind, enter_at"

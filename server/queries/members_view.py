@@ -16,6 +16,7 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel
 
 from server.analysis.members import VIP_TIERS, suggest_action
+from server.privacy.profiling import unprofiled_members
 from server.queries.facts import SEGMENT_SQL, Bound, Selection, rows
 
 PARETO_POINTS = 101
@@ -209,6 +210,7 @@ async def lapse(
         "WHERE s.store_id = %(s)s AND s.as_of = %(as_of)s AND s.purchase_days >= %(min_n)s "
         "AND s.median_interval_days > 0 AND s.days_since > %(factor)s * s.median_interval_days "
         "AND s.p_alive <= %(max_p)s AND (%(segs)s::text[] IS NULL OR s.tier = ANY(%(segs)s)) "
+        "AND NOT s.member_id = ANY(%(unprofiled)s) "
         "ORDER BY ratio DESC LIMIT %(limit)s",
         Bound(
             sel,
@@ -217,6 +219,7 @@ async def lapse(
             factor=factor,
             max_p=max_p_alive,
             limit=limit,
+            unprofiled=await unprofiled_members(conn),
         ),
     )
     return [
