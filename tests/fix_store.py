@@ -53,6 +53,11 @@ def fill_store(db_url: str, api_url: str, *, hours: float, work_dir: Path) -> Si
             await import_layout(conn, demo_data.layout())
             await conn.execute(demo_data.DEMO_MEMBERS_SQL, (2500,))
             await conn.execute(demo_data.DEMO_CARDS_SQL)
+            # the simulated members all agreed to in-store tracking (server/privacy/consent.py)
+            await conn.execute(
+                "INSERT INTO consent (member_id, purpose, granted, source) "
+                "SELECT id, 'in_store_tracking', true, 'test store' FROM member"
+            )
             await conn.commit()
 
     asyncio.run(load())

@@ -19,6 +19,7 @@ from psycopg.rows import dict_row
 
 from server.privacy.consent import history, states
 from server.privacy.tracking import member_group
+from server.queries import ledger
 
 Row = dict[str, Any]
 
@@ -57,16 +58,6 @@ _TABLES: tuple[tuple[str, str], ...] = (
         "SELECT rl.return_pk AS return_id, rl.line_no, rl.amount FROM purchase_return_line rl "
         "JOIN purchase_return r ON r.id = rl.return_pk JOIN purchase p ON p.id = r.purchase_id "
         "WHERE p.member_id = ANY(%(g)s) ORDER BY rl.return_pk, rl.line_no",
-    ),
-    (
-        "points_ledger",
-        "SELECT id, member_id, kind, points, lot_id, at, reason, ref FROM points_ledger "
-        "WHERE member_id = ANY(%(g)s) ORDER BY at, id",
-    ),
-    (
-        "points_lots",
-        "SELECT id, earned_at, expires_at, points, remaining, purchase_id FROM points_lot "
-        "WHERE member_id = ANY(%(g)s) ORDER BY earned_at, id",
     ),
     (
         "redemptions",
@@ -149,6 +140,8 @@ async def member_export(conn: AsyncConnection[Any], member_id: int) -> dict[str,
     out["consent_history"] = [e.model_dump() for e in await history(conn, me["member_id"])]
     for name, sql in _TABLES:
         out[name] = await _rows(conn, sql, params)
+    out["points_entries"] = await ledger.member_entries(conn, group)
+    out["points_lots"] = await ledger.member_lots(conn, group)
     return out
 
 

@@ -66,13 +66,16 @@ async def hasher(conn: AsyncConnection[Any], keys: PrivacyKeys) -> Hasher:
             "STOREFLOW_PRIVACY_SECRET is not set: keyed hashes use a key kept in the database"
         )
         _warned = True
-    await conn.execute(
-        "INSERT INTO privacy_key (secret) VALUES (%s) ON CONFLICT DO NOTHING",
-        (secrets.token_bytes(32),),
-    )
     cur = await conn.execute("SELECT secret FROM privacy_key")
     row = await cur.fetchone()
-    assert row is not None
+    if row is None:
+        await conn.execute(
+            "INSERT INTO privacy_key (secret) VALUES (%s) ON CONFLICT DO NOTHING",
+            (secrets.token_bytes(32),),
+        )
+        cur = await conn.execute("SELECT secret FROM privacy_key")
+        row = await cur.fetchone()
+        assert row is not None
     return Hasher(bytes(row[0]))
 
 

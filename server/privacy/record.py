@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.privacy.consent import DEFAULTS, DESCRIPTIONS, Purpose
 from server.privacy.retention import Retention
+from server.queries import ledger
 from storeflow.yamlconf import load_yaml
 
 
@@ -90,8 +91,7 @@ PERSONAL_DATA: dict[str, dict[str, str]] = {
     },
     "purchase_line": {"sku": "purchases", "amount": "purchases"},
     "purchase_return": {"amount": "returns"},
-    "points_ledger": {"member_id": "points", "points": "points"},
-    "points_lot": {"member_id": "points", "points": "points"},
+    **ledger.PERSONAL_FIELDS,
     "redemption": {"member_id": "points"},
     "tier_history": {"member_id": "membership", "tier": "membership"},
     "zone_visit": {

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from server.queries import ledger
 from server.queries import privacy as log
 from server.rollup import refresh_days, store_timezone
 from server.settings import Settings
@@ -160,10 +161,7 @@ async def _purge_erased_purchases(conn: AsyncConnection[Any], cutoff: datetime) 
     )
     await conn.execute("DELETE FROM purchase_return WHERE purchase_id = ANY(%s)", (ids,))
     await conn.execute("DELETE FROM purchase_line WHERE purchase_id = ANY(%s)", (ids,))
-    # the ledger keeps its entries (and so the balance); their lots just lose the sale
-    await conn.execute(
-        "UPDATE points_lot SET purchase_id = NULL WHERE purchase_id = ANY(%s)", (ids,)
-    )
+    await ledger.forget_purchases(conn, ids)  # entries and balances stay
     cur = await conn.execute("DELETE FROM purchase WHERE id = ANY(%s)", (ids,))
     await conn.commit()
     return cur.rowcount

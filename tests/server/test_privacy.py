@@ -148,12 +148,12 @@ def test_export_holds_everything_and_every_read_is_logged(api: Api) -> None:
     assert [c["card_number"] for c in data["cards"]] == [CARD]
     assert len(data["purchases"]) == 1 and data["purchases"][0]["trip_id"] is not None
     assert len(data["visits"]) == 6 and len(data["trips"]) == 1
-    assert sum(e["points"] for e in data["points_ledger"]) == 100
+    assert sum(e["points"] for e in data["points_entries"]) == 100
     assert {h["purpose"] for h in data["consent_history"]} == {"marketing", "in_store_tracking"}
     z = client(api).get(f"/api/v1/members/{member_id}/export?format=zip", headers=admin)
     assert z.headers["content-type"] == "application/zip"
     files = zipfile.ZipFile(io.BytesIO(z.content))
-    assert {"profile.csv", "purchases.csv", "visits.csv", "points_ledger.csv"} <= set(
+    assert {"profile.csv", "purchases.csv", "visits.csv", "points_entries.csv"} <= set(
         files.namelist()
     )
     assert "Li Wei" in files.read("profile.csv").decode()
