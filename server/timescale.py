@@ -67,8 +67,16 @@ async def ensure_retention_policies(conn: psycopg.AsyncConnection[object], *, da
     """Drop chunks of visits and trips older than ``days`` (the longest retention period; the
     purge deletes what a shorter period covers). Replaces a policy of another length."""
     for table in ("zone_visit", "trip"):
+        cur = await conn.execute(
+            "SELECT 1 FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention' "
+            "AND hypertable_name = %s "
+            "AND (config->>'drop_after')::interval = make_interval(days => %s)",
+            (table, days),
+        )
+        if await cur.fetchone() is not None:  # already in force
+            continue
         await conn.execute("SELECT remove_retention_policy(%s, if_exists => true)", (table,))
         await conn.execute(
             "SELECT add_retention_policy(%s, make_interval(days => %s))", (table, days)
         )
-    logger.info("timescaledb: visits and trips dropped after %s days", days)
+        logger.info("timescaledb: %s chunks dropped after %s days", table, days)
