@@ -25,6 +25,7 @@ from server.api.routes import (
 )
 from server.db import make_pool
 from server.loyalty.rules import load_earning_rules, load_tier_rules
+from server.privacy.keys import keys_from
 from server.privacy.record import load_store_record
 from server.privacy.retention import Retention, purge_every
 from server.queries import membership as membership_queries
@@ -89,7 +90,13 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
                 await ensure_bootstrap_admin(conn, settings.admin_token)
         refresher = asyncio.create_task(_refresh_facts(pool, settings.rollup_interval_s))
         purger = asyncio.create_task(
-            purge_every(pool, Retention.from_settings(settings), settings.purge_interval_s)
+            purge_every(
+                pool,
+                Retention.from_settings(settings),
+                settings.purge_interval_s,
+                keys=keys_from(settings),
+                trip_gap_s=settings.trip_gap_s,
+            )
         )
         try:
             yield

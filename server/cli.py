@@ -159,11 +159,18 @@ def run_import_layout(args: argparse.Namespace) -> int:
 def run_purge(args: argparse.Namespace) -> int:
     import psycopg
 
+    from server.privacy.keys import keys_from
     from server.privacy.retention import Retention, purge
 
     async def go(url: str, retention: Retention) -> None:
         async with await psycopg.AsyncConnection.connect(url) as conn:
-            report = await purge(conn, retention, trigger="cli")
+            report = await purge(
+                conn,
+                retention,
+                trigger="cli",
+                keys=keys_from(db.settings),
+                trip_gap_s=db.settings.trip_gap_s,
+            )
         print(f"purge run {report.run_id}")
         for what, cutoff in report.cutoffs.items():
             print(f"  {what}: before {cutoff}")

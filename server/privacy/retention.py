@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from server.privacy.keys import PrivacyKeys, hasher
+from server.privacy.tracking import catch_up
 from server.queries import ledger
 from server.queries import privacy as log
 from server.rollup import refresh_days, store_timezone
@@ -181,9 +183,19 @@ async def _purge_audit(conn: AsyncConnection[Any], cutoff: datetime, run_id: int
 
 
 async def purge(
-    conn: AsyncConnection[Any], retention: Retention, *, trigger: str, now: datetime | None = None
+    conn: AsyncConnection[Any],
+    retention: Retention,
+    *,
+    trigger: str,
+    now: datetime | None = None,
+    keys: PrivacyKeys | None = None,
+    trip_gap_s: float = 1800.0,
 ) -> PurgeReport:
-    """Delete what is past its period; commits as it goes; logs the run (table and log line)."""
+    """Delete what is past its period; commits as it goes; logs the run (table and log line).
+
+    First it catches up on tracking consent: members who may not be tracked but still have floor
+    data or linked sales from before consents were enforced are unlinked (``tracking.catch_up``).
+    """
     now = now or datetime.now(UTC)
     cutoffs = retention.cutoffs(now)
     shown = {k: v.isoformat() for k, v in cutoffs.items()}
@@ -192,6 +204,10 @@ async def purge(
     await conn.commit()
     deleted: dict[str, int] = {}
     try:
+        deleted["untracked_members_unlinked"] = await catch_up(
+            conn, await hasher(conn, keys or PrivacyKeys()), gap_s=trip_gap_s
+        )
+        await conn.commit()
         if await timescale_in_use(conn):
             await ensure_retention_policies(
                 conn, days=max(retention.anonymous_visits_days, retention.member_visits_days) + 2
@@ -224,7 +240,12 @@ async def purge(
 
 
 async def purge_every(
-    pool: AsyncConnectionPool[Any], retention: Retention, interval_s: float
+    pool: AsyncConnectionPool[Any],
+    retention: Retention,
+    interval_s: float,
+    *,
+    keys: PrivacyKeys | None = None,
+    trip_gap_s: float = 1800.0,
 ) -> None:
     """The scheduled purge in the server: once per ``interval_s`` (0: never)."""
     if interval_s <= 0:
@@ -233,7 +254,7 @@ async def purge_every(
         await asyncio.sleep(interval_s)
         try:
             async with pool.connection() as conn:
-                await purge(conn, retention, trigger="schedule")
+                await purge(conn, retention, trigger="schedule", keys=keys, trip_gap_s=trip_gap_s)
         except asyncio.CancelledError:
             raise
         except Exception:  # logged in the run's row and here; tried again next time

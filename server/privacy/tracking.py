@@ -19,7 +19,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from server.privacy.consent import Purpose, allowed_members
+from server.privacy.consent import Purpose, allowed_members, denied_members
 from server.privacy.keys import Hasher, PrivacyKeys, hasher
 from server.queries.trips import rebuild_trips
 from storeflow.pseudonym import edge_epc, key_id
@@ -153,3 +153,21 @@ async def forget_member_tracking(
 async def apply_to_staged(conn: AsyncConnection[Any], keys: PrivacyKeys) -> int:
     """The ingest step: :func:`pseudonymise_staged` under the server secret in force."""
     return await pseudonymise_staged(conn, await hasher(conn, keys), keys)
+
+
+async def catch_up(conn: AsyncConnection[Any], hasher: Hasher, *, gap_s: float) -> int:
+    """Unlink members who may not be tracked but still have floor data under their tag or a sale
+    linked to a trip (data stored before consents were enforced); returns how many."""
+    denied = await denied_members(conn, Purpose.IN_STORE_TRACKING)
+    cur = await conn.execute(
+        "SELECT DISTINCT coalesce(m.merged_into, m.id) FROM member m WHERE m.id = ANY(%(d)s) AND ("
+        "EXISTS (SELECT 1 FROM purchase p WHERE p.member_id = m.id AND p.trip_id IS NOT NULL) OR "
+        "EXISTS (SELECT 1 FROM card c JOIN trip t ON t.epc = c.epc WHERE c.member_id = m.id) OR "
+        "EXISTS (SELECT 1 FROM card c JOIN zone_visit v ON v.epc = c.epc "
+        "WHERE c.member_id = m.id))",
+        {"d": denied},
+    )
+    todo = [int(r[0]) for r in await cur.fetchall()]
+    for member_id in todo:
+        await forget_member_tracking(conn, member_id, hasher, gap_s=gap_s)
+    return len(todo)

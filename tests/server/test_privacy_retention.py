@@ -133,18 +133,38 @@ def test_purge_deletes_what_is_past_retention_and_leaves_the_facts(
         "/api/v1/purchases", json=sale_at("S2", ancient, card="6001000009"), headers=till(api)
     )
     assert client(api).post(f"/api/v1/members/{gone}/erase", headers=admin).status_code == 200
+    refused = enrol(api, admin, card="6001000005", epc=CART[:-1] + "5", phone="135", email=None)
     with psycopg.connect(api.db_url) as c:
+        # data from before consents were enforced: a refusing member's raw trip, linked
+        c.execute(
+            "INSERT INTO consent (member_id, purpose, granted, source) "
+            "VALUES (%s, 'in_store_tracking', false, 'desk')",
+            (refused,),
+        )
+        c.execute(
+            "INSERT INTO trip (trip_id, store_id, epc, tag_kind, start_at, end_at, zones, "
+            "visit_count) VALUES (gen_random_uuid(), 'demo', %s, 'member_card', %s, %s, "
+            "'{ENT,CHK}', 2)",
+            (CART[:-1] + "5", recent, recent + timedelta(minutes=5)),
+        )
+        c.execute(
+            "INSERT INTO purchase (store_id, register_id, pos_id, at, member_id, total, trip_id, "
+            "recorded_by) SELECT 'demo', 'T1', 'OLD', %s, %s, 1, trip_id, 'x' FROM trip "
+            "WHERE epc = %s",
+            (recent, refused, CART[:-1] + "5"),
+        )
         c.execute(
             "INSERT INTO privacy_access_log (at, credential_name, role, member_id, endpoint) "
             "VALUES (now() - interval '2000 days', 'x', 'admin', 1, 'GET /x')"
         )
     asyncio.run(_refresh(api.db_url))
     before = facts(api.db_url)
-    assert before and sum(int(str(r[1])) for r in before) == 6  # six trips entered
+    assert before and sum(int(str(r[1])) for r in before) == 7  # seven trips entered
 
     r = client(api).post("/api/v1/privacy/purge", headers=admin)
     assert r.status_code == 200, r.text
     assert r.json()["deleted"] == {
+        "untracked_members_unlinked": 1,  # linked before consents were enforced
         "member_visits": 12,  # 400 and 200 days old: past the 180 days of member-linked visits
         "member_trips": 2,
         "anonymous_visits": 6,  # only the 400 days old: anonymous visits stay 395 days
@@ -158,6 +178,8 @@ def test_purge_deletes_what_is_past_retention_and_leaves_the_facts(
     assert not linked(db, mid_sale.json()["purchase_id"])
     assert one(db, "SELECT count(*) FROM points_ledger WHERE member_id = %s", gone) == 1
     assert facts(db) == before
+    assert one(db, "SELECT count(*) FROM purchase WHERE pos_id = 'OLD' AND trip_id IS NULL") == 1
+    assert one(db, "SELECT count(*) FROM trip WHERE epc = %s", CART[:-1] + "5") == 0
     # a later mark on a purged day cannot re-compute it from what is left
     asyncio.run(_refresh(db, old))
     assert facts(db) == before

@@ -209,7 +209,13 @@ async def access_log(
 @router.post("/privacy/purge")
 async def run_purge(conn: ConnDep, who: AdminDep, settings: SettingsDep) -> dict[str, Any]:
     """Run the retention purge now (it also runs on a schedule in the server)."""
-    report = await purge(conn, Retention.from_settings(settings), trigger=f"api:{who.name}")
+    report = await purge(
+        conn,
+        Retention.from_settings(settings),
+        trigger=f"api:{who.name}",
+        keys=keys_from(settings),
+        trip_gap_s=settings.trip_gap_s,
+    )
     return {"run_id": report.run_id, "cutoffs": report.cutoffs, "deleted": report.deleted}
 
 
