@@ -40,18 +40,9 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (
-        health,
-        ingest,
-        layout,
-        analytics,
-        planner,
-        credentials,
-        membership,
-        registers,
-        privacy,
-    ):
+    for module in (health, ingest, layout, analytics, planner, credentials, membership, registers):
         router.include_router(module.router)
+    router.include_router(privacy.router)
     return router
 
 
