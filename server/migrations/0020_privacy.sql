@@ -82,3 +82,6 @@ CREATE TABLE card_epc_alias (
     PRIMARY KEY (key_id, alias)
 );
 CREATE INDEX card_epc_alias_epc ON card_epc_alias (key_id, epc);
+
+-- Consents are read over a member and the records merged into it.
+CREATE INDEX member_merged_into ON member (merged_into) WHERE merged_into IS NOT NULL;

@@ -79,22 +79,42 @@ class ConsentState(BaseModel):
     description: str
 
 
-# The latest choice per purpose of each member, over its record and those merged into it.
-_LATEST = """
-SELECT m.id, m.erased_at IS NOT NULL, c.granted, c.recorded_at
-FROM member m
-LEFT JOIN LATERAL (
-    SELECT c.granted, c.recorded_at FROM consent c JOIN member g ON g.id = c.member_id
-    WHERE coalesce(g.merged_into, g.id) = coalesce(m.merged_into, m.id) AND c.purpose = %(p)s
-    ORDER BY c.recorded_at DESC LIMIT 1
-) c ON true
+# The latest choice for one purpose of each member, over its record and those merged into it:
+# for every member (``_ALL``) or for the members in %(ids)s (``_SOME``, index look-ups only).
+_ALL = """
+WITH latest AS (
+    SELECT DISTINCT ON (coalesce(g.merged_into, g.id)) coalesce(g.merged_into, g.id) AS sid,
+           c.granted, c.recorded_at
+    FROM consent c JOIN member g ON g.id = c.member_id
+    WHERE c.purpose = %(p)s
+    ORDER BY coalesce(g.merged_into, g.id), c.recorded_at DESC
+)
+SELECT m.id, m.erased_at IS NOT NULL, l.granted, l.recorded_at
+FROM member m LEFT JOIN latest l ON l.sid = coalesce(m.merged_into, m.id)
+"""
+_SOME = """
+WITH target AS (
+    SELECT m.id, coalesce(m.merged_into, m.id) AS sid, m.erased_at FROM member m
+    WHERE m.id = ANY(%(ids)s)
+), grp AS (
+    SELECT g.id, coalesce(g.merged_into, g.id) AS sid FROM member g
+    WHERE g.id = ANY(ARRAY(SELECT sid FROM target))
+       OR g.merged_into = ANY(ARRAY(SELECT sid FROM target))
+), latest AS (
+    SELECT DISTINCT ON (grp.sid) grp.sid, c.granted, c.recorded_at
+    FROM consent c JOIN grp ON grp.id = c.member_id
+    WHERE c.member_id = ANY(ARRAY(SELECT id FROM grp)) AND c.purpose = %(p)s
+    ORDER BY grp.sid, c.recorded_at DESC
+)
+SELECT t.id, t.erased_at IS NOT NULL, l.granted, l.recorded_at
+FROM target t LEFT JOIN latest l ON l.sid = t.sid
 """
 
 
 async def _choices(
     conn: AsyncConnection[Any], purpose: Purpose, member_ids: list[int] | None
 ) -> list[tuple[int, bool, Choice | None]]:
-    sql = _LATEST + ("WHERE m.id = ANY(%(ids)s)" if member_ids is not None else "")
+    sql = _ALL if member_ids is None else _SOME
     cur = await conn.execute(sql, {"p": purpose.value, "ids": member_ids})
     return [
         (int(mid), bool(erased), None if granted is None else Choice(granted, at))
