@@ -67,6 +67,7 @@ class EdgeAgent:
             outbox=self.outbox,
             params=cfg.tracker,
             durable=True,
+            epc_key=cfg.privacy.resolve_key(),
         )
         self.uplink = Uplink(
             server_url=cfg.server.url,

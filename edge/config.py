@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from edge.outbox import OutboxLimits
 from edge.tag_rules import TagRulesConfig
@@ -108,6 +108,28 @@ class ClockConfig(Frozen):
     wall_start: float | None = None
 
 
+class PrivacyConfig(Frozen):
+    """Pseudonymous EPCs: every EPC is replaced by a keyed hash before anything leaves the store.
+
+    The key comes from ``key`` or the ``key_env`` variable; the server needs the same key
+    (``STOREFLOW_EDGE_EPC_KEY``) to recognise registered member cards. Never logged."""
+
+    pseudonymise_epcs: bool = False
+    key: SecretStr | None = Field(default=None, description="the key (or use key_env)")
+    key_env: str = Field(default="STOREFLOW_EDGE_EPC_KEY")
+
+    def resolve_key(self) -> bytes | None:
+        """The key when pseudonymising is on (a ConfigError when it is on but no key is set)."""
+        if not self.pseudonymise_epcs:
+            return None
+        key = self.key.get_secret_value() if self.key else os.environ.get(self.key_env)
+        if not key:
+            raise ConfigError(
+                f"privacy.pseudonymise_epcs is on but no key: set privacy.key or {self.key_env}"
+            )
+        return key.encode()
+
+
 class EdgeConfig(Frozen):
     device_id: str = Field(min_length=1, max_length=64)
     store_id: str = Field(min_length=1, max_length=64)
@@ -123,6 +145,7 @@ class EdgeConfig(Frozen):
     outbox: OutboxConfig = OutboxConfig()
     uplink: UplinkConfig = UplinkConfig()
     clock: ClockConfig = ClockConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
 
 
 def load_edge_config(path: Path | str) -> tuple[EdgeConfig, StoreLayout]:

@@ -14,6 +14,7 @@ from edge.outbox import Outbox
 from edge.reads import TagRead
 from edge.tracker import TrackerParams, Visit, ZoneTracker
 from edge.zones import AntennaMap
+from storeflow.pseudonym import edge_epc
 from storeflow.wire import Heartbeat, ReaderHealth, TagKind, ZoneVisit, visit_event_id
 
 
@@ -21,14 +22,16 @@ def to_datetime(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
-def visit_to_event(visit: Visit, *, store_id: str) -> ZoneVisit:
-    """A tracker visit as a wire event, with its deterministic id."""
+def visit_to_event(visit: Visit, *, store_id: str, epc_key: bytes | None = None) -> ZoneVisit:
+    """A tracker visit as a wire event, with its deterministic id; with ``epc_key`` the EPC is
+    replaced by its keyed hash (:func:`storeflow.pseudonym.edge_epc`)."""
     enter = to_datetime(visit.enter)
+    epc = edge_epc(epc_key, visit.epc) if epc_key else visit.epc
     return ZoneVisit(
-        event_id=visit_event_id(store_id=store_id, zone=visit.zone, epc=visit.epc, enter_at=enter),
+        event_id=visit_event_id(store_id=store_id, zone=visit.zone, epc=epc, enter_at=enter),
         store_id=store_id,
         zone=visit.zone,
-        epc=visit.epc,
+        epc=epc,
         tag_kind=visit.tag_kind,
         enter_at=enter,
         exit_at=to_datetime(visit.exit),
@@ -51,8 +54,10 @@ class EdgePipeline:
         params: TrackerParams | None = None,
         on_visit: Callable[[Visit], None] | None = None,
         durable: bool = False,
+        epc_key: bytes | None = None,
     ) -> None:
         self.store_id = store_id
+        self._epc_key = epc_key
         self.tracker = ZoneTracker(zone_of=antenna_map, kind_of=kind_of, params=params)
         self._kind_of = kind_of
         self.goods_reads: dict[str, int] = {}  # per reader: reported in heartbeats
@@ -116,7 +121,7 @@ class EdgePipeline:
         if self._on_visit is not None:
             for v in visits:
                 self._on_visit(v)
-        events = [visit_to_event(v, store_id=self.store_id) for v in visits]
+        events = [visit_to_event(v, store_id=self.store_id, epc_key=self._epc_key) for v in visits]
         if self.durable:  # the closed visits and the open ones that remain, in one transaction
             self.outbox.put(events, open_visits=self.tracker.open_state())
         else:

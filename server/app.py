@@ -25,6 +25,7 @@ from server.api.routes import (
     member_analytics,
     members,
     points,
+    privacy,
     purchases,
     registers,
     tags,
@@ -33,6 +34,9 @@ from server.api.routes import (
 from server.api.state import AppState
 from server.db import make_pool
 from server.loyalty.rules import load_loyalty_rules
+from server.privacy.keys import keys_from
+from server.privacy.record import load_store_record
+from server.privacy.retention import Retention, purge_every
 from server.queries.credentials import ensure_bootstrap_admin
 from server.rollup import refresh_dirty
 from server.settings import Settings
@@ -56,6 +60,7 @@ ROUTERS = (
     tiers,
     registers,
     tags,
+    privacy,
 )
 
 
@@ -86,6 +91,8 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     Loyalty rules files named in the settings are read here, so a bad file stops the start with
     an error naming its line and key."""
     rules = load_loyalty_rules(earning=settings.earning_rules, tiers=settings.tier_rules)
+    if settings.privacy_record:  # a bad record stops the start, naming its line and key
+        load_store_record(settings.privacy_record)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, AppState]]:
@@ -96,12 +103,22 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
             async with pool.connection() as conn:
                 await ensure_bootstrap_admin(conn, settings.admin_token)
         refresher = asyncio.create_task(_refresh_facts(pool, settings.rollup_interval_s))
+        purger = asyncio.create_task(
+            purge_every(
+                pool,
+                Retention.from_settings(settings),
+                settings.purge_interval_s,
+                keys=keys_from(settings),
+                trip_gap_s=settings.trip_gap_s,
+            )
+        )
         try:
             yield {STATE_KEY: state}
         finally:
-            refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await refresher
+            for task in (refresher, purger):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await pool.close()
 
     app = FastAPI(
@@ -113,4 +130,5 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     errors.install(app)
     app.include_router(api_router())
     app.include_router(registers.page_router)
+    app.include_router(privacy.page_router)
     return app

@@ -24,7 +24,7 @@ def add_server_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def add_db_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("db", help="database tasks: migrate, create-token, import-layout")
+    p = sub.add_parser("db", help="database tasks: migrate, create-token, import-layout, purge")
     p.add_argument("--database-url", default=None, help="PostgreSQL/TimescaleDB URL")
     dsub = p.add_subparsers(dest="db_command", metavar="TASK", required=True)
     m = dsub.add_parser("migrate", help="apply pending migrations (re-running is a no-op)")
@@ -43,6 +43,8 @@ def add_db_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     i = dsub.add_parser("import-layout", help="import a store layout YAML")
     i.add_argument("path", type=Path, help="layout YAML, e.g. firmware_sim/stores/demo.yaml")
     i.set_defaults(func=run_import_layout)
+    g = dsub.add_parser("purge", help="delete data past its retention period (docs/privacy.md)")
+    g.set_defaults(func=run_purge)
 
 
 class _Database:
@@ -154,6 +156,36 @@ def run_import_layout(args: argparse.Namespace) -> int:
     try:
         asyncio.run(go(db.url))
         print(f"imported store {layout.store.id}: {len(layout.zones)} zones")
+    finally:
+        db.close()
+    return 0
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from server.privacy.keys import keys_from
+    from server.privacy.retention import Retention, purge
+
+    async def go(url: str, retention: Retention) -> None:
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            report = await purge(
+                conn,
+                retention,
+                trigger="cli",
+                keys=keys_from(db.settings),
+                trip_gap_s=db.settings.trip_gap_s,
+            )
+        print(f"purge run {report.run_id}")
+        for what, cutoff in report.cutoffs.items():
+            print(f"  {what}: before {cutoff}")
+        for what, n in report.deleted.items():
+            print(f"  deleted {what}: {n}")
+
+    db = _Database(args.database_url)
+    assert db.url is not None
+    try:
+        asyncio.run(go(db.url, Retention.from_settings(db.settings)))
     finally:
         db.close()
     return 0

@@ -22,6 +22,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from server.analysis.members import WINDOW_DAYS, member_status
+from server.privacy.profiling import blank_unprofiled
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ async def compute_status(
         async with c.copy(f"COPY member_status (store_id, as_of, {_COLUMNS}) FROM STDIN") as copy:
             for rec in status[cols].itertuples(index=False, name=None):
                 await copy.write_row((store_id, as_of, *(_value(v) for v in rec)))
+    await blank_unprofiled(conn, store_id=store_id)  # no individual scores without consent
     await conn.execute(
         "DELETE FROM member_status_run WHERE store_id = %s AND as_of NOT IN ("
         "SELECT as_of FROM member_status_run WHERE store_id = %s "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -50,4 +50,35 @@ class Settings(BaseSettings):
         alias="STOREFLOW_SALE_HARD_MAX",
         gt=0,
         description="a sale above this total is refused outright (a mistyped amount)",
+    )
+    privacy_secret: SecretStr | None = Field(
+        default=None,
+        alias="STOREFLOW_PRIVACY_SECRET",
+        description="key of the keyed hashes (erased cards, untracked tags); unset: kept in the db",
+    )
+    edge_epc_key: SecretStr | None = Field(
+        default=None,
+        alias="STOREFLOW_EDGE_EPC_KEY",
+        description="the edges' EPC pseudonym key, to match registered cards by the same hash",
+    )
+    privacy_record: Path | None = Field(
+        default=None,
+        alias="STOREFLOW_PRIVACY_RECORD",
+        description="the store's record-of-processing YAML (config/privacy_record.example.yaml)",
+    )
+    retain_anonymous_visits_days: int = Field(
+        default=395, alias="STOREFLOW_RETAIN_ANONYMOUS_VISITS_DAYS", ge=1
+    )
+    retain_member_visits_days: int = Field(
+        default=180, alias="STOREFLOW_RETAIN_MEMBER_VISITS_DAYS", ge=1
+    )
+    retain_erased_purchases_days: int = Field(
+        default=3650, alias="STOREFLOW_RETAIN_ERASED_PURCHASES_DAYS", ge=1
+    )
+    retain_audit_days: int = Field(default=1095, alias="STOREFLOW_RETAIN_AUDIT_DAYS", ge=1)
+    purge_interval_s: float = Field(
+        default=3600.0,
+        alias="STOREFLOW_PURGE_INTERVAL_S",
+        ge=0,
+        description="how often the server runs the retention purge (0: never, use the command)",
     )

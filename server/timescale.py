@@ -59,3 +59,28 @@ async def apply_timescale(conn: psycopg.AsyncConnection[object]) -> bool:
     await conn.execute(sql.SQL(_AGGREGATE).format(shopper_kinds=shopper_kinds))
     logger.info("timescaledb: hypertables, compression and hourly aggregate in place")
     return True
+
+
+async def timescale_in_use(conn: psycopg.AsyncConnection[object]) -> bool:
+    """Is the extension installed in this database (not merely available)?"""
+    cur = await conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
+    return await cur.fetchone() is not None
+
+
+async def ensure_retention_policies(conn: psycopg.AsyncConnection[object], *, days: int) -> None:
+    """Drop chunks of visits and trips older than ``days`` (the longest retention period; the
+    purge deletes what a shorter period covers). Replaces a policy of another length."""
+    for table in ("zone_visit", "trip"):
+        cur = await conn.execute(
+            "SELECT 1 FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention' "
+            "AND hypertable_name = %s "
+            "AND (config->>'drop_after')::interval = make_interval(days => %s)",
+            (table, days),
+        )
+        if await cur.fetchone() is not None:  # already in force
+            continue
+        await conn.execute("SELECT remove_retention_policy(%s, if_exists => true)", (table,))
+        await conn.execute(
+            "SELECT add_retention_policy(%s, make_interval(days => %s))", (table, days)
+        )
+        logger.info("timescaledb: %s chunks dropped after %s days", table, days)

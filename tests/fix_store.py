@@ -52,6 +52,11 @@ def fill_store(db_url: str, api_url: str, *, hours: float, work_dir: Path) -> Si
         async with await psycopg.AsyncConnection.connect(db_url) as conn:
             await import_layout(conn, demo_data.layout())
             await demo_data.enrol_demo_members(conn, 2500)
+            # the simulated members all agreed to in-store tracking (server/privacy/consent.py)
+            await conn.execute(
+                "INSERT INTO consent (member_id, purpose, granted, source) "
+                "SELECT id, 'in_store_tracking', true, 'test store' FROM member"
+            )
             await conn.commit()
 
     asyncio.run(load())

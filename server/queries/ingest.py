@@ -9,6 +9,8 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from server.privacy.keys import PrivacyKeys
+from server.privacy.tracking import apply_to_staged
 from server.queries.credentials import Principal
 from server.queries.tags import classify_visits
 from server.queries.trips import rebuild_trips
@@ -56,7 +58,12 @@ def visit_row(v: ZoneVisit, *, device_id: str) -> tuple[object, ...]:
 
 
 async def ingest_batch(
-    conn: AsyncConnection[Any], *, principal: Principal, batch: IngestBatch, trip_gap_s: float
+    conn: AsyncConnection[Any],
+    *,
+    principal: Principal,
+    batch: IngestBatch,
+    trip_gap_s: float,
+    privacy: PrivacyKeys | None = None,
 ) -> IngestResult:
     visits: list[ZoneVisit] = []
     beats: list[Heartbeat] = []
@@ -78,7 +85,9 @@ async def ingest_batch(
     accepted = duplicates = 0
     if visits:
         visits = await classify_visits(conn, visits)
-        a, d = await _insert_visits(conn, visits, device_id=batch.device_id, gap_s=trip_gap_s)
+        a, d = await _insert_visits(
+            conn, visits, device_id=batch.device_id, gap_s=trip_gap_s, privacy=privacy
+        )
         accepted += a
         duplicates += d
     for beat in beats:
@@ -118,13 +127,20 @@ async def ingest_batch(
 
 
 async def _insert_visits(
-    conn: AsyncConnection[Any], visits: list[ZoneVisit], *, device_id: str, gap_s: float
+    conn: AsyncConnection[Any],
+    visits: list[ZoneVisit],
+    *,
+    device_id: str,
+    gap_s: float,
+    privacy: PrivacyKeys | None,
 ) -> tuple[int, int]:
     await conn.execute(_STAGING)
     async with conn.cursor() as cur:
         async with cur.copy(f"COPY staging_visit ({VISIT_COLUMNS}) FROM STDIN") as copy:
             for v in visits:
                 await copy.write_row(visit_row(v, device_id=device_id))
+        # member cards without tracking consent go in under a pseudonym (server/privacy/)
+        await apply_to_staged(conn, privacy or PrivacyKeys())
         await cur.execute(
             f"INSERT INTO zone_visit ({VISIT_COLUMNS}) SELECT {VISIT_COLUMNS} FROM staging_visit "
             "ON CONFLICT DO NOTHING RETURNING store_id, epc, tag_kind, enter_at"

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.rows import dict_row
 
 from server.loyalty import LedgerEntry, Lot, lot_changes
 
@@ -158,3 +159,40 @@ async def owed(conn: AsyncConnection[Any], member_id: int) -> int:
         )
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+# -------------------------------------------------------------------- data rights (server/privacy)
+
+# The ledger's personal data, for the record of processing.
+PERSONAL_FIELDS: dict[str, dict[str, str]] = {
+    "points_ledger": {"member_id": "points", "points": "points", "at": "points"},
+    "points_lot": {"member_id": "points", "points": "points", "purchase_id": "purchases"},
+}
+
+
+async def member_entries(conn: AsyncConnection[Any], member_ids: list[int]) -> list[dict[str, Any]]:
+    """The ledger entries of ``member_ids`` (a member and its merged records), oldest first."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT id, member_id, kind, points, lot_id, at, reason, ref FROM points_ledger "
+            "WHERE member_id = ANY(%s) ORDER BY at, id",
+            (member_ids,),
+        )
+        return list(await cur.fetchall())
+
+
+async def member_lots(conn: AsyncConnection[Any], member_ids: list[int]) -> list[dict[str, Any]]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT id, earned_at, expires_at, points, remaining, purchase_id FROM points_lot "
+            "WHERE member_id = ANY(%s) ORDER BY earned_at, id",
+            (member_ids,),
+        )
+        return list(await cur.fetchall())
+
+
+async def forget_purchases(conn: AsyncConnection[Any], purchase_ids: list[int]) -> None:
+    """Before purchases are deleted (retention): their lots keep the points, not the sale."""
+    await conn.execute(
+        "UPDATE points_lot SET purchase_id = NULL WHERE purchase_id = ANY(%s)", (purchase_ids,)
+    )

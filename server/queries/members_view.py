@@ -17,6 +17,7 @@ import numpy as np
 from psycopg import AsyncConnection
 
 from server.analysis.members import CLASS_PRIORITY, CORE_SHARE, VIP_TIERS, suggest_action
+from server.privacy.profiling import unprofiled_members
 from server.queries.facts import SEGMENT_SQL, Bound, Selection, rows
 from storeflow.api.member_analytics import (
     ClassCount,
@@ -156,6 +157,7 @@ async def lapse(
         "WHERE s.store_id = %(s)s AND s.as_of = %(as_of)s AND s.purchase_days >= %(min_n)s "
         "AND s.median_interval_days > 0 AND s.days_since > %(factor)s * s.median_interval_days "
         "AND s.p_alive <= %(max_p)s AND (%(segs)s::text[] IS NULL OR s.tier = ANY(%(segs)s)) "
+        "AND NOT s.member_id = ANY(%(unprofiled)s) "
         "ORDER BY ratio DESC LIMIT %(limit)s",
         Bound(
             sel,
@@ -164,6 +166,7 @@ async def lapse(
             factor=factor,
             max_p=max_p_alive,
             limit=limit,
+            unprofiled=await unprofiled_members(conn),
         ),
     )
     return [

@@ -29,6 +29,8 @@ from server.loyalty import (
 )
 from server.loyalty.discount import Discount, tier_discount
 from server.loyalty.rules import EarningRules, TierRules
+from server.privacy.consent import Purpose as ConsentPurpose
+from server.privacy.consent import may_use
 from server.queries import ledger
 from server.queries.ledger import balance
 from server.rollup import mark_dirty
@@ -671,7 +673,12 @@ async def link_trip(
     at: datetime,
 ) -> None:
     """Link a sale to the shopper's trip: the member's card tag seen on the floor (trip open at
-    the sale or ended at most 15 min before), else a cart read at the checkout within 2 min."""
+    the sale or ended at most 15 min before), else a cart read at the checkout within 2 min.
+    A member who has not consented to in-store tracking has no sale linked to any trip."""
+    if member_id is not None and not await may_use(
+        conn, member_id, ConsentPurpose.IN_STORE_TRACKING
+    ):
+        return
     row = None
     if member_id is not None:
         row = await (

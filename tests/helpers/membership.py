@@ -38,7 +38,7 @@ def enrol(
         "name": "Li Wei",
         "phone": "+86 138 0000 0001",
         "email": "li@example.com",
-        "consents": {"marketing": True, "in_store_tracking": False},
+        "consents": {"marketing": True, "in_store_tracking": True},
         **fields,
     }
     r = client(api).post("/api/v1/members", json=body, headers=admin)

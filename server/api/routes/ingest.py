@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from server.api.deps import ConnDep, EdgeDep, SettingsDep
+from server.privacy.keys import keys_from
 from server.queries.ingest import ingest_batch
 from storeflow.wire import IngestBatch, IngestResult
 
@@ -21,5 +22,9 @@ async def ingest(
     re-assembled in the same transaction. Events for another store than the edge credential's
     are counted as rejected."""
     return await ingest_batch(
-        conn, principal=principal, batch=batch, trip_gap_s=settings.trip_gap_s
+        conn,
+        principal=principal,
+        batch=batch,
+        trip_gap_s=settings.trip_gap_s,
+        privacy=keys_from(settings),
     )
