@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/storeflow bench edge
 	$(BIN)/storeflow bench ingest
 	$(BIN)/storeflow bench dashboard
+	$(BIN)/storeflow bench pages
 
 clean:
 	rm -rf $(VENV) .storeflow .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,8 @@
   115200 baud.
 * ``bench ingest``: the server's ingest path against a plain COPY of the same rows (see
   :mod:`orchestration.bench_ingest`).
+* ``bench pages``: every dashboard page loaded cold in headless Chromium, time to charts (see
+  :mod:`orchestration.bench_pages`).
 """
 
 from __future__ import annotations
@@ -135,6 +137,18 @@ def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     d.add_argument("--json", action="store_true", help="print one JSON line")
     d.set_defaults(func=_run_dashboard)
+    g = bsub.add_parser(
+        "pages", help="p50/p95 time-to-charts of every dashboard page, cold, in headless Chromium"
+    )
+    g.add_argument("--days", type=int, default=28, help="days of history (default 28)")
+    g.add_argument("--trips-per-day", type=int, default=800, help="mean trips a day (800)")
+    g.add_argument("--runs", type=int, default=5, help="timed cold loads per page (5)")
+    g.add_argument("--page", action="append", default=None, help="only this page (repeatable)")
+    g.add_argument(
+        "--data-dir", type=Path, default=None, help="keep the database here (reused if present)"
+    )
+    g.add_argument("--json", action="store_true", help="print only the JSON line")
+    g.set_defaults(func=_run_pages)
     s = bsub.add_parser("sim", help="the shopper simulator: days of the demo store per second")
     s.add_argument("--days", type=int, default=14, help="simulated days (default 14)")
     s.add_argument("--json", action="store_true", help="print one JSON line")
@@ -190,6 +204,19 @@ def _run_dashboard(args: argparse.Namespace) -> int:
         days=args.days,
         trips_per_day=args.trips_per_day,
         repeat=args.repeat,
+        data_dir=args.data_dir.resolve() if args.data_dir else None,
+        as_json=args.json,
+    )
+
+
+def _run_pages(args: argparse.Namespace) -> int:
+    from orchestration.bench_pages import PAGES, run_pages_bench
+
+    return run_pages_bench(
+        days=args.days,
+        trips_per_day=args.trips_per_day,
+        runs=args.runs,
+        pages=tuple(args.page or PAGES),
         data_dir=args.data_dir.resolve() if args.data_dir else None,
         as_json=args.json,
     )

@@ -4,11 +4,14 @@
    (kept, so a second run keeps the history); migrate; import the demo store layout; credentials.
 2. MQTT: ``MQTT_URL`` if set, else an in-process amqtt broker.
 3. The server (``storeflow server``) as a child process.
-4. Back-fill: simulated days of history pushed through the real edge code (encode -> decode ->
-   track -> outbox -> uplink) as fast as the machine allows, with progress.
-5. Live: the simulated store (serial R2000 readers on sockets, Impinj readers on MQTT) and an edge
-   agent as child processes, on a shared simulated clock running ``--speed`` times real time.
-6. The dashboard (``storeflow dashboard``) as a child process, unless ``--headless``.
+4. The dashboard (``storeflow dashboard``) as a child process, unless ``--headless``; its URL
+   and the till's are printed as soon as they answer.
+5. Live: the simulated store (serial R2000 readers on sockets, Impinj readers on MQTT), the till
+   and an edge agent as child processes, on a shared simulated clock running ``--speed`` times
+   real time.
+6. Back-fill, behind the live store: simulated days of history before it, newest day first,
+   pushed through the real edge code (encode -> decode -> track -> outbox -> uplink) on worker
+   processes at a lower CPU priority, with one progress line.
 
 ``--headless --minutes N`` stops after N minutes and prints one JSON line of figures measured
 against the simulator's ground truth. Ctrl-C stops every process the demo started.
@@ -39,6 +42,8 @@ from orchestration.procs import ProcessGroup, storeflow_command, wait_http
 from storeflow.net import free_port
 
 logger = logging.getLogger(__name__)
+
+BACKFILL_NICE = 10  # the back-fill workers yield the CPU to the live store, the till, the pages
 
 
 def add_demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -150,7 +155,6 @@ def run_demo(args: argparse.Namespace) -> int:
             env={"STOREFLOW_ROLLUP_INTERVAL_S": "3600"} if plan.headless else None,
         )
         wait_http(f"{api_url}/api/v1/health", timeout_s=90, group=group)
-        _say(f"API:       {api_url}/docs")
         if not plan.headless:
             group.start(
                 "dashboard",
@@ -164,28 +168,8 @@ def run_demo(args: argparse.Namespace) -> int:
                     setup.planner_token,
                 ),
             )
-            _say(f"Dashboard: http://127.0.0.1:{plan.dashboard_port}")
-
-        live_start = demo_data.choose_live_start(
-            now=datetime.now(UTC), data_end=asyncio.run(demo_data.data_end(db_url))
-        )
-        if plan.backfill_days > 0:
-            demo_data.backfill(
-                api_url=api_url,
-                token=setup.edge_token,
-                start=max(
-                    live_start - timedelta(days=plan.backfill_days),
-                    asyncio.run(demo_data.data_end(db_url)) or datetime.min.replace(tzinfo=UTC),
-                ),
-                end=live_start,
-                noise=plan.noise,
-                work_dir=plan.data_dir,
-                stop=stop,
-                pos_token=setup.pos_token,
-            )
-        if stop.is_set():
-            return 130
-
+        history_end = asyncio.run(demo_data.data_end(db_url))
+        live_start = demo_data.choose_live_start(now=datetime.now(UTC), data_end=history_end)
         wall_start = time.time() + 3.0
         live = demo_data.LivePlan(
             sim_epoch=live_start.timestamp(),
@@ -218,21 +202,45 @@ def run_demo(args: argparse.Namespace) -> int:
             ),
             env={"STOREFLOW_EDGE_TOKEN": setup.edge_token},
         )
-        if not plan.headless:
-            _say(
-                f"Till:      {api_url}/cashier#register=POS1&store={demo_data.STORE_ID}"
-                f"&token={setup.pos_token}"
-            )
         edge_cfg = _write_edge_config(plan.data_dir, live, api_url)
         group.start(
             "edge",
             storeflow_command("edge", "--config", str(edge_cfg)),
             env={"STOREFLOW_EDGE_TOKEN": setup.edge_token},
         )
+        _say(f"API:       {api_url}/docs")
+        if not plan.headless:
+            dashboard_url = f"http://127.0.0.1:{plan.dashboard_port}"
+            wait_http(f"{dashboard_url}/_stcore/health", timeout_s=60, group=group)
+            _say(f"Dashboard: {dashboard_url}")
+            _say(
+                f"Till:      {api_url}/cashier#register=POS1&store={demo_data.STORE_ID}"
+                f"&token={setup.pos_token}"
+            )
         _say(
             f"live: simulated store from {live_start:%Y-%m-%d %H:%M} UTC at {plan.speed:g}x; "
             f"logs in {group.log_dir}; Ctrl-C stops everything"
         )
+        backfill: threading.Thread | None = None
+        if plan.backfill_days > 0:
+            earliest = history_end or datetime.min.replace(tzinfo=UTC)
+            backfill = threading.Thread(
+                target=demo_data.backfill,
+                name="backfill",
+                kwargs={
+                    "api_url": api_url,
+                    "token": setup.edge_token,
+                    "start": max(live_start - timedelta(days=plan.backfill_days), earliest),
+                    "end": live_start,
+                    "noise": plan.noise,
+                    "work_dir": plan.data_dir,
+                    "stop": stop,
+                    "pos_token": setup.pos_token,
+                    "nice": BACKFILL_NICE,
+                },
+                daemon=True,
+            )
+            backfill.start()
 
         deadline = None if plan.minutes is None else time.monotonic() + plan.minutes * 60
         while not stop.is_set():
@@ -241,6 +249,9 @@ def run_demo(args: argparse.Namespace) -> int:
             group.check_alive()
             stop.wait(1.0)
         live_end = live.sim_now()
+        if backfill is not None:
+            stop.set()  # the minutes are up (or Ctrl-C): the back-fill stops where it is
+            backfill.join(60)
         group.stop("sim")
         group.stop("edge", timeout=30)
         if plan.headless:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -22,6 +23,9 @@ from storeflow.clock import ScaledClock
 from storeflow.epc import OBJECT_CLASS_MEMBER_CARD, encode_gid96
 from storeflow.layout import StoreLayout, load_layout
 from storeflow.wire import SHOPPER_TAG_VALUES
+
+if TYPE_CHECKING:
+    from orchestration.replay import ReplayStats
 
 logger = logging.getLogger(__name__)
 
@@ -255,6 +259,27 @@ class DayResult:
     left: int
 
 
+# Set in back-fill worker processes (by _init_worker): where a slice reports how far it got.
+_PROGRESS: Any = None
+PROGRESS_EVERY_READS = 20_000
+DRAIN_EVERY_READS = 100_000
+
+
+def _init_worker(progress: Any, nice: int) -> None:
+    """A back-fill worker: below the live store in CPU priority, quiet in the log (no line per
+    HTTP request), reporting progress to the parent."""
+    global _PROGRESS
+    _PROGRESS = progress
+    if nice:
+        os.nice(nice)
+    logging.getLogger().setLevel(logging.WARNING)
+
+
+def _report(key: str, sim_t: float, reads: int) -> None:
+    if _PROGRESS is not None:
+        _PROGRESS.put((key, sim_t, reads))
+
+
 def backfill_day(
     *,
     api_url: str,
@@ -276,6 +301,7 @@ def backfill_day(
 
     scenario = load_scenario_for_demo(noise)
     lay = layout()
+    key = start.isoformat()
     outbox = Outbox(work_dir / f"backfill-{start:%Y%m%d%H%M}.outbox.sqlite")
     uplink = Uplink(
         server_url=api_url,
@@ -289,15 +315,17 @@ def backfill_day(
     )
     reads, truth = backfill_reads(scenario, lay, start, end)
 
-    def send(_stats: object) -> None:
-        uplink.drain()
+    def progress(stats: ReplayStats) -> None:
+        _report(key, stats.last_ts, stats.reads_in)
+        if stats.reads_in % DRAIN_EVERY_READS == 0:
+            uplink.drain()
 
     stats = replay(
         reads,
         pipeline=pipeline,
         protocols=reader_protocols(),
-        progress=send,
-        progress_every=100_000,
+        progress=progress,
+        progress_every=PROGRESS_EVERY_READS,
     )
     left = uplink.drain(max_attempts=50)
     uplink.close()
@@ -315,7 +343,43 @@ def backfill_day(
         for purchase in sorted(truth.purchases, key=lambda p: p.at):
             pos.post(purchase)
         pos.close()
+    _report(key, end.timestamp(), stats.reads_in)
     return DayResult(f"{start:%a %d %b}", stats.reads_in, pipeline.visits_out, stats.seconds, left)
+
+
+@dataclass
+class BackfillProgress:
+    """How far a back-fill of several slices is, from the workers' reports."""
+
+    slices: list[tuple[datetime, datetime]]
+    reached: dict[str, float] = field(default_factory=dict)  # slice start -> simulated time
+    reads: dict[str, int] = field(default_factory=dict)
+    done: int = 0
+
+    def note(self, key: str, sim_t: float, reads: int) -> None:
+        self.reached[key] = max(self.reached.get(key, 0.0), sim_t)
+        self.reads[key] = max(self.reads.get(key, 0), reads)
+
+    def fraction(self) -> float:
+        """Share of the simulated time covered, over all slices."""
+        total = sum((b - a).total_seconds() for a, b in self.slices)
+        covered = 0.0
+        for a, b in self.slices:
+            t = self.reached.get(a.isoformat())
+            if t is not None:
+                covered += min(max(t - a.timestamp(), 0.0), (b - a).total_seconds())
+        return covered / total if total > 0 else 1.0
+
+    def line(self, elapsed_s: float) -> str:
+        from orchestration.progress import eta_text, progress_bar
+
+        f = self.fraction()
+        reads = sum(self.reads.values())
+        rate = reads / elapsed_s if elapsed_s > 0 else 0.0
+        return (
+            f"back-fill {progress_bar(f)} {f:4.0%}  {self.done}/{len(self.slices)} days  "
+            f"{reads:,} reads ({rate:,.0f}/s)  about {eta_text(f, elapsed_s)} left"
+        )
 
 
 def backfill(
@@ -329,22 +393,32 @@ def backfill(
     stop: threading.Event,
     pos_token: str | None = None,
     workers: int = 2,
+    nice: int = 0,
 ) -> None:
-    """Simulate [start, end) a day at a time, newest day first, on ``workers`` processes."""
+    """Simulate [start, end) a day at a time, newest day first, on ``workers`` processes
+    (``nice``: their CPU priority below this one's, so a live store next to them keeps up)."""
+    import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from queue import Empty
 
     from firmware_sim.shoppers import iter_days
+    from orchestration.progress import ProgressLine
 
     if end <= start:
         return
     slices = list(iter_days(start, end))[::-1]
     _say(
         f"back-filling {len(slices)} simulated days ({start:%Y-%m-%d} .. {end:%Y-%m-%d %H:%M}), "
-        f"newest first, through the edge decoders and tracker on {workers} processes ..."
+        f"newest first, through the edge decoders and tracker on {workers} processes"
     )
     t0 = time.monotonic()
-    total_reads = total_visits = done = 0
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    state = BackfillProgress(slices)
+    shown = ProgressLine()
+    total_reads = total_visits = 0
+    reports: Any = multiprocessing.Queue()
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(reports, nice)
+    ) as pool:
         pending: set[Future[DayResult]] = {
             pool.submit(
                 backfill_day,
@@ -359,32 +433,33 @@ def backfill(
             for a, b in slices
         }
         while pending:
-            finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            while True:
+                try:
+                    state.note(*reports.get_nowait())
+                except Empty:
+                    break
             for fut in finished:
                 try:
                     r = fut.result()
                 except Exception:
                     if stop.is_set():  # Ctrl-C reached the workers too
-                        _say("back-fill interrupted")
+                        shown.done("back-fill interrupted")
                         return
                     raise
-                done += 1
+                state.done += 1
                 total_reads += r.reads
                 total_visits += r.visits
-                elapsed = time.monotonic() - t0
-                _say(
-                    f"  [{done:2d}/{len(slices)}] {r.day}: {r.reads:>9,} reads -> "
-                    f"{r.visits:>6,} visits  ({total_reads / elapsed:,.0f} reads/s overall)"
-                )
+            shown.update(state.line(time.monotonic() - t0))
             if stop.is_set():
                 for fut in pending:
                     fut.cancel()
-                _say("back-fill interrupted")
+                shown.done("back-fill interrupted")
                 return
     elapsed = time.monotonic() - t0
-    _say(
-        f"back-fill done: {total_reads:,} reads -> {total_visits:,} visits in {elapsed:.0f} s "
-        f"({total_reads / elapsed:,.0f} reads/s)"
+    shown.done(
+        f"back-fill done: {len(slices)} days, {total_reads:,} reads -> {total_visits:,} visits "
+        f"in {elapsed:.0f} s ({total_reads / elapsed:,.0f} reads/s)"
     )
 
 
