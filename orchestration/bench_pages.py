@@ -30,10 +30,11 @@ import httpx
 
 from orchestration.bench_dashboard import _prepare
 from orchestration.bench_data import populate
-from orchestration.procs import free_port, storeflow_command
+from orchestration.procs import storeflow_command
 from server.embedded_pg import EmbeddedPostgres
 from server.migrate import migrate
 from server.threaded import serve_in_thread
+from storeflow.net import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
