@@ -201,8 +201,10 @@ def run_demo(args: argparse.Namespace) -> int:
                 f"socket://127.0.0.1:{live.scanner_port}",
                 "--server-url",
                 api_url,
+                "--token-env",
+                "STOREFLOW_REGISTER_TOKEN",
             ),
-            env={"STOREFLOW_EDGE_TOKEN": setup.edge_token},
+            env={"STOREFLOW_REGISTER_TOKEN": setup.register_token},
         )
         if not plan.headless:
             _say(
