@@ -18,8 +18,9 @@ from collections.abc import Iterator
 
 import psycopg
 
-# psycopg sends COMMIT as an unnamed Parse message: b"P" <len> b"\0" b"COMMIT\0"
-COMMIT = re.compile(rb"\x00COMMIT\x00")
+# psycopg sends COMMIT as a simple query, b"Q" <int32 length 11> b"COMMIT\0" (or, in pipeline
+# mode, as an unnamed Parse message: b"P" <length> b"\0COMMIT\0")
+COMMIT = re.compile(rb"(?:Q\x00\x00\x00\x0b|\x00)COMMIT\x00")
 
 
 class TcpProxy:
