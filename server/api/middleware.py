@@ -122,9 +122,13 @@ class BodyLimit:
 
 
 def _route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    """The matched route's template (``/api/v1/members/{member_id}/redemptions``): the path with
+    each path parameter's segment named back; ``unmatched`` when no route matched."""
+    if scope.get("route") is None:
+        return "unmatched"
+    names = {str(v): k for k, v in (scope.get("path_params") or {}).items()}
+    path = str(scope.get("path", ""))
+    return "/".join(f"{{{names[seg]}}}" if seg in names else seg for seg in path.split("/"))
 
 
 class SecurityHeadersAndMetrics:
