@@ -305,3 +305,25 @@ def test_json_logs_are_one_object_per_line() -> None:
     entry = json.loads(JsonFormatter().format(record))
     assert entry["level"] == "WARNING" and entry["logger"] == "server.x"
     assert entry["message"] == "a b" and entry["time"].endswith("+00:00")
+
+
+# --- the dashboard --------------------------------------------------------------------------
+
+
+def test_the_dashboard_binds_to_loopback_and_asks_for_a_login_elsewhere() -> None:
+    import dashboard.cli as dcli
+
+    parser = argparse.ArgumentParser()
+    dcli.add_dashboard_parser(parser.add_subparsers())
+    args = parser.parse_args(["dashboard", "--token", "t0k", "--api-url", "http://api"])
+    assert args.host == "127.0.0.1"
+    env = dcli.dashboard_env(args, {"STOREFLOW_API_TOKEN": "old"})
+    assert isinstance(env, dict) and env["STOREFLOW_API_TOKEN"] == "t0k"
+    assert dcli.LOGIN_ENV not in env
+    args = parser.parse_args(["dashboard", "--host", "0.0.0.0", "--token", "t0k"])
+    env = dcli.dashboard_env(args, {"STOREFLOW_API_TOKEN": "old"})
+    assert isinstance(env, dict) and env[dcli.LOGIN_ENV] == "1"
+    assert "STOREFLOW_API_TOKEN" not in env  # never built in when others can reach it
+    args = parser.parse_args(["dashboard", "--host", "::1"])
+    args.token = None
+    assert isinstance(dcli.dashboard_env(args, {}), str)  # loopback without a token: refused
