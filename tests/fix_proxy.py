@@ -27,6 +27,7 @@ class TcpProxy:
     def __init__(self, host: str, port: int) -> None:
         self.target = (host, port)
         self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)  # so the accept loop sees the stop
         self.port: int = self._listener.getsockname()[1]
         self._cut: re.Pattern[bytes] | None = None
         self._lock = threading.Lock()
@@ -71,8 +72,11 @@ class TcpProxy:
         while not self._stop.is_set():
             try:
                 client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            client.settimeout(None)
             upstream = socket.create_connection(self.target)
             with self._lock:
                 self._sockets += [client, upstream]
