@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -26,9 +27,43 @@ from storeflow.layout import StoreLayout
 CACHE_TTL_S = 30
 
 
+LOGIN_ENV = "STOREFLOW_DASHBOARD_LOGIN"  # "1": each visitor enters a planner token
+
+
+def login_required() -> bool:
+    return os.environ.get(LOGIN_ENV) == "1"
+
+
 @st.cache_resource
+def _client_for(token: str) -> StoreflowClient:
+    return StoreflowClient(replace(ApiConfig.from_env(), token=token))
+
+
 def client() -> StoreflowClient:
-    return StoreflowClient(ApiConfig.from_env())
+    """The API client: of the token given at start, or (login) of the visitor's own token."""
+    if login_required():
+        return _client_for(str(st.session_state.get("api_token", "")))
+    return _client_for(ApiConfig.from_env().token)
+
+
+def login() -> bool:
+    """When the dashboard is served beyond this machine: ask for a planner token (checked with
+    the server, kept in the visitor's session only). True once logged in."""
+    if not login_required() or st.session_state.get("api_token"):
+        return True
+    with st.sidebar.form("login"):
+        token = st.text_input("Planner token", type="password")
+        if not st.form_submit_button("Log in") or not token.strip():
+            st.info("Log in with a planner token.")
+            return False
+    try:
+        _client_for(token.strip()).stores()
+    except ApiError as exc:
+        st.error(str(exc))
+        return False
+    st.session_state["api_token"] = token.strip()
+    st.rerun()
+    return True
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
@@ -95,6 +130,8 @@ class Selection:
 def sidebar() -> Selection | None:
     """Store, period and bucket filters; None (after showing why) if the API cannot be used."""
     st.sidebar.title("Storeflow")
+    if not login():
+        return None
     try:
         options = stores()
     except ApiError as exc:

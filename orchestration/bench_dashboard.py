@@ -66,7 +66,7 @@ def calls(
 
 async def _prepare(url: str, end: datetime, days: int) -> tuple[str, dict[str, float]]:
     async with await psycopg.AsyncConnection.connect(url) as conn:
-        token = await create_credential(conn, name="bench", role="planner")
+        token = await create_credential(conn, name="bench", role="planner", chain=True)
         await conn.commit()
         timings: dict[str, float] = {}
         t0 = time.perf_counter()

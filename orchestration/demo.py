@@ -199,8 +199,10 @@ def run_demo(args: argparse.Namespace) -> int:
                 f"socket://127.0.0.1:{live.scanner_port}",
                 "--server-url",
                 api_url,
+                "--token-env",
+                "STOREFLOW_REGISTER_TOKEN",
             ),
-            env={"STOREFLOW_EDGE_TOKEN": setup.edge_token},
+            env={"STOREFLOW_REGISTER_TOKEN": setup.register_token},
         )
         edge_cfg = _write_edge_config(plan.data_dir, live, api_url)
         group.start(

@@ -57,6 +57,7 @@ class Credentials:
     planner_token: str
     admin_token: str
     pos_token: str
+    register_token: str  # the till's card scanner (``storeflow register``)
 
 
 DEMO_MEMBERS_SQL = """
@@ -133,10 +134,19 @@ async def prepare_database(db_url: str) -> Credentials:
         pos = await create_credential(
             conn, name="demo-pos", role="cashier", store_id=STORE_ID, register_id="POS1"
         )
-        planner = await create_credential(conn, name="demo-dashboard", role="planner")
+        scanner = await create_credential(
+            conn, name="demo-scanner", role="register", store_id=STORE_ID, register_id="POS1"
+        )
+        planner = await create_credential(conn, name="demo-dashboard", role="planner", chain=True)
         admin = await create_credential(conn, name="demo-admin", role="admin")
         await conn.commit()
-    return Credentials(edge_token=edge, planner_token=planner, admin_token=admin, pos_token=pos)
+    return Credentials(
+        edge_token=edge,
+        planner_token=planner,
+        admin_token=admin,
+        pos_token=pos,
+        register_token=scanner,
+    )
 
 
 def load_scenario_for_demo(noise: str | None = None, *, today: date | None = None) -> Any:

@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import Response
 from psycopg_pool import AsyncConnectionPool
 
 from server.api import errors
 from server.api.deps import STATE_KEY
+from server.api.middleware import BodyLimit, SecurityHeadersAndMetrics
 from server.api.routes import (
     analytics,
     cards,
@@ -31,14 +33,16 @@ from server.api.routes import (
     tags,
     tiers,
 )
-from server.api.state import AppState
+from server.api.state import AppState, Limits
 from server.db import make_pool
 from server.loyalty.rules import load_loyalty_rules
+from server.metrics import CONTENT_TYPE, Metrics
 from server.privacy.keys import keys_from
 from server.privacy.record import load_store_record
 from server.privacy.retention import Retention, purge_every
 from server.queries.credentials import ensure_bootstrap_admin
 from server.rollup import refresh_dirty
+from server.scanhub import ScanHub
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -94,11 +98,24 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     if settings.privacy_record:  # a bad record stops the start, naming its line and key
         load_store_record(settings.privacy_record)
 
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, AppState]]:
         pool = make_pool(database_url, max_size=settings.pool_max)
         await pool.open(wait=True, timeout=30)
-        state = AppState(settings=settings, database_url=database_url, pool=pool, rules=rules)
+        scans = ScanHub(database_url)
+        await scans.start()
+        state = AppState(
+            settings=settings,
+            database_url=database_url,
+            pool=pool,
+            rules=rules,
+            scans=scans,
+            metrics=metrics,
+            limits=Limits.from_settings(settings),
+        )
+        metrics.watch(pool, lambda: scans.subscriber_count)
         if settings.admin_token:
             async with pool.connection() as conn:
                 await ensure_bootstrap_admin(conn, settings.admin_token)
@@ -119,6 +136,8 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            metrics.watch(None, None)
+            await scans.stop()
             await pool.close()
 
     app = FastAPI(
@@ -131,4 +150,13 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.include_router(api_router())
     app.include_router(registers.page_router)
     app.include_router(privacy.page_router)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        """Prometheus text format: requests, ingest outcomes, the pool, open scan streams."""
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
+    # the last added runs first: the body limit before anything reads the body
+    app.add_middleware(SecurityHeadersAndMetrics, metrics=metrics)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

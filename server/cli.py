@@ -24,7 +24,9 @@ def add_server_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def add_db_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("db", help="database tasks: migrate, create-token, import-layout, purge")
+    p = sub.add_parser(
+        "db", help="database tasks: migrate, create-token, revoke-token, import-layout, purge"
+    )
     p.add_argument("--database-url", default=None, help="PostgreSQL/TimescaleDB URL")
     dsub = p.add_subparsers(dest="db_command", metavar="TASK", required=True)
     m = dsub.add_parser("migrate", help="apply pending migrations (re-running is a no-op)")
@@ -33,13 +35,26 @@ def add_db_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     t.add_argument(
         "--role",
         required=True,
-        choices=["edge", "cashier", "planner", "admin"],
+        choices=["edge", "cashier", "register", "planner", "admin"],
         help="what the credential may do",
     )
     t.add_argument("--name", required=True, help="who or what the credential is for")
-    t.add_argument("--store", default=None, help="store id (edge and cashier credentials)")
-    t.add_argument("--register", default=None, help="register id (cashier credentials)")
+    t.add_argument(
+        "--store", default=None, help="store id (edge, cashier, register and planner credentials)"
+    )
+    t.add_argument(
+        "--register", default=None, help="register id (cashier and register credentials)"
+    )
+    t.add_argument(
+        "--chain", action="store_true", help="a planner for every store (instead of --store)"
+    )
     t.set_defaults(func=run_create_token)
+    r = dsub.add_parser("revoke-token", help="revoke credentials: their tokens get 401 at once")
+    which = r.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", type=int, default=None, help="the credential's id")
+    which.add_argument("--name", default=None, help="every credential with this name")
+    which.add_argument("--token-env", default=None, help="a variable holding the token to revoke")
+    r.set_defaults(func=run_revoke_token)
     i = dsub.add_parser("import-layout", help="import a store layout YAML")
     i.add_argument("path", type=Path, help="layout YAML, e.g. firmware_sim/stores/demo.yaml")
     i.set_defaults(func=run_import_layout)
@@ -74,10 +89,12 @@ def run_server(args: argparse.Namespace) -> int:
 
     from server.app import create_app
     from server.db import wait_for_database
+    from server.logs import use_format
     from server.migrate import migrate
     from storeflow.yamlconf import ConfigError
 
     db = _Database(args.database_url)
+    use_format(db.settings.log_format)
     assert db.url is not None
     try:
         asyncio.run(wait_for_database(db.url, timeout_s=60))
@@ -88,7 +105,17 @@ def run_server(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             print(f"config error: {exc}")
             return 2
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        from uvicorn.config import LOGGING_CONFIG
+
+        # JSON logs: uvicorn's loggers go through the root logger's JSON handler
+        json_logs = db.settings.log_format == "json"
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            log_config=None if json_logs else LOGGING_CONFIG,
+        )
     finally:
         db.close()
     return 0
@@ -120,6 +147,7 @@ def run_create_token(args: argparse.Namespace) -> int:
                 role=args.role,
                 store_id=args.store,
                 register_id=args.register,
+                chain=args.chain,
             )
             await conn.commit()
             return token
@@ -128,8 +156,47 @@ def run_create_token(args: argparse.Namespace) -> int:
     assert db.url is not None
     try:
         print(asyncio.run(go(db.url)))
+    except ValueError as exc:
+        print(f"config error: {exc}")
+        return 2
     finally:
         db.close()
+    return 0
+
+
+def run_revoke_token(args: argparse.Namespace) -> int:
+    import os
+
+    import psycopg
+
+    from server.queries.credentials import revoke_credential
+
+    token = None
+    if args.token_env is not None:
+        token = os.environ.get(args.token_env)
+        if not token:
+            print(f"config error: {args.token_env} is not set")
+            return 2
+
+    async def go(url: str) -> list[tuple[int, bool]]:
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            found = await revoke_credential(
+                conn, credential_id=args.id, name=args.name, token=token
+            )
+            await conn.commit()
+            return found
+
+    db = _Database(args.database_url)
+    assert db.url is not None
+    try:
+        found = asyncio.run(go(db.url))
+    finally:
+        db.close()
+    if not found:
+        print("no such credential")
+        return 1
+    for credential_id, newly in found:
+        print(f"credential {credential_id}: {'revoked' if newly else 'already revoked'}")
     return 0
 
 

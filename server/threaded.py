@@ -15,12 +15,14 @@ from storeflow.net import free_port
 
 
 @contextmanager
-def serve_in_thread(database_url: str, *, port: int | None = None) -> Iterator[str]:
+def serve_in_thread(
+    database_url: str, *, port: int | None = None, settings: Settings | None = None
+) -> Iterator[str]:
     """Serve the app on 127.0.0.1 until the block ends; yields the base URL."""
     port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(Settings(), database_url=database_url),
+            create_app(settings or Settings(), database_url=database_url),
             host="127.0.0.1",
             port=port,
             log_level="warning",

@@ -133,14 +133,28 @@ class IngestBatch(Frozen):
     events: list[Event] = Field(max_length=10_000)
 
 
+class RowProblem(BaseModel):
+    """Why one event of a batch was rejected (``index``: its place in ``events``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    event_id: uuid.UUID
+    reason: str
+
+
 class IngestResult(BaseModel):
-    """The server's acknowledgement: the edge deletes the batch from its outbox on this."""
+    """The server's acknowledgement: the edge deletes the batch from its outbox on this.
+
+    Rejected events are not stored and never will be (resending them gives the same answer);
+    ``problems`` says why, one entry per rejected event."""
 
     model_config = ConfigDict(frozen=True)
 
     accepted: int
     duplicates: int
     rejected: int = 0
+    problems: list[RowProblem] = Field(default_factory=list)
 
 
 def visit_event_id(*, store_id: str, zone: str, epc: str, enter_at: datetime) -> uuid.UUID:

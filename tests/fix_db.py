@@ -118,17 +118,25 @@ def conn(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
 
 
 def make_token(
-    db_url: str, role: str, *, store_id: str | None = None, register_id: str | None = None
+    db_url: str,
+    role: str,
+    *,
+    store_id: str | None = None,
+    register_id: str | None = None,
+    chain: bool | None = None,
 ) -> str:
-    """Create a credential directly in the database; returns its token."""
+    """Create a credential directly in the database; returns its token. A planner without a
+    store is one for the whole chain unless ``chain`` says otherwise."""
     from server.auth import new_token, token_hash
 
+    if chain is None:
+        chain = role == "planner" and store_id is None
     token = new_token()
     with psycopg.connect(db_url) as c:
         c.execute(
-            "INSERT INTO api_credential (name, role, store_id, register_id, token_sha256) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            (f"test-{role}", role, store_id, register_id, token_hash(token)),
+            "INSERT INTO api_credential (name, role, store_id, register_id, chain, token_sha256) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (f"test-{role}", role, store_id, register_id, chain, token_hash(token)),
         )
     return token
 

@@ -73,6 +73,7 @@ def member_purchases(purchases: pd.DataFrame, as_of: datetime | pd.Timestamp) ->
             "amount": p["amount"].astype(np.float64).to_numpy()[keep],
         }
     )
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)  # also when there is no purchase
     return (
         frame.groupby(["member_id", "purchase"], sort=False)
         .agg(at=("at", "min"), amount=("amount", "sum"))

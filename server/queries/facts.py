@@ -19,6 +19,8 @@ from server.errors import InvalidRequest
 from server.rollup import day_bounds, ensure_fresh, store_timezone
 
 DEFAULT_DAYS = 7
+EARLIEST = date(1970, 1, 1)  # selections (and the baselines before them) stay in range
+LATEST = date(2999, 12, 31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +89,12 @@ async def select(
     segments: tuple[str, ...] | None = None,
     floor: str | None = None,
     staleness_s: float = 0.0,
+    max_days: int | None = None,
 ) -> Selection:
     """The days from ``start``'s local day to the day before ``end`` (``end`` is exclusive;
-    default: the day of the latest visit), ``DEFAULT_DAYS`` days when ``start`` is missing."""
+    default: the day of the latest visit), ``DEFAULT_DAYS`` days when ``start`` is missing.
+    A selection of more than ``max_days`` days, or outside the years ``EARLIEST``..``LATEST``,
+    is an :class:`InvalidRequest`."""
     tz = await store_timezone(conn, store_id)
     zone = ZoneInfo(tz)
 
@@ -97,7 +102,10 @@ async def select(
         if isinstance(value, datetime):
             if value.tzinfo is None:
                 value = value.replace(tzinfo=zone)
-            loc = value.astimezone(zone)
+            try:
+                loc = value.astimezone(zone)
+            except OverflowError as exc:
+                raise InvalidRequest(f"dates must lie between {EARLIEST} and {LATEST}") from exc
             return loc.date(), loc.time() == datetime.min.time()
         return value, True
 
@@ -109,6 +117,10 @@ async def select(
     first = local(start)[0] if start is not None else last - timedelta(days=DEFAULT_DAYS - 1)
     if last < first:
         raise InvalidRequest("end must be after start")
+    if first < EARLIEST or last > LATEST:
+        raise InvalidRequest(f"dates must lie between {EARLIEST} and {LATEST}")
+    if max_days is not None and (last - first).days + 1 > max_days:
+        raise InvalidRequest(f"a selection may span at most {max_days} days")
     sel = Selection(store_id, first, last, tz, segments or None, floor or None)
     await ensure_fresh(conn, store_id, first, last, staleness_s=staleness_s)
     return sel

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
+from pydantic import BaseModel
 
+from server.auth import REGISTER_SCOPED, Role
+from server.errors import InvalidRequest
 from server.privacy.keys import PrivacyKeys
 from server.privacy.tracking import apply_to_staged
 from server.queries.credentials import Principal
@@ -21,8 +25,12 @@ from storeflow.wire import (
     Heartbeat,
     IngestBatch,
     IngestResult,
+    RawRead,
+    RowProblem,
     ZoneVisit,
 )
+
+WireEvent = RawRead | ZoneVisit | Heartbeat | CardScan
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +65,69 @@ def visit_row(v: ZoneVisit, *, device_id: str) -> tuple[object, ...]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """Event times the server accepts: from ``max_age`` before its clock to ``max_ahead``
+    after (a reader clock set to year 1 or 2099 is a fault, not a visit)."""
+
+    now: datetime
+    max_age: timedelta
+    max_ahead: timedelta
+
+    def problem(self, at: datetime) -> str | None:
+        if at < self.now - self.max_age:
+            return f"dated {at.isoformat()}: older than the server accepts"
+        if at > self.now + self.max_ahead:
+            return f"dated {at.isoformat()}: later than the server's clock allows"
+        return None
+
+
+def _times(event: WireEvent) -> tuple[datetime, ...]:
+    if isinstance(event, ZoneVisit):
+        return (event.enter_at, event.exit_at)
+    if isinstance(event, Heartbeat):
+        return (event.sent_at,)
+    if isinstance(event, CardScan):
+        return (event.scanned_at,)
+    return (event.read_at,)
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, BaseModel):
+        return _has_nul(value.model_dump())
+    return False
+
+
+def row_problem(event: WireEvent, *, principal: Principal, window: TimeWindow) -> str | None:
+    """Why this event of a batch cannot be stored, or None: the store and register scope of the
+    credential, who may send card scans (a till's credential, never an edge device), times
+    within the window, and text PostgreSQL can hold."""
+    if principal.store_id is not None and event.store_id != principal.store_id:
+        return f"store {event.store_id!r} is not this credential's"
+    at_register = principal.role in REGISTER_SCOPED
+    if isinstance(event, CardScan):
+        if not at_register and principal.role is not Role.ADMIN:
+            return "card scans are accepted from a register's credential only"
+        if principal.register_id is not None and event.register_id != principal.register_id:
+            return f"register {event.register_id!r} is not this credential's"
+    elif at_register:
+        return f"a register's credential sends card scans only, not {event.kind}"
+    for at in _times(event):
+        if (why := window.problem(at)) is not None:
+            return why
+    if isinstance(event, ZoneVisit) and event.exit_at < event.enter_at:
+        return "exit_at is before enter_at"
+    if _has_nul(event):
+        return "a text field holds a NUL character"
+    return None
+
+
 async def ingest_batch(
     conn: AsyncConnection[Any],
     *,
@@ -64,24 +135,26 @@ async def ingest_batch(
     batch: IngestBatch,
     trip_gap_s: float,
     privacy: PrivacyKeys | None = None,
+    window: TimeWindow,
 ) -> IngestResult:
     visits: list[ZoneVisit] = []
     beats: list[Heartbeat] = []
     scans: list[CardScan] = []
-    rejected = 0
-    for event in batch.events:
-        if principal.store_id is not None and event.store_id != principal.store_id:
-            rejected += 1
+    problems: list[RowProblem] = []
+    if _has_nul(batch.device_id):
+        raise InvalidRequest("device_id holds a NUL character")
+    for index, event in enumerate(batch.events):
+        why = row_problem(event, principal=principal, window=window)
+        if why is not None:
+            problems.append(RowProblem(index=index, event_id=event.event_id, reason=why))
         elif isinstance(event, ZoneVisit):
-            if event.exit_at < event.enter_at:
-                rejected += 1
-            else:
-                visits.append(event)
+            visits.append(event)
         elif isinstance(event, Heartbeat):
             beats.append(event)
         elif isinstance(event, CardScan):
             scans.append(event)
         # raw reads are accepted and not stored (short-retention raw storage is optional)
+    rejected = len(problems)
     accepted = duplicates = 0
     if visits:
         visits = await classify_visits(conn, visits)
@@ -123,7 +196,9 @@ async def ingest_batch(
             await conn.execute("SELECT pg_notify('card_scan', %s)", (scan.model_dump_json(),))
         else:
             duplicates += 1
-    return IngestResult(accepted=accepted, duplicates=duplicates, rejected=rejected)
+    return IngestResult(
+        accepted=accepted, duplicates=duplicates, rejected=rejected, problems=problems
+    )
 
 
 async def _insert_visits(

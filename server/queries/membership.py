@@ -554,6 +554,7 @@ async def record_return(
     *,
     actor: str,
     store_id: str | None = None,
+    register_id: str | None = None,
 ) -> ReturnOut:
     """Reverse points in proportion to the value returned, never twice, never beyond the sale.
 
@@ -561,12 +562,16 @@ async def record_return(
     already spent is recorded as a ``reverse`` ledger entry with no lot (a debt), so the
     balance may go below zero rather than leave points for goods no longer bought."""
     row = await (
-        await conn.execute("SELECT member_id, store_id FROM purchase WHERE id = %s", (purchase_id,))
+        await conn.execute(
+            "SELECT member_id, store_id, register_id FROM purchase WHERE id = %s", (purchase_id,)
+        )
     ).fetchone()
     if row is None:
         raise NotFound("purchase not found")
     if store_id is not None and row[1] != store_id:
         raise Forbidden(f"this credential is for store {store_id!r}")
+    if register_id is not None and row[2] != register_id:
+        raise Forbidden(f"the purchase was made at another register than {register_id!r}")
     member_id = row[0]
     if member_id is not None:
         await conn.execute("SELECT 1 FROM member WHERE id = %s FOR UPDATE", (member_id,))

@@ -327,7 +327,12 @@ def test_wrong_token_role_and_store_read_plainly(live_api: tuple[str, str], db_u
     url, token = live_api
     cases: list[tuple[str, Any, int, str]] = [
         ("not-a-token", lambda c: c.stores(), 401, "rejected the API token"),
-        (make_token(db_url, "cashier"), lambda c: c.stores(), 403, "planner token"),
+        (
+            make_token(db_url, "cashier", store_id="demo", register_id="T1"),
+            lambda c: c.stores(),
+            403,
+            "planner token",
+        ),
         (token, lambda c: c.layout("nowhere"), 404, "Not found"),
     ]
     for tok, call, status, needle in cases:

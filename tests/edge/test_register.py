@@ -28,7 +28,7 @@ def test_card_presented_once_is_posted_once(
 ) -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    token = make_token(db_url, "edge", store_id="demo")
+    token = make_token(db_url, "register", store_id="demo", register_id="T1")
     poster = ScanPoster(server_url=api_url, token=token, device_id="register-T1")
     stop = threading.Event()
 

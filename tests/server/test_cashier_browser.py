@@ -48,7 +48,7 @@ def test_scan_sale_redeem_at_the_till(db_url: str) -> None:
         httpx.post(f"{base}/api/v1/cards/0A0B0C0D0E/lost", headers=admin)
         poster = ScanPoster(
             server_url=base,
-            token=make_token(db_url, "edge", store_id="demo"),
+            token=make_token(db_url, "register", store_id="demo", register_id="T1"),
             device_id="register-T1",
         )
         agent = threading.Thread(

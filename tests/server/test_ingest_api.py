@@ -131,7 +131,7 @@ def test_health_reports_database_and_devices(api: Api) -> None:
     token = api.token("edge", store_id="demo")
     body = IngestBatch(device_id="edge-1", sent_at=T0, events=[beat]).model_dump_json()
     post(api, body, token)
-    h = client.get("/api/v1/health").json()
+    h = client.get("/api/v1/health", headers=api.headers("planner")).json()
     assert h["database"] is True and h["migrations"] >= 1 and h["timescaledb"] is False
     assert h["status"] == "degraded"
     assert h["devices"][0]["outbox_depth"] == 3

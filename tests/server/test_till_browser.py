@@ -97,7 +97,7 @@ def till(module_db_url: str) -> Iterator[Till]:
                 c.execute("UPDATE member SET tier = %s WHERE id = %s", (tier, member_id))
         poster = ScanPoster(
             server_url=base,
-            token=make_token(db_url, "edge", store_id="demo"),
+            token=make_token(db_url, "register", store_id="demo", register_id="T1"),
             device_id="register-T1",
         )
         cashier = make_token(db_url, "cashier", store_id="demo", register_id="T1")

@@ -56,6 +56,7 @@ async def selection(
         segments=tuple(segment) if segment else None,
         floor=floor,
         staleness_s=settings.rollup_staleness_s,
+        max_days=settings.max_range_days,
     )
 
 

@@ -1,12 +1,14 @@
-"""``POST /api/v1/ingest``: batches of wire events from edge devices."""
+"""``POST /api/v1/ingest``: batches of wire events from edge devices and till card scanners."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi import APIRouter
 
-from server.api.deps import ConnDep, EdgeDep, SettingsDep
+from server.api.deps import ConnDep, IngestDep, SettingsDep, StateDep
 from server.privacy.keys import keys_from
-from server.queries.ingest import ingest_batch
+from server.queries.ingest import TimeWindow, ingest_batch
 from storeflow.wire import IngestBatch, IngestResult
 
 router = APIRouter(tags=["ingest"])
@@ -14,17 +16,29 @@ router = APIRouter(tags=["ingest"])
 
 @router.post("/ingest", response_model=IngestResult)
 async def ingest(
-    batch: IngestBatch, conn: ConnDep, principal: EdgeDep, settings: SettingsDep
+    batch: IngestBatch, conn: ConnDep, principal: IngestDep, settings: SettingsDep, state: StateDep
 ) -> IngestResult:
     """Store a batch idempotently (an event id already stored counts as a duplicate).
 
     Zone visits go in through COPY and a staging table; the trips of the tags concerned are
-    re-assembled in the same transaction. Events for another store than the edge credential's
-    are counted as rejected."""
-    return await ingest_batch(
+    re-assembled in the same transaction, committed before the answer: a 200 means stored.
+    Events the credential may not send (another store's, card scans from an edge device, any
+    other event from a till's scanner) or dated outside the accepted window are rejected, each
+    with its reason in ``problems``."""
+    window = TimeWindow(
+        now=datetime.now(UTC),
+        max_age=timedelta(days=settings.ingest_max_age_days),
+        max_ahead=timedelta(seconds=settings.ingest_max_ahead_s),
+    )
+    result = await ingest_batch(
         conn,
         principal=principal,
         batch=batch,
         trip_gap_s=settings.trip_gap_s,
+        window=window,
         privacy=keys_from(settings),
     )
+    state.metrics.ingested(
+        accepted=result.accepted, duplicates=result.duplicates, rejected=result.rejected
+    )
+    return result

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from server.api.deps import AdminDep, CashierDep, ConnDep, RulesDep
+from server.api.deps import AdminDep, ConnDep, LookupDep, RulesDep
 from server.queries import membership as q
 from storeflow.api.members import MemberAtTill, MemberCreated, MemberIn, MergeIn
 
@@ -25,12 +25,13 @@ async def create_member(body: MemberIn, conn: ConnDep, who: AdminDep) -> MemberC
 async def lookup(
     conn: ConnDep,
     rules: RulesDep,
-    _: CashierDep,
+    _: LookupDep,
     card: Annotated[str | None, Query()] = None,
     phone: Annotated[str | None, Query()] = None,
     member_no: Annotated[str | None, Query()] = None,
 ) -> MemberAtTill:
-    """By card number, phone or member number: name, tier, discount and points (no contacts)."""
+    """By card number, phone or member number: name, tier, discount and points (no contacts).
+    Rate-limited per credential (429 beyond)."""
     return await q.lookup(conn, card=card, phone=phone, member_no=member_no, tiers=rules.tiers)
 
 

@@ -80,4 +80,11 @@ async def record_return(
 ) -> ReturnOut:
     """A full or partial return: points reverse in proportion, never twice (idempotent id)."""
     check_register(who, body.register_id)
-    return await q.record_return(conn, purchase_id, body, actor=who.name, store_id=who.store_id)
+    return await q.record_return(
+        conn,
+        purchase_id,
+        body,
+        actor=who.name,
+        store_id=who.store_id,
+        register_id=who.register_id,
+    )

@@ -1,24 +1,32 @@
 """The cashier's screen: the page, and a live stream of the member cards scanned at a register.
 
-Card scans arrive through ingest (the register agent) and are announced with PostgreSQL
-``NOTIFY card_scan``; each open stream LISTENs, so this works with several server processes.
+Card scans arrive through ingest (the till's card scanner) and are announced with PostgreSQL
+``NOTIFY card_scan``; one connection per server process LISTENs (``server.scanhub``) and hands
+each scan to the streams of its register, so this works with several server processes and an
+open stream never holds a pooled connection. Each scan's member look-up borrows a pooled
+connection for that look-up only.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
+from functools import cache
 from importlib import resources
 from typing import Any
 
-import psycopg
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from server.api.deps import CashierDep, ConnDep, StateDep, check_register, check_store
+from server.api.middleware import page_csp
+from server.api.state import AppState
 from server.errors import DomainError
-from server.loyalty.rules import TierRules
 from server.queries import membership as q
 from server.sale_limits import limits_from
 from storeflow.api.till import TillConfig
@@ -29,48 +37,45 @@ router = APIRouter(prefix="/registers", tags=["cashier"])
 page_router = APIRouter(tags=["cashier"])
 
 KEEPALIVE_S = 15.0
+_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n".encode()
 
 
-async def _scan_events(
-    database_url: str, *, store_id: str, register_id: str, tiers: TierRules
-) -> AsyncIterator[bytes]:
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as listen:
-        await listen.execute("LISTEN card_scan")
+async def _member_event(state: AppState, scan: dict[str, Any]) -> bytes:
+    try:
+        async with state.pool.connection() as conn:
+            member = await q.lookup(
+                conn,
+                card=str(scan["card_number"]),
+                phone=None,
+                member_no=None,
+                tiers=state.rules.tiers,
+            )
+    except DomainError as exc:
+        return _sse("problem", {"scanned_at": scan.get("scanned_at"), "message": str(exc)})
+    return _sse(
+        "member",
+        {
+            "scanned_at": scan.get("scanned_at"),
+            "card_number": scan["card_number"],
+            **member.model_dump(mode="json"),
+        },
+    )
+
+
+async def _scan_events(state: AppState, *, store_id: str, register_id: str) -> AsyncIterator[bytes]:
+    async with state.scans.subscribe(store_id, register_id) as scans:
         yield b": connected\n\n"
         while True:
-            got = False
-            async for note in listen.notifies(timeout=KEEPALIVE_S, stop_after=1):
-                got = True
-                scan = json.loads(note.payload)
-                if scan.get("store_id") != store_id or scan.get("register_id") != register_id:
-                    continue
-                async with await psycopg.AsyncConnection.connect(database_url) as conn:
-                    try:
-                        member = await q.lookup(
-                            conn,
-                            card=scan["card_number"],
-                            phone=None,
-                            member_no=None,
-                            tiers=tiers,
-                        )
-                        yield _sse(
-                            "member",
-                            {
-                                "scanned_at": scan["scanned_at"],
-                                "card_number": scan["card_number"],
-                                **member.model_dump(mode="json"),
-                            },
-                        )
-                    except DomainError as exc:
-                        yield _sse(
-                            "problem", {"scanned_at": scan["scanned_at"], "message": str(exc)}
-                        )
-            if not got:
+            try:
+                scan = await asyncio.wait_for(scans.get(), KEEPALIVE_S)
+            except TimeoutError:
                 yield b": keep-alive\n\n"
+                continue
+            yield await _member_event(state, scan)
 
 
 @router.get(
@@ -85,12 +90,7 @@ async def scan_stream(
     check_store(who, store_id)
     check_register(who, register_id)
     return StreamingResponse(
-        _scan_events(
-            state.database_url,
-            store_id=store_id,
-            register_id=register_id,
-            tiers=state.rules.tiers,
-        ),
+        _scan_events(state, store_id=store_id, register_id=register_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -114,8 +114,19 @@ async def till_config(
     )
 
 
+@cache
+def _page() -> tuple[str, str]:
+    html = resources.files("server").joinpath("static", "cashier.html").read_text("utf-8")
+    hashes = [
+        "sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()
+        for s in _SCRIPT.findall(html)
+    ]
+    return html, page_csp(hashes)
+
+
 @page_router.get("/cashier", response_class=HTMLResponse, include_in_schema=False)
 async def cashier_page() -> HTMLResponse:
-    """The cashier's page (plain HTML and a little JavaScript; no build step)."""
-    html = resources.files("server").joinpath("static", "cashier.html").read_text("utf-8")
-    return HTMLResponse(html)
+    """The cashier's page (plain HTML and a little JavaScript; no build step). Its inline script
+    runs by its hash (Content-Security-Policy), nothing else does."""
+    html, csp = _page()
+    return HTMLResponse(html, headers={"Content-Security-Policy": csp})
