@@ -70,6 +70,9 @@ COUNTER_COLUMNS = (
     "area_m2",
     "quadrant",
     "recommendation",
+    "buyers",
+    "basket_value",
+    "verdict",
 )
 
 
@@ -149,7 +152,7 @@ def error_message(status: int, detail: str, *, url: str) -> str:
     if status == 404:
         return f"Not found on the server (HTTP 404): {url}. Server said: {detail}"
     if status == 422:
-        return f"The server did not accept the request (HTTP 422): {detail}"
+        return f"This question cannot be answered: {detail}"
     if status >= 500:
         return f"The server had a problem (HTTP {status}): {detail}"
     return f"Unexpected answer from the server (HTTP {status}): {detail}"

@@ -21,7 +21,7 @@ import pandas as pd
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from server.analysis.members import WINDOW_DAYS, member_status
+from server.analysis.members import WINDOW_DAYS, dropout, member_status
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ async def compute_status(
     cur = await conn.execute(
         "INSERT INTO member_status_run (store_id, as_of, last_purchase_id, bgnbd) "
         "VALUES (%s, %s, %s, %s) RETURNING computed_at",
-        (store_id, as_of, newest, Jsonb(asdict(params))),
+        (store_id, as_of, newest, Jsonb({**asdict(params), "dropout": dropout(params)})),
     )
     row = await cur.fetchone()
     assert row is not None

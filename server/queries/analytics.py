@@ -92,11 +92,48 @@ async def kpis(conn: AsyncConnection[Any], sel: Selection) -> Kpis:
     )
 
 
+MIN_COMPARABLE_SHARE = 0.8  # the previous period needs data on 80 % as many days
+
+
+async def days_with_data(conn: AsyncConnection[Any], sel: Selection) -> int:
+    (n,), *_ = await rows(
+        conn,
+        "SELECT count(DISTINCT day)::int FROM fact_hour WHERE store_id = %(s)s "
+        "AND day BETWEEN %(d0)s AND %(d1)s AND entries > 0",
+        sel,
+    )
+    return int(n)
+
+
+def comparability(days_now: int, days_before: int, *, partial: bool) -> str | None:
+    """Why the selection cannot be compared with the period before it, or None if it can.
+
+    A day that is not over is never compared with whole days, and a previous period with data
+    on fewer than ``MIN_COMPARABLE_SHARE`` as many days as the selection gives no percentage."""
+    if partial:
+        return "the period ends today, which is not over yet: end it yesterday to compare"
+    if days_now == 0:
+        return "no data in this period"
+    if days_before < MIN_COMPARABLE_SHARE * days_now:
+        return (
+            f"the period before has data on only {days_before} of its days against "
+            f"{days_now} in this one: too little to compare"
+        )
+    return None
+
+
 async def summary(
-    conn: AsyncConnection[Any], sel: Selection, previous: Selection | None
+    conn: AsyncConnection[Any],
+    sel: Selection,
+    previous: Selection | None,
+    *,
+    now_at: datetime | None = None,
 ) -> Summary:
     now = await kpis(conn, sel)
     before = await kpis(conn, previous) if previous is not None else None
+    n_now = await days_with_data(conn, sel)
+    n_before = await days_with_data(conn, previous) if previous is not None else 0
+    partial = sel.start <= (now_at or datetime.now(ZoneInfo(sel.tz))) < sel.end
     cur = await conn.execute(
         "SELECT min(start_at), max(start_at) FROM trip WHERE store_id = %s "
         "AND start_at >= %s AND start_at < %s",
@@ -112,6 +149,12 @@ async def summary(
         first_at=first_at,
         last_at=last_at,
         previous=before,
+        days_with_data=n_now,
+        previous_days_with_data=n_before,
+        partial_day=partial,
+        not_comparable=comparability(n_now, n_before, partial=partial)
+        if previous is not None
+        else "no period before to compare with",
     )
 
 

@@ -104,7 +104,7 @@ def test_default_dates_are_the_last_seven_days_with_data(
         (401, "STOREFLOW_API_TOKEN"),
         (403, "planner token"),
         (404, "Not found"),
-        (422, "did not accept"),
+        (422, "cannot be answered"),
         (503, "server had a problem (HTTP 503)"),
         (418, "Unexpected answer"),
     ],

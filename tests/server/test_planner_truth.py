@@ -163,6 +163,16 @@ def test_members_and_lapse_alerts(planted: Store) -> None:
     for a in alerts:
         assert a["days_since"] > 2.0 * a["median_interval_days"]
         assert a["purchases"] >= 3
+        if a["tier"] == "Member":  # the action names who the member is: no "VIP" for Member
+            assert "VIP" not in a["action"], a
+    # the planted members never leave: the fit finds no drop-out, so P(alive) is unknown, not
+    # a 1.0 that would make its filter a no-op
+    assert got["bgnbd"]["dropout"] < 1e-3
+    assert all(a["p_alive"] is None for a in alerts)
+    # a period before the first sale: every member is a potential buyer (was HTTP 500)
+    before = planted.get("members", end=(FIRST - timedelta(days=2)).isoformat())
+    assert before["buyers"] == 0
+    assert planted.get("members/lapse", end=(FIRST - timedelta(days=2)).isoformat()) == []
     assert [a["ratio"] for a in alerts] == sorted((a["ratio"] for a in alerts), reverse=True)
     stricter = planted.get("members/lapse", end=end, factor=4.0)
     assert len(stricter) < len(alerts)
