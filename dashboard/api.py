@@ -209,10 +209,17 @@ def period_for_dates(first: date, last: date, timezone: str) -> Period:
     return Period(start=start, end=end)
 
 
-def default_dates(last_at: datetime | None, timezone: str, *, days: int = 7) -> tuple[date, date]:
-    """The last ``days`` local days ending on the day of the latest data (today if none)."""
+def default_dates(
+    last_at: datetime | None, timezone: str, *, days: int = 7, today: date | None = None
+) -> tuple[date, date]:
+    """The last ``days`` whole local days up to the day of the latest data.
+
+    Today is not over, so it is never part of the default: a partial day against whole days
+    would read as a drop. ``today`` is the store's local day now (for tests)."""
     tz = store_zone(timezone)
-    last = last_at.astimezone(tz).date() if last_at is not None else datetime.now(tz).date()
+    now = today or datetime.now(tz).date()
+    last = last_at.astimezone(tz).date() if last_at is not None else now
+    last = min(last, now - timedelta(days=1))
     return last - timedelta(days=days - 1), last
 
 

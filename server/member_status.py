@@ -86,10 +86,13 @@ async def _frames(
         await cur.fetchall(),
         columns=["member_id", "referrer_id", "tier", "birth_date", "gender", "joined_at"],
     )
+    # net of returns; a sale returned in full is no purchase
     cur = await conn.execute(
-        "SELECT coalesce(m.merged_into, p.member_id), p.id, p.at, p.total::float8 "
+        "SELECT member_id, id, at, net::float8 FROM ("
+        "SELECT coalesce(m.merged_into, p.member_id) AS member_id, p.id, p.at, p.total - coalesce(("
+        "SELECT sum(r.amount) FROM purchase_return r WHERE r.purchase_id = p.id), 0) AS net "
         "FROM purchase p JOIN member m ON m.id = p.member_id "
-        "WHERE p.store_id = %s AND p.at < %s AND p.at >= %s",
+        "WHERE p.store_id = %s AND p.at < %s AND p.at >= %s) x WHERE net > 0",
         (store_id, as_of, as_of - timedelta(days=WINDOW_DAYS)),
     )
     purchases = pd.DataFrame(

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, context
+from dashboard import charts, context, fmt
 from dashboard.api import ApiError
 from dashboard.context import Selection
 from storeflow.api.analytics import Kpis, Summary
@@ -24,12 +24,14 @@ OCCUPANCY_DEFINITION = (
 
 
 def _delta(now: float | None, before: float | None) -> str | None:
-    if now is None or not before:
-        return None
-    return f"{(now - before) / before:+.0%}"
+    return fmt.relative_change(now, before)
 
 
 def kpi_row(cur: Summary, prev: Kpis | None) -> None:
+    """The period's headline figures; changes only against a like-for-like previous period."""
+    if cur.not_comparable is not None:
+        prev = None
+
     def p(name: str) -> Any:
         return getattr(prev, name) if prev is not None else None
 
@@ -47,10 +49,14 @@ def kpi_row(cur: Summary, prev: Kpis | None) -> None:
     c[2].metric(
         "Conversion",
         f"{cur.conversion:.1%}" if cur.conversion is not None else "–",
-        _delta(cur.conversion, p("conversion")),
+        fmt.point_change(cur.conversion, p("conversion")),
         help=CONVERSION_DEFINITION,
     )
-    c[3].metric("Sales", f"{cur.sales:,.0f}", _delta(cur.sales, p("sales")))
+    c[3].metric(
+        "Sales (net of returns)",
+        fmt.money(cur.sales),
+        _delta(cur.sales, p("sales")),
+    )
     c[4].metric(
         "Mean trip",
         charts.format_duration(cur.mean_trip_s),
@@ -103,9 +109,18 @@ def occupancy_figure(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def heatmap_figure(frame: pd.DataFrame, column: str, title: str, fmt: str) -> go.Figure:
-    grid = frame.pivot_table(index="weekday", columns="hour", values=column, aggfunc="first")
-    grid = grid.reindex(range(7))
+def heatmap_hours(frame: pd.DataFrame) -> list[int]:
+    """The hours both heatmaps show: those with entries on some weekday (the opening hours)."""
+    return sorted(int(h) for h in frame.loc[frame["entries_per_day"] > 0, "hour"].unique())
+
+
+def heatmap_figure(
+    frame: pd.DataFrame, column: str, title: str, fmt: str, hours: list[int] | None = None
+) -> go.Figure:
+    grid = frame.pivot_table(
+        index="weekday", columns="hour", values=column, aggfunc="first", dropna=False
+    )
+    grid = grid.reindex(index=range(7), columns=hours if hours is not None else grid.columns)
     fig = go.Figure(
         go.Heatmap(
             z=grid.to_numpy(),
@@ -142,10 +157,14 @@ def render(sel: Selection) -> None:
         st.error(str(exc))
         return
     kpi_row(cur, cur.previous)
-    st.caption(
-        f"Changes against the {sel.period_days} days before "
-        f"({sel.previous.start:%d %b} – {(sel.previous.end - pd.Timedelta(days=1)):%d %b})."
-    )
+    if cur.not_comparable is None:
+        st.caption(
+            f"Changes are relative (conversion: in percentage points) against the "
+            f"{sel.period_days} days before "
+            f"({sel.previous.start:%d %b} – {(sel.previous.end - pd.Timedelta(days=1)):%d %b})."
+        )
+    else:
+        st.caption(f"No change shown: {cur.not_comparable}.")
     if foot.empty:
         st.info("No trips in this period.")
         return
@@ -156,21 +175,64 @@ def render(sel: Selection) -> None:
     st.plotly_chart(occupancy_figure(occ), width="stretch")
     st.caption(OCCUPANCY_DEFINITION)
     left, right = st.columns(2)
-    heat["conversion_pct"] = heat["conversion"] * 100
+    heat["conversion_pct"] = heat["conversion"].astype("float64") * 100
+    hours = heatmap_hours(heat)
     left.plotly_chart(
-        heatmap_figure(heat, "entries_per_day", "Entries per day, weekday x hour", "%{z:.0f}"),
+        heatmap_figure(
+            heat, "entries_per_day", "Entries per day, weekday x hour", "%{z:.0f}", hours
+        ),
         width="stretch",
     )
     right.plotly_chart(
-        heatmap_figure(heat, "conversion_pct", "Conversion (%), weekday x hour", "%{z:.0f}"),
+        heatmap_figure(heat, "conversion_pct", "Conversion (%), weekday x hour", "%{z:.0f}", hours),
         width="stretch",
     )
     st.caption(f"Weekday x hour in the store's time zone. {CONVERSION_DEFINITION}")
     st.subheader("Tables")
     tabs = st.tabs(["Footfall", "Occupancy", "Weekday x hour"])
+    daily = sel.bucket != "hour"
     with tabs[0]:
-        context.table(foot, f"footfall-{sel.store.id}", key="dl-footfall")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    sel.bucket: foot["bucket_start"].map(fmt.day if daily else fmt.moment),
+                    "entries": foot["entries"].map(fmt.number),
+                    "one week earlier": foot["previous_week"].map(fmt.number),
+                }
+            ),
+            width="stretch",
+            hide_index=True,
+        )
+        context.download(foot, f"footfall-{sel.store.id}", key="dl-footfall")
     with tabs[1]:
-        context.table(occ, f"occupancy-{sel.store.id}", key="dl-occupancy")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "hour": occ["hour_start"].map(fmt.moment),
+                    "entries": occ["entries"].map(fmt.number),
+                    "shoppers in the store (mean)": occ["occupancy"].map(
+                        lambda v: fmt.number(v, decimals=1)
+                    ),
+                }
+            ),
+            width="stretch",
+            hide_index=True,
+        )
+        context.download(occ, f"occupancy-{sel.store.id}", key="dl-occupancy")
     with tabs[2]:
-        context.table(heat, f"heatmap-{sel.store.id}", key="dl-heatmap")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "weekday": heat["weekday"].map(lambda w: WEEKDAYS[int(w)]),
+                    "hour": heat["hour"].map(lambda h: f"{int(h):02d}:00"),
+                    "days": heat["days"],
+                    "entries per day": heat["entries_per_day"].map(
+                        lambda v: fmt.number(v, decimals=1)
+                    ),
+                    "conversion": heat["conversion"].map(fmt.pct),
+                }
+            ),
+            width="stretch",
+            hide_index=True,
+        )
+        context.download(heat, f"heatmap-{sel.store.id}", key="dl-heatmap")

@@ -17,6 +17,7 @@ from statistics import median
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from psycopg import AsyncConnection
 
 from server import histogram, hll
@@ -29,13 +30,15 @@ from server.queries.facts import (
     quantiles,
     rows,
 )
-from server.rollup import ALL_SEGMENTS, day_bounds
+from server.rollup import ALL_SEGMENTS, NON_MEMBER, day_bounds
 from storeflow.api.analytics import (
     DwellBin,
     FootfallBucket,
     HeatCell,
     Kpis,
     OccupancyHour,
+    OutlierSale,
+    SalesOutliers,
     Summary,
     ZoneDwell,
     ZoneFootfall,
@@ -89,6 +92,55 @@ async def kpis(conn: AsyncConnection[Any], sel: Selection) -> Kpis:
         sales_per_trip=float(sales) / e if e else None,
         mean_trip_s=float(dur) / e if e else None,
         median_dwell_s=histogram.percentile(all_bins, 0.5),
+    )
+
+
+OUTLIER_IQR = 3.0  # a sale above Q3 + 3 x IQR of the log net totals is flagged
+
+
+def outlier_threshold(totals: list[float], *, k: float = OUTLIER_IQR) -> float | None:
+    """The net total above which a sale is an outlier: Q3 + ``k`` x IQR on the log scale
+    (sale values are skewed: a fence on the raw values would flag every large basket), or None
+    with fewer than 20 sales."""
+    values = np.log(np.asarray([t for t in totals if t > 0], dtype=np.float64))
+    if values.size < 20:
+        return None
+    q1, q3 = np.quantile(values, [0.25, 0.75])
+    return float(np.exp(q3 + k * (q3 - q1)))
+
+
+async def sale_outliers(conn: AsyncConnection[Any], sel: Selection) -> SalesOutliers:
+    """The period's sales (net of returns, fully returned ones left out) and the outliers."""
+    got = await rows(
+        conn,
+        "SELECT id, at, net::float8, segment FROM ("
+        "SELECT p.id, p.at, p.total - coalesce((SELECT sum(r.amount) FROM purchase_return r "
+        "WHERE r.purchase_id = p.id), 0) AS net, coalesce(m.tier, %(nonmember)s) AS segment "
+        "FROM purchase p LEFT JOIN member m ON m.id = p.member_id "
+        "WHERE p.store_id = %(s)s AND p.at >= %(lo)s AND p.at < %(hi)s) x "
+        f"WHERE net > 0 AND {SEGMENT_SQL} ORDER BY net DESC",
+        Bound(sel, nonmember=NON_MEMBER),
+    )
+    totals = [float(r[2]) for r in got]
+    limit = outlier_threshold(totals)
+    mid = float(np.median(totals)) if totals else None
+    flagged = [r for r in got if limit is not None and r[2] > limit]
+    return SalesOutliers(
+        sales=sum(totals),
+        transactions=len(totals),
+        median_sale=mid,
+        threshold=limit,
+        outlier_sales=sum(float(r[2]) for r in flagged),
+        outliers=[
+            OutlierSale(
+                purchase_id=i,
+                at=at,
+                net_total=float(net),
+                times_median=float(net) / mid if mid else 0.0,
+                segment=seg,
+            )
+            for i, at, net, seg in flagged
+        ],
     )
 
 

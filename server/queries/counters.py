@@ -35,7 +35,10 @@ visitors AS (
     HAVING sum(dwell_s) >= %(min_dwell)s
 ),
 sold AS (
-    SELECT pl.counter, p.trip_id, sum(pl.amount) AS amount
+    SELECT pl.counter, p.trip_id, sum(pl.amount - coalesce((
+        SELECT sum(x.amount) FROM purchase_return r
+        JOIN purchase_return_line x ON x.return_pk = r.id
+        WHERE r.purchase_id = p.id AND x.line_no = pl.line_no), 0)) AS amount
     FROM purchase p JOIN purchase_line pl ON pl.purchase_id = p.id
     WHERE p.store_id = %(store)s AND p.at >= %(start)s AND p.at < %(end)s
     GROUP BY pl.counter, p.trip_id

@@ -106,3 +106,22 @@ class CounterFigures(ApiModel):
     buyers: int = 0  # visitor trips that bought at the counter
     basket_value: float | None = None  # sales / buyers
     verdict: str = "no data"  # keep, improve placement, review ..., replace, no data
+
+
+class OutlierSale(ApiModel):
+    """One sale far above the period's usual sale (net of returns)."""
+
+    purchase_id: int
+    at: datetime
+    net_total: float
+    times_median: float  # net total / the period's median sale
+    segment: str  # member tier or non-member
+
+
+class SalesOutliers(ApiModel):
+    sales: float  # the period's net sales
+    transactions: int
+    median_sale: float | None
+    threshold: float | None  # sales above this are flagged
+    outlier_sales: float  # the flagged sales' net total
+    outliers: list[OutlierSale]

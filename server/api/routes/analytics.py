@@ -26,6 +26,7 @@ from storeflow.api.analytics import (
     FootfallBucket,
     HeatCell,
     OccupancyHour,
+    SalesOutliers,
     Summary,
     ZoneDwell,
     ZoneFootfall,
@@ -76,6 +77,13 @@ async def summary(
         conn, sel.store_id, before.first, before.last, staleness_s=settings.rollup_staleness_s
     )
     return respond(await q.summary(conn, sel, before), format, name="summary")
+
+
+@router.get("/sales/outliers", response_model=SalesOutliers)
+async def sale_outliers(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:
+    """Net sales of the period (returns taken off the sale they return) and the sales far above
+    the usual sale (above Q3 + 3 x IQR of the log net totals), largest first."""
+    return respond(await q.sale_outliers(conn, sel), format, name="sales-outliers")
 
 
 @router.get("/footfall", response_model=list[FootfallBucket])
