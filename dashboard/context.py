@@ -113,6 +113,9 @@ def sidebar() -> Selection | None:
         st.error(str(exc))
         return None
     first_default, last_default = default_dates(latest.last_at, store.timezone)
+    # a link can carry the period: ?from=2026-11-01&to=2026-11-07
+    first_default = _query_day("from", first_default)
+    last_default = max(first_default, _query_day("to", last_default))
     chosen: Any = st.sidebar.date_input(
         "Period",
         value=(first_default, last_default),
@@ -159,6 +162,14 @@ def sidebar() -> Selection | None:
     )
 
 
+def _query_day(name: str, default: date) -> date:
+    text = st.query_params.get(name)
+    try:
+        return date.fromisoformat(text) if text else default
+    except ValueError:
+        return default
+
+
 def table(frame: pd.DataFrame, name: str, *, key: str) -> None:
     """A table as the planner sees it, with its CSV download right under it."""
     st.dataframe(frame, width="stretch", hide_index=True)
@@ -173,3 +184,12 @@ def download(frame: pd.DataFrame, name: str, *, key: str) -> None:
         mime="text/csv",
         key=key,
     )
+
+
+def problem(exc: ApiError) -> None:
+    """An API error shown to the planner: a question the data cannot answer (HTTP 422) is a
+    notice, not a failure; anything else is an error."""
+    if exc.status == 422:
+        st.warning(str(exc))
+    else:
+        st.error(str(exc))

@@ -98,7 +98,7 @@ def render(sel: Selection) -> None:
     try:
         frame = context.counters(sel.store.id, sel.period)
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     if frame.empty:
         st.info("No counters in this store's layout.")

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import context
+from dashboard import context, fmt
 from dashboard.api import ApiError
 from dashboard.context import Selection
 
@@ -49,7 +49,7 @@ def _value(metric: str, v: float | None) -> str:
         return f"{v:.1%}"
     if metric == "dwell":
         return f"{v:.0f} s"
-    return f"{v:,.1f}"
+    return fmt.money(v) if metric == "sales" else f"{v:,.1f}"
 
 
 def change(e: dict[str, Any]) -> str:
@@ -180,7 +180,7 @@ def render(sel: Selection) -> None:
         layout = context.layout(sel.store.id)
         changes = context.analytics(sel.store.id, "experiments/layout-changes", sel.period)
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     codes = [c.code for c in layout.counters]
     names = {c.code: f"{c.code} {c.name}" for c in layout.counters}
@@ -263,6 +263,6 @@ def render(sel: Selection) -> None:
         with st.spinner("Estimating ..."):
             result = context.analytics(sel.store.id, path, None, **params)
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     _show(result, name, key="exp-" + kind[0])

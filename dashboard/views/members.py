@@ -72,7 +72,7 @@ def render(sel: Selection) -> None:
         with st.spinner("Computing member figures ..."):
             data: dict[str, Any] = context.analytics(sel.store.id, "members", sel.period)
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     c = st.columns(4)
     c[0].metric("Members", f"{data['members']:,}")
@@ -198,7 +198,7 @@ def render(sel: Selection) -> None:
             )
         )
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     if alerts.empty:
         st.info("No member is overdue with these thresholds.")

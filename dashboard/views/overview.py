@@ -35,8 +35,8 @@ def kpi_row(cur: Summary, prev: Kpis | None) -> None:
     def p(name: str) -> Any:
         return getattr(prev, name) if prev is not None else None
 
-    top, bottom = st.columns(3), st.columns(3)
-    c = [*top, *bottom]
+    top, bottom, third = st.columns(3), st.columns(3), st.columns(3)
+    c = [*top, *bottom, *third]
     c[0].metric(
         "Entries (trips)",
         f"{cur.entries:,}",
@@ -68,6 +68,16 @@ def kpi_row(cur: Summary, prev: Kpis | None) -> None:
         charts.format_duration(cur.median_dwell_s),
         _delta(cur.median_dwell_s, p("median_dwell_s")),
         help=charts.DWELL_DEFINITION,
+    )
+
+    def atv(k: Any) -> float | None:
+        return k.sales / k.transactions if k is not None and k.transactions else None
+
+    c[6].metric(
+        "Average sale (ATV)",
+        fmt.money(atv(cur)),
+        _delta(atv(cur), atv(prev)),
+        help="Average transaction value = net sales ÷ sales (transactions) in the period.",
     )
 
 
@@ -136,6 +146,60 @@ def heatmap_figure(
     return fig
 
 
+def attention(sel: Selection) -> None:
+    """What needs a decision in this period: counters to act on, overdue key members, sales
+    far above the usual one. Each line links to the page with the detail."""
+    try:
+        counters = context.counters(sel.store.id, sel.period)
+        outliers: dict[str, Any] = context.analytics(sel.store.id, "sales/outliers", sel.period)
+        alerts = context.analytics(sel.store.id, "members/lapse", sel.period, limit=500)
+    except ApiError as exc:
+        st.warning(f"The alerts could not be loaded: {exc}")
+        return
+    lines = []
+    act = counters[~counters["verdict"].isin(["keep", "no data"])] if not counters.empty else None
+    if act is not None and not act.empty:
+        lines.append(
+            "**Counters:** "
+            + "; ".join(
+                f"{name} — {verdict} (#{rank} by sales per m²)"
+                for name, verdict, rank in act[["name", "verdict", "rank"]].itertuples(index=False)
+            )
+        )
+    key = [a for a in alerts if "call" in a["action"]]
+    if key:
+        lines.append(
+            f"**Members:** {len(key):,} core or VIP members are overdue against their own "
+            f"purchase rhythm (of {len(alerts):,} overdue in all) — see Members."
+        )
+    if outliers["outliers"]:
+        share = outliers["outlier_sales"] / outliers["sales"] if outliers["sales"] else 0.0
+        lines.append(
+            f"**Sales:** {len(outliers['outliers'])} unusually large sales (above "
+            f"{fmt.money(outliers['threshold'])}, the usual sale is "
+            f"{fmt.money(outliers['median_sale'])}) make {share:.0%} of the period's sales."
+        )
+    if lines:
+        st.subheader("Needs attention")
+        st.markdown("\n".join(f"- {line}" for line in lines))
+        if outliers["outliers"]:
+            with st.expander("Unusually large sales"):
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            "when": [fmt.moment(o["at"]) for o in outliers["outliers"]],
+                            "net total": [fmt.money(o["net_total"]) for o in outliers["outliers"]],
+                            "x usual sale": [
+                                f"{o['times_median']:.0f}x" for o in outliers["outliers"]
+                            ],
+                            "shopper": [o["segment"] for o in outliers["outliers"]],
+                        }
+                    ),
+                    width="stretch",
+                    hide_index=True,
+                )
+
+
 def render(sel: Selection) -> None:
     st.title("Storeflow — store planner")
     st.caption(f"{sel.store.name}: {sel.first:%d %b %Y} – {sel.last:%d %b %Y}")
@@ -154,7 +218,7 @@ def render(sel: Selection) -> None:
             columns=["weekday", "hour", "days", "entries_per_day", "conversion"],
         )
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     kpi_row(cur, cur.previous)
     if cur.not_comparable is None:
@@ -165,6 +229,7 @@ def render(sel: Selection) -> None:
         )
     else:
         st.caption(f"No change shown: {cur.not_comparable}.")
+    attention(sel)
     if foot.empty:
         st.info("No trips in this period.")
         return
