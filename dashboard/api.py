@@ -317,8 +317,10 @@ class StoreflowClient:
         result: StoreLayout = self._typed(_LAYOUT, f"/stores/{store_id}/layout", None)
         return result
 
-    def summary(self, store_id: str, period: Period | None = None) -> Summary:
-        params = period.params() if period else None
+    def summary(
+        self, store_id: str, period: Period | None = None, *, compare: str = "previous"
+    ) -> Summary:
+        params = {**period.params(), "compare": compare} if period else None
         result: Summary = self._typed(_SUMMARY, f"/stores/{store_id}/analytics/summary", params)
         return result
 

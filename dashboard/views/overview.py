@@ -204,7 +204,7 @@ def render(sel: Selection) -> None:
     st.title("Storeflow — store planner")
     st.caption(f"{sel.store.name}: {sel.first:%d %b %Y} – {sel.last:%d %b %Y}")
     try:
-        cur = context.summary(sel.store.id, sel.period)
+        cur = context.summary(sel.store.id, sel.period, sel.compare)
         foot = pd.DataFrame(
             context.analytics(sel.store.id, "footfall", sel.period, bucket=sel.bucket),
             columns=["bucket_start", "entries", "previous_week"],
@@ -223,9 +223,10 @@ def render(sel: Selection) -> None:
     kpi_row(cur, cur.previous)
     if cur.not_comparable is None:
         st.caption(
-            f"Changes are relative (conversion: in percentage points) against the "
-            f"{sel.period_days} days before "
-            f"({sel.previous.start:%d %b} – {(sel.previous.end - pd.Timedelta(days=1)):%d %b})."
+            f"Changes are relative (conversion: in percentage points) against "
+            f"{context.COMPARE[sel.compare]} "
+            f"({sel.previous.start:%d %b %Y} – "
+            f"{(sel.previous.end - pd.Timedelta(days=1)):%d %b %Y})."
         )
     else:
         st.caption(f"No change shown: {cur.not_comparable}.")

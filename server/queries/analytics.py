@@ -144,6 +144,17 @@ async def sale_outliers(conn: AsyncConnection[Any], sel: Selection) -> SalesOutl
     )
 
 
+def comparison_shift(days: int, compare: str) -> int:
+    """Days back to the period a selection of ``days`` is compared with: ``previous`` = just
+    before it; ``last_week`` = the whole weeks it spans (like weekdays); ``last_year`` = 52
+    weeks (364 days: like weekdays)."""
+    if compare == "last_week":
+        return 7 * max(1, -(-days // 7))
+    if compare == "last_year":
+        return 364
+    return days
+
+
 MIN_COMPARABLE_SHARE = 0.8  # the previous period needs data on 80 % as many days
 
 
