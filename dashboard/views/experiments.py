@@ -136,8 +136,9 @@ def by_unit(effects: list[dict[str, Any]]) -> list[tuple[str | None, list[dict[s
 
 
 def _show(result: dict[str, Any], name: str, key: str) -> None:
-    for warning in result.get("warnings", []):
-        st.warning(warning[0].upper() + warning[1:] + ".")
+    warnings = "; ".join(result.get("warnings", []))
+    if warnings:
+        st.warning(warnings[0].upper() + warnings[1:] + ".")
     title = "Effect" if result["kind"] == "layout_change" else "During the promotion"
     for unit, effects in by_unit(result["effects"]):
         st.subheader(f"{title} on {unit}" if unit else title)

@@ -46,6 +46,8 @@ def planner_url(planted: Store, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield url
 
 
+# the module's fixture plants 84 days of history first: minutes on a busy machine
+@pytest.mark.timeout(900)
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_planner_walks_every_page(planner_url: str, browser_page: object) -> None:
@@ -79,6 +81,7 @@ def _open(page: object, url: str, name: str, *, charts: bool = True) -> str:
     return text
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_planner_reads_verdicts_that_hold(planner_url: str, browser_page: object) -> None:
