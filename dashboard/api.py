@@ -40,7 +40,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 API_PREFIX = "/api/v1"
-DEFAULT_TIMEOUT_S = 10.0
+# A first read of days whose facts are not computed yet (or a member-figure run) computes them
+# before answering: on a busy server that can take tens of seconds, which beats an error.
+DEFAULT_TIMEOUT_S = 60.0
 
 Bucket = Literal["hour", "day", "week"]
 
