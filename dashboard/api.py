@@ -40,7 +40,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 API_PREFIX = "/api/v1"
-DEFAULT_TIMEOUT_S = 10.0
+# A first read of days whose facts are not computed yet (or a member-figure run) computes them
+# before answering: on a busy server that can take tens of seconds, which beats an error.
+DEFAULT_TIMEOUT_S = 60.0
 
 Bucket = Literal["hour", "day", "week"]
 
@@ -70,6 +72,9 @@ COUNTER_COLUMNS = (
     "area_m2",
     "quadrant",
     "recommendation",
+    "buyers",
+    "basket_value",
+    "verdict",
 )
 
 
@@ -149,7 +154,7 @@ def error_message(status: int, detail: str, *, url: str) -> str:
     if status == 404:
         return f"Not found on the server (HTTP 404): {url}. Server said: {detail}"
     if status == 422:
-        return f"The server did not accept the request (HTTP 422): {detail}"
+        return f"This question cannot be answered: {detail}"
     if status >= 500:
         return f"The server had a problem (HTTP {status}): {detail}"
     return f"Unexpected answer from the server (HTTP {status}): {detail}"
@@ -206,10 +211,17 @@ def period_for_dates(first: date, last: date, timezone: str) -> Period:
     return Period(start=start, end=end)
 
 
-def default_dates(last_at: datetime | None, timezone: str, *, days: int = 7) -> tuple[date, date]:
-    """The last ``days`` local days ending on the day of the latest data (today if none)."""
+def default_dates(
+    last_at: datetime | None, timezone: str, *, days: int = 7, today: date | None = None
+) -> tuple[date, date]:
+    """The last ``days`` whole local days up to the day of the latest data.
+
+    Today is not over, so it is never part of the default: a partial day against whole days
+    would read as a drop. ``today`` is the store's local day now (for tests)."""
     tz = store_zone(timezone)
-    last = last_at.astimezone(tz).date() if last_at is not None else datetime.now(tz).date()
+    now = today or datetime.now(tz).date()
+    last = last_at.astimezone(tz).date() if last_at is not None else now
+    last = min(last, now - timedelta(days=1))
     return last - timedelta(days=days - 1), last
 
 
@@ -307,8 +319,10 @@ class StoreflowClient:
         result: StoreLayout = self._typed(_LAYOUT, f"/stores/{store_id}/layout", None)
         return result
 
-    def summary(self, store_id: str, period: Period | None = None) -> Summary:
-        params = period.params() if period else None
+    def summary(
+        self, store_id: str, period: Period | None = None, *, compare: str = "previous"
+    ) -> Summary:
+        params = {**period.params(), "compare": compare} if period else None
         result: Summary = self._typed(_SUMMARY, f"/stores/{store_id}/analytics/summary", params)
         return result
 

@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.colors as pcolors
 import plotly.graph_objects as go
 
-from storeflow.layout import Floor, StoreLayout, Zone
+from storeflow.layout import Floor, StoreLayout, Zone, ZoneKind
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ HeatMetric = Literal[
 
 COLORSCALE = "YlOrRd"
 NO_DATA_FILL = "rgb(225, 225, 225)"
+OFF_SCALE_FILL = "rgb(245, 245, 240)"  # zones outside the colour scale (aisles, entrance, ...)
 MEDIAN_COLOR = "#1f77b4"
 P90_COLOR = "#ff7f0e"
 VISITS_COLOR = "#2c7fb8"
@@ -390,7 +391,12 @@ def floor_heatmap(
     floor = _pick_floor(layout, floor_id)
     spec = HEAT_METRICS[metric]
     zones = [z for z in layout.zones if z.floor == floor.id]
-    present = [values[z.code] for z in zones if z.code in values]
+    # The colour scale spans the counters only: aisles and the entrance see every shopper and
+    # would wash every counter out. Other zones are drawn neutral, their value in the label.
+    on_scale = {z.code for z in zones if z.kind == ZoneKind.COUNTER and z.code in values}
+    if not on_scale:
+        on_scale = {z.code for z in zones if z.code in values}
+    present = [values[c] for c in on_scale]
     vmin = 0.0
     vmax = max(present) if present and max(present) > 0 else 1.0
 
@@ -399,7 +405,12 @@ def floor_heatmap(
     for zone in zones:
         xs, ys = closed_polygon(zone)
         value = values.get(zone.code)
-        fill = NO_DATA_FILL if value is None else color_for(value, vmin, vmax, colorscale)
+        if value is None:
+            fill = NO_DATA_FILL
+        elif zone.code not in on_scale:
+            fill = OFF_SCALE_FILL
+        else:
+            fill = color_for(value, vmin, vmax, colorscale)
         fills.append(fill)
         shown = "no data" if value is None else _format_value(value, metric)
         fig.add_trace(
@@ -435,7 +446,7 @@ def floor_heatmap(
             marker={
                 "size": 0.1,
                 "opacity": 0,
-                "color": [values.get(z.code, vmin) for z in zones],
+                "color": [values.get(z.code, vmin) if z.code in on_scale else vmin for z in zones],
                 "cmin": vmin,
                 "cmax": vmax,
                 "colorscale": colorscale,
@@ -537,9 +548,16 @@ def _with_names(frame: pd.DataFrame, layout: StoreLayout) -> pd.DataFrame:
     return merged
 
 
+def _in_unit(seconds: pd.Series, scale: float) -> pd.Series:
+    return (seconds.astype("float64") / scale).round(1)
+
+
 def dwell_table(dwell: pd.DataFrame, layout: StoreLayout) -> pd.DataFrame:
-    """Dwell per zone with names, in seconds to 0.1 s, longest median first."""
+    """Dwell per zone with names, to 0.1 in the unit of the dwell chart (:func:`dwell_unit` of
+    the longest 90th percentile), longest median first."""
     table = _with_names(dwell, layout)
+    p90 = table["p90_s"].astype("float64")
+    unit, scale = dwell_unit(float(p90.max()) if p90.notna().any() else 0.0)
     table = table.sort_values(["median_s", "zone"], ascending=[False, True], ignore_index=True)
     return pd.DataFrame(
         {
@@ -547,9 +565,9 @@ def dwell_table(dwell: pd.DataFrame, layout: StoreLayout) -> pd.DataFrame:
             "Name": table["Name"],
             "Kind": table["Kind"],
             "Visits": table["visits"].astype("int64"),
-            "Median dwell (s)": table["median_s"].astype("float64").round(1),
-            "90th percentile dwell (s)": table["p90_s"].astype("float64").round(1),
-            "Mean dwell (s)": table["mean_s"].astype("float64").round(1),
+            f"Median dwell ({unit})": _in_unit(table["median_s"], scale),
+            f"90th percentile dwell ({unit})": _in_unit(table["p90_s"], scale),
+            f"Mean dwell ({unit})": _in_unit(table["mean_s"], scale),
             "Holding power": (
                 table["holding_power"].astype("float64").round(2)
                 if "holding_power" in table.columns
@@ -570,6 +588,8 @@ def zone_table(zone_visits: pd.DataFrame, dwell: pd.DataFrame, layout: StoreLayo
     table["visits"] = table["visits"].fillna(0).astype("int64")
     table["visitors"] = table["visitors"].fillna(0).astype("int64")
     table = table.sort_values(["visits", "zone"], ascending=[False, True], ignore_index=True)
+    median_s = table["median_s"].astype("float64")
+    unit, scale = dwell_unit(float(median_s.max()) if median_s.notna().any() else 0.0)
     return pd.DataFrame(
         {
             "Zone": table["zone"],
@@ -577,6 +597,6 @@ def zone_table(zone_visits: pd.DataFrame, dwell: pd.DataFrame, layout: StoreLayo
             "Kind": table["Kind"],
             "Visits": table["visits"],
             "Visitors": table["visitors"],
-            "Median dwell (s)": table["median_s"].astype("float64").round(1),
+            f"Median dwell ({unit})": _in_unit(table["median_s"], scale),
         }
     )

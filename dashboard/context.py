@@ -77,8 +77,8 @@ def layout(store_id: str) -> StoreLayout:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def summary(store_id: str, period: Period | None) -> Summary:
-    return client().summary(store_id, period)
+def summary(store_id: str, period: Period | None, compare: str = "previous") -> Summary:
+    return client().summary(store_id, period, compare=compare)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
@@ -119,8 +119,9 @@ class Selection:
     first: date
     last: date
     period: Period
-    previous: Period  # the same length immediately before, for deltas
+    previous: Period  # the period the deltas compare with (see ``compare``)
     bucket: Bucket
+    compare: str = "previous"  # previous, last_week or last_year (the summary's ``compare``)
 
     @property
     def period_days(self) -> int:
@@ -150,11 +151,24 @@ def sidebar() -> Selection | None:
         st.error(str(exc))
         return None
     first_default, last_default = default_dates(latest.last_at, store.timezone)
+    preset = st.sidebar.selectbox("Period preset", list(PRESETS), key="preset")
+    first_default = preset_first(preset, first_default, last_default)
+    # a link can carry the period: ?from=2026-11-01&to=2026-11-07
+    first_default = _query_day("from", first_default)
+    last_default = max(first_default, _query_day("to", last_default))
     chosen: Any = st.sidebar.date_input(
         "Period",
         value=(first_default, last_default),
-        key="period",
-        help="Dates in the store's time zone; both ends included.",
+        key=f"period-{preset}",
+        help="Dates in the store's time zone; both ends included. Presets end on the last "
+        "whole day: today is not over.",
+    )
+    compare: str = st.sidebar.radio(
+        "Compare with",
+        list(COMPARE),
+        format_func=COMPARE.__getitem__,
+        index=list(COMPARE).index(PRESETS[preset]),
+        key=f"compare-{preset}",
     )
     first, last = (chosen[0], chosen[-1]) if isinstance(chosen, tuple | list) else (chosen, chosen)
     days = (last - first).days + 1
@@ -186,14 +200,59 @@ def sidebar() -> Selection | None:
         p = period_for_dates(a, b, store.timezone)
         return Period(p.start, p.end, tuple(chosen_segments), floor)
 
+    shift = timedelta(days=comparison_shift(days, compare))
     return Selection(
         store=store,
         first=first,
         last=last,
         period=period(first, last),
-        previous=period(first - timedelta(days=days), first - timedelta(days=1)),
+        previous=period(first - shift, last - shift),
         bucket=bucket,
+        compare=compare,
     )
+
+
+# preset -> the comparison it comes with
+PRESETS = {
+    "Last 7 whole days": "previous",
+    "Week to date": "last_week",
+    "Month to date": "last_year",
+    "Last 28 days": "previous",
+    "Last 7 days against last year": "last_year",
+}
+COMPARE = {
+    "previous": "the period just before",
+    "last_week": "the same weekdays a week before",
+    "last_year": "the same weekdays a year before",
+}
+
+
+def comparison_shift(days: int, compare: str) -> int:
+    """Days back to the compared period (as the server's ``compare``)."""
+    if compare == "last_week":
+        return 7 * max(1, -(-days // 7))
+    if compare == "last_year":
+        return 364
+    return days
+
+
+def preset_first(preset: str, first: date, last: date) -> date:
+    """The first day of ``preset`` ending on ``last`` (the last whole day)."""
+    if preset == "Week to date":
+        return last - timedelta(days=last.weekday())
+    if preset == "Month to date":
+        return last.replace(day=1)
+    if preset == "Last 28 days":
+        return last - timedelta(days=27)
+    return first
+
+
+def _query_day(name: str, default: date) -> date:
+    text = st.query_params.get(name)
+    try:
+        return date.fromisoformat(text) if text else default
+    except ValueError:
+        return default
 
 
 def table(frame: pd.DataFrame, name: str, *, key: str) -> None:
@@ -210,3 +269,12 @@ def download(frame: pd.DataFrame, name: str, *, key: str) -> None:
         mime="text/csv",
         key=key,
     )
+
+
+def problem(exc: ApiError) -> None:
+    """An API error shown to the planner: a question the data cannot answer (HTTP 422) is a
+    notice, not a failure; anything else is an error."""
+    if exc.status == 422:
+        st.warning(str(exc))
+    else:
+        st.error(str(exc))

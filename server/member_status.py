@@ -21,7 +21,7 @@ import pandas as pd
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from server.analysis.members import WINDOW_DAYS, member_status
+from server.analysis.members import WINDOW_DAYS, dropout, member_status
 from server.privacy.profiling import blank_unprofiled
 
 logger = logging.getLogger(__name__)
@@ -87,10 +87,13 @@ async def _frames(
         await cur.fetchall(),
         columns=["member_id", "referrer_id", "tier", "birth_date", "gender", "joined_at"],
     )
+    # net of returns; a sale returned in full is no purchase
     cur = await conn.execute(
-        "SELECT coalesce(m.merged_into, p.member_id), p.id, p.at, p.total::float8 "
+        "SELECT member_id, id, at, net::float8 FROM ("
+        "SELECT coalesce(m.merged_into, p.member_id) AS member_id, p.id, p.at, p.total - coalesce(("
+        "SELECT sum(r.amount) FROM purchase_return r WHERE r.purchase_id = p.id), 0) AS net "
         "FROM purchase p JOIN member m ON m.id = p.member_id "
-        "WHERE p.store_id = %s AND p.at < %s AND p.at >= %s",
+        "WHERE p.store_id = %s AND p.at < %s AND p.at >= %s) x WHERE net > 0",
         (store_id, as_of, as_of - timedelta(days=WINDOW_DAYS)),
     )
     purchases = pd.DataFrame(
@@ -133,7 +136,7 @@ async def compute_status(
     cur = await conn.execute(
         "INSERT INTO member_status_run (store_id, as_of, last_purchase_id, bgnbd) "
         "VALUES (%s, %s, %s, %s) RETURNING computed_at",
-        (store_id, as_of, newest, Jsonb(asdict(params))),
+        (store_id, as_of, newest, Jsonb({**asdict(params), "dropout": dropout(params)})),
     )
     row = await cur.fetchone()
     assert row is not None

@@ -156,8 +156,11 @@ FROM (
     FROM r_trip GROUP BY 1, 2
     UNION ALL
     SELECT extract(hour FROM p.at AT TIME ZONE %(tz)s)::int, coalesce(m.tier, %(nonmember)s),
-           0, 0, sum(p.total), count(*), 0, 0, 0
+           0, 0, sum(p.total - rt.amount), count(*) FILTER (WHERE p.total - rt.amount > 0),
+           0, 0, 0
     FROM purchase p LEFT JOIN member m ON m.id = p.member_id
+    CROSS JOIN LATERAL (SELECT coalesce(sum(r.amount), 0) AS amount FROM purchase_return r
+                        WHERE r.purchase_id = p.id) rt
     WHERE p.store_id = %(s)s AND p.at >= %(lo)s AND p.at < %(hi)s GROUP BY 1, 2
     UNION ALL
     SELECT extract(hour FROM g AT TIME ZONE %(tz)s)::int, t.seg, 0, 0, 0, 0,
@@ -198,9 +201,12 @@ FROM (
            0 AS sa, 0 AS tx
     FROM r_cv GROUP BY 1, 2
     UNION ALL
-    SELECT pl.counter, coalesce(m.tier, %(nonmember)s), 0, 0, sum(pl.amount),
-           count(DISTINCT p.id)
+    SELECT pl.counter, coalesce(m.tier, %(nonmember)s), 0, 0, sum(pl.amount - rl.amount),
+           count(DISTINCT p.id) FILTER (WHERE pl.amount - rl.amount > 0)
     FROM purchase p JOIN purchase_line pl ON pl.purchase_id = p.id
+    CROSS JOIN LATERAL (SELECT coalesce(sum(x.amount), 0) AS amount
+                        FROM purchase_return r JOIN purchase_return_line x ON x.return_pk = r.id
+                        WHERE r.purchase_id = p.id AND x.line_no = pl.line_no) rl
     LEFT JOIN member m ON m.id = p.member_id
     WHERE p.store_id = %(s)s AND p.at >= %(lo)s AND p.at < %(hi)s AND pl.counter IS NOT NULL
     GROUP BY 1, 2

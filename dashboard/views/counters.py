@@ -1,4 +1,4 @@
-"""Counters: which concessions turn visits into sales — ranking, quadrant, recommendation."""
+"""Counters: which concessions earn their space — ranking, verdict, traffic vs conversion."""
 
 from __future__ import annotations
 
@@ -6,39 +6,50 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import context
+from dashboard import context, fmt
 from dashboard.api import ApiError
 from dashboard.context import Selection
 
 DEFINITION = (
-    "Visitors = trips that dwelt at the counter at least 30 s. Exposure = visitor trips ÷ store "
-    "trips. Conversion = visitor trips that bought at the counter ÷ visitor trips (a sale is "
-    "tied to its trip by the member card or the cart tag). Quadrants split traffic and "
-    "conversion at the median of the store's counters; ranking by sales per m²."
+    "Ranking by sales per m² (net of returns). Verdict: counters earning at least the store's "
+    "median sales per m² are kept, whatever their traffic; below it, the quadrant and the "
+    "basket value say what to work on, and a counter under half the median with low conversion "
+    "and small baskets is a candidate to replace. Visitors = trips that dwelt at the counter at "
+    "least 30 s. Exposure = visitor trips ÷ store trips. Conversion = visitor trips that bought "
+    "at the counter ÷ visitor trips. Basket = sales ÷ buying visitor trips. Quadrants split "
+    "traffic and conversion at the median of the store's counters."
 )
 COLOURS = {
-    "star": "#2ca02c",
-    "hidden gem": "#1f77b4",
-    "window shopping": "#ff7f0e",
-    "weak": "#d62728",
+    "keep": "#2ca02c",
+    "improve placement": "#1f77b4",
+    "review merchandising": "#ff7f0e",
+    "review contract": "#9467bd",
+    "replace": "#d62728",
 }
 
 
 def quadrant_figure(frame: pd.DataFrame) -> go.Figure:
+    """Traffic against conversion, coloured by verdict, marker size by sales per m²."""
     fig = go.Figure()
-    for quad, colour in COLOURS.items():
-        part = frame[frame["quadrant"] == quad]
+    top = float(frame["sales_per_m2"].max()) if not frame.empty else 0.0
+    for verdict, colour in COLOURS.items():
+        part = frame[frame["verdict"] == verdict]
+        if part.empty:
+            continue
+        size = 12 + 24 * (part["sales_per_m2"] / top if top > 0 else 0)
         fig.add_trace(
             go.Scatter(
                 x=part["visitors"],
                 y=part["conversion"] * 100,
                 mode="markers+text",
-                text=part["name"],
+                text=[f"#{r} {n}" for r, n in zip(part["rank"], part["name"], strict=True)],
                 textposition="top center",
-                name=quad,
-                marker={"size": 14, "color": colour},
+                name=verdict,
+                marker={"size": size, "color": colour},
+                customdata=part["sales_per_m2"],
                 hovertemplate=(
-                    "%{text}<br>%{x} visitor trips<br>%{y:.1f} % converted<extra></extra>"
+                    "%{text}<br>%{x} visitor trips<br>%{y:.1f} % converted"
+                    "<br>%{customdata:,.0f} sales per m²<extra></extra>"
                 ),
             )
         )
@@ -48,17 +59,38 @@ def quadrant_figure(frame: pd.DataFrame) -> go.Figure:
             y=float(frame["conversion"].median() * 100), line_dash="dot", line_color="#999"
         )
     fig.update_layout(
-        title="Traffic vs conversion",
+        title="Traffic vs conversion (marker size: sales per m²)",
         height=460,
         margin={"t": 50},
         xaxis_title="Visitor trips",
         yaxis_title="Conversion (%)",
         plot_bgcolor="white",
-        legend_title="Quadrant",
+        legend_title="Verdict",
     )
     fig.update_xaxes(gridcolor="#eee")
     fig.update_yaxes(gridcolor="#eee")
     return fig
+
+
+def people_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The counter figures as a person reads them (money with its currency, shares in %)."""
+    return pd.DataFrame(
+        {
+            "rank": frame["rank"],
+            "counter": frame["code"] + " " + frame["name"],
+            "category": frame["category"],
+            "verdict": frame["verdict"],
+            "sales per m²": frame["sales_per_m2"].map(fmt.money),
+            "sales": frame["sales"].map(fmt.money),
+            "basket": frame["basket_value"].map(fmt.money),
+            "visitor trips": frame["visitors"].map(fmt.number),
+            "exposure": frame["exposure_rate"].map(fmt.pct),
+            "conversion": frame["conversion"].map(fmt.pct),
+            "median dwell": frame["median_dwell_s"].map(fmt.minutes),
+            "area": frame["area_m2"].map(lambda a: f"{a:,.0f} m²"),
+            "quadrant": frame["quadrant"].fillna(fmt.MISSING),
+        }
+    )
 
 
 def render(sel: Selection) -> None:
@@ -66,22 +98,22 @@ def render(sel: Selection) -> None:
     try:
         frame = context.counters(sel.store.id, sel.period)
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     if frame.empty:
         st.info("No counters in this store's layout.")
         return
-    st.plotly_chart(quadrant_figure(frame), width="stretch")
+    if (frame["verdict"] == "no data").all():
+        st.info(
+            "No data in this period: no shopper stopped at a counter and nothing was sold, "
+            "so there is nothing to judge. Choose another period."
+        )
+        return
+    judged = frame[frame["verdict"] != "no data"]
+    st.plotly_chart(quadrant_figure(judged), width="stretch")
     st.caption(DEFINITION)
-    shown = frame.assign(
-        exposure_rate=(frame["exposure_rate"] * 100).round(1),
-        conversion=(frame["conversion"] * 100).round(1),
-        sales_per_visitor=frame["sales_per_visitor"].round(0),
-        sales_per_m2=frame["sales_per_m2"].round(0),
-    ).rename(columns={"exposure_rate": "exposure %", "conversion": "conversion %"})
-    context.table(
-        shown.drop(columns=["recommendation"]), f"counters-{sel.store.id}", key="dl-counters"
-    )
     st.subheader("Recommendations")
     for _, row in frame.iterrows():
         st.markdown(f"**{row['rank']}. {row['name']}** — {row['recommendation']}")
+    st.dataframe(people_table(frame), width="stretch", hide_index=True)
+    context.download(frame, f"counters-{sel.store.id}", key="dl-counters")

@@ -18,7 +18,7 @@ def render(sel: Selection) -> None:
         dwell = context.dwell(sel.store.id, sel.period)
         visits = context.zone_visits(sel.store.id, sel.period)
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     names = {z.code: z.name for z in layout.zones}
     st.plotly_chart(charts.dwell_figure(dwell, zone_names=names), width="stretch")
@@ -40,7 +40,7 @@ def render(sel: Selection) -> None:
             columns=["zone", "low_s", "high_s", "visits"],
         )
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     if bins.empty:
         st.info("No visits to this zone in the period.")

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import context
+from dashboard import context, fmt
 from dashboard.api import ApiError
 from dashboard.context import Selection
 
@@ -18,9 +18,12 @@ METHOD = (
     "Difference-in-differences: the change of the treated counters minus the change of the "
     "control counters over the same days (so store-wide swings cancel), comparing like "
     "weekdays. Traffic and sales are compared on a log scale (a relative change). The 95 % "
-    "interval comes from resampling days; **distinguishable** means it excludes zero. Without "
-    "counters, a layout change is judged for the whole store on the same weekdays before and "
-    "after."
+    "interval comes from resampling days; **distinguishable** means it excludes zero. Each "
+    "moved counter is judged on its own (two counters trading places move in opposite ways). "
+    "By default the control counters are all others, less those whose antenna mapping changed "
+    "or whose own traffic moved in these days (a warning names them). Only whole days count: "
+    "today is left out until it is over. Without counters, a layout change is judged for the "
+    "whole store on the same weekdays before and after."
 )
 LABELS = {
     "traffic": "Traffic (visitor trips)",
@@ -46,7 +49,19 @@ def _value(metric: str, v: float | None) -> str:
         return f"{v:.1%}"
     if metric == "dwell":
         return f"{v:.0f} s"
-    return f"{v:,.1f}"
+    return fmt.money(v) if metric == "sales" else f"{v:,.1f}"
+
+
+def change(e: dict[str, Any]) -> str:
+    """The estimate in words that say what kind of change it is (relative, points, seconds)."""
+    rel = f"{e['relative']:+.0%} relative" if e["relative"] is not None else None
+    if e["metric"] == "conversion":
+        points = f"{e['estimate'] * 100:+.1f} points"
+        return f"{points} ({rel})" if rel else points
+    if e["metric"] == "dwell":
+        seconds = f"{e['estimate']:+.0f} s"
+        return f"{seconds} ({rel})" if rel else seconds
+    return rel or "–"
 
 
 def effects_table(effects: list[dict[str, Any]]) -> pd.DataFrame:
@@ -58,7 +73,7 @@ def effects_table(effects: list[dict[str, Any]]) -> pd.DataFrame:
                 "treated after": _value(e["metric"], e["treated_after"]),
                 "control before": _value(e["metric"], e["control_before"]),
                 "control after": _value(e["metric"], e["control_after"]),
-                "change": f"{e['relative']:+.0%}" if e["relative"] is not None else "–",
+                "change": change(e),
                 "95 % interval": _interval(e),
                 "distinguishable": "yes" if e["distinguishable"] else "no (within noise)",
                 "days before/after": f"{e['days_before']}/{e['days_after']}",
@@ -72,7 +87,7 @@ def verdicts(effects: list[dict[str, Any]]) -> str:
     """One line per metric, in words."""
     lines = []
     for e in effects:
-        rel = f"{e['relative']:+.0%}" if e["relative"] is not None else "?"
+        rel = change(e)
         verdict = (
             "**distinguishable from noise**"
             if e["distinguishable"]
@@ -112,10 +127,24 @@ def series_figure(
     return fig
 
 
+def by_unit(effects: list[dict[str, Any]]) -> list[tuple[str | None, list[dict[str, Any]]]]:
+    """Effects grouped by the counter they are of (None: the treated group as a whole)."""
+    groups: dict[str | None, list[dict[str, Any]]] = {}
+    for e in effects:
+        groups.setdefault(e.get("unit"), []).append(e)
+    return list(groups.items())
+
+
 def _show(result: dict[str, Any], name: str, key: str) -> None:
-    st.subheader("Effect" if result["kind"] == "layout_change" else "During the promotion")
-    st.markdown(verdicts(result["effects"]))
-    context.table(effects_table(result["effects"]), name, key=key)
+    warnings = "; ".join(result.get("warnings", []))
+    if warnings:
+        st.warning(warnings[0].upper() + warnings[1:] + ".")
+    title = "Effect" if result["kind"] == "layout_change" else "During the promotion"
+    for unit, effects in by_unit(result["effects"]):
+        st.subheader(f"{title} on {unit}" if unit else title)
+        st.markdown(verdicts(effects))
+        suffix = f"-{unit}" if unit else ""
+        context.table(effects_table(effects), f"{name}{suffix}", key=f"{key}{suffix}")
     if result.get("after_effects"):
         st.subheader("After the promotion")
         st.markdown(verdicts(result["after_effects"]))
@@ -152,7 +181,7 @@ def render(sel: Selection) -> None:
         layout = context.layout(sel.store.id)
         changes = context.analytics(sel.store.id, "experiments/layout-changes", sel.period)
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     codes = [c.code for c in layout.counters]
     names = {c.code: f"{c.code} {c.name}" for c in layout.counters}
@@ -235,6 +264,6 @@ def render(sel: Selection) -> None:
         with st.spinner("Estimating ..."):
             result = context.analytics(sel.store.id, path, None, **params)
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     _show(result, name, key="exp-" + kind[0])

@@ -20,7 +20,7 @@ def render(sel: Selection) -> None:
         dwell = context.dwell(sel.store.id, sel.period)
         counters = context.counters(sel.store.id, sel.period)
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     metric: HeatMetric = st.radio(
         "Metric",
@@ -62,7 +62,7 @@ def render(sel: Selection) -> None:
             columns=["zone", "bucket_start", "entries"],
         )
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     shown = per_zone[per_zone["zone"].isin(picked)]
     fig = go.Figure()

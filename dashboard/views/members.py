@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import context
+from dashboard import context, fmt
 from dashboard.api import ApiError
 from dashboard.context import Selection
 
@@ -72,14 +72,16 @@ def render(sel: Selection) -> None:
         with st.spinner("Computing member figures ..."):
             data: dict[str, Any] = context.analytics(sel.store.id, "members", sel.period)
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     c = st.columns(4)
     c[0].metric("Members", f"{data['members']:,}")
     c[1].metric("Buyers (365 days)", f"{data['buyers']:,}")
     top = data["pareto_top_share"]
     c[2].metric("Sales from the top 20 %", f"{top:.0%}" if top is not None else "–")
-    c[3].metric("As of", pd.Timestamp(data["as_of"]).strftime("%d %b %Y"))
+    c[3].metric("As of", fmt.day(pd.Timestamp(data["as_of"]) - pd.Timedelta(seconds=1)))
+    if data["buyers"] == 0:
+        st.info("No member bought anything in the 365 days up to the end of this period.")
 
     classes = pd.DataFrame(
         data["classes"], columns=["member_class", "members", "referrers", "sales"]
@@ -95,7 +97,9 @@ def render(sel: Selection) -> None:
         width="stretch",
     )
     st.markdown(CLASS_RULES)
-    context.table(classes, f"member-classes-{sel.store.id}", key="dl-classes")
+    shown = classes.assign(sales=classes["sales"].map(fmt.money))
+    st.dataframe(shown, width="stretch", hide_index=True)
+    context.download(classes, f"member-classes-{sel.store.id}", key="dl-classes")
 
     st.subheader("RFM segments")
     st.caption(RFM_RULES)
@@ -103,7 +107,20 @@ def render(sel: Selection) -> None:
         data["rfm_segments"],
         columns=["segment", "members", "sales", "mean_recency_days", "mean_frequency"],
     )
-    context.table(rfm.round(1), f"rfm-{sel.store.id}", key="dl-rfm")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "segment": rfm["segment"],
+                "members": rfm["members"],
+                "sales": rfm["sales"].map(fmt.money),
+                "mean days since last purchase": rfm["mean_recency_days"].map(fmt.number),
+                "mean purchases": rfm["mean_frequency"].map(lambda v: fmt.number(v, decimals=1)),
+            }
+        ),
+        width="stretch",
+        hide_index=True,
+    )
+    context.download(rfm, f"rfm-{sel.store.id}", key="dl-rfm")
 
     st.subheader("Traffic and sales by segment")
     tiers = pd.DataFrame(
@@ -115,21 +132,60 @@ def render(sel: Selection) -> None:
         "Segment = the member's tier for member-card trips, non-member for carts and baskets; "
         "VIP tiers are marked. Traffic = entries; sales by time of payment."
     )
-    context.table(tiers, f"segments-{sel.store.id}", key="dl-tiers")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "segment": tiers["segment"],
+                "VIP tier": tiers["vip"].map({True: "yes", False: ""}),
+                "entries": tiers["entries"].map(fmt.number),
+                "share of traffic": tiers["entries_share"].map(fmt.pct),
+                "sales": tiers["sales"].map(fmt.money),
+                "share of sales": tiers["sales_share"].map(fmt.pct),
+            }
+        ),
+        width="stretch",
+        hide_index=True,
+    )
+    context.download(tiers, f"segments-{sel.store.id}", key="dl-tiers")
 
     st.subheader("Age band x gender")
     demo = pd.DataFrame(
         data["demographics"],
         columns=["age_band", "gender", "members", "buyers", "sales", "sales_per_buyer"],
     )
-    context.table(demo.round(0), f"demographics-{sel.store.id}", key="dl-demo")
+    st.dataframe(
+        demo.assign(
+            sales=demo["sales"].map(fmt.money),
+            sales_per_buyer=demo["sales_per_buyer"].map(fmt.money),
+        ).rename(columns={"age_band": "age band", "sales_per_buyer": "sales per buyer"}),
+        width="stretch",
+        hide_index=True,
+    )
+    context.download(demo, f"demographics-{sel.store.id}", key="dl-demo")
 
     st.subheader("Lapse alerts")
     st.caption(LAPSE_RULES)
     a, b, c2 = st.columns(3)
     factor = a.slider("Overdue factor", 1.5, 6.0, 2.0, 0.5, key="lapse-factor")
     min_n = b.slider("Minimum purchase days", 2, 10, 3, key="lapse-min")
-    max_p = c2.slider("Only P(alive) below", 0.0, 1.0, 1.0, 0.05, key="lapse-p")
+    dropout = data["bgnbd"].get("dropout")
+    known = dropout is not None and dropout >= 1e-3
+    max_p = c2.slider(
+        "Only P(alive) below",
+        0.0,
+        1.0,
+        1.0,
+        0.05,
+        key="lapse-p",
+        disabled=not known,
+        help=None if known else "Unknown for this store: see the note below.",
+    )
+    if not known:
+        st.caption(
+            "P(alive) is unknown here: this store's purchase history shows no measurable "
+            "drop-out yet (the BG/NBD fit puts it near 0), so the model would call every "
+            "member alive. Judge by the overdue factor instead."
+        )
     try:
         alerts = pd.DataFrame(
             context.analytics(
@@ -142,13 +198,30 @@ def render(sel: Selection) -> None:
             )
         )
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     if alerts.empty:
         st.info("No member is overdue with these thresholds.")
         return
     st.write(f"{len(alerts):,} members overdue (most overdue first).")
-    alerts["last_purchase_at"] = pd.to_datetime(alerts["last_purchase_at"]).dt.strftime(
-        "%Y-%m-%d %H:%M"
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "member": alerts["member_no"],
+                "tier": alerts["tier"],
+                "class": alerts["member_class"],
+                "purchase days": alerts["purchases"],
+                "last purchase": alerts["last_purchase_at"].map(fmt.day),
+                "days since": alerts["days_since"].map(fmt.number),
+                "usual interval (days)": alerts["median_interval_days"].map(
+                    lambda v: fmt.number(v, decimals=1)
+                ),
+                "x usual interval": alerts["ratio"].map(lambda v: f"{v:.1f}x"),
+                "P(alive)": alerts["p_alive"].map(lambda v: fmt.pct(v, decimals=0)),
+                "suggested action": alerts["action"],
+            }
+        ),
+        width="stretch",
+        hide_index=True,
     )
-    context.table(alerts.round(2), f"lapse-alerts-{sel.store.id}", key="dl-lapse")
+    context.download(alerts, f"lapse-alerts-{sel.store.id}", key="dl-lapse")

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, context
+from dashboard import charts, context, fmt
 from dashboard.api import ApiError
 from dashboard.context import Selection
 from storeflow.api.analytics import Kpis, Summary
@@ -24,17 +24,19 @@ OCCUPANCY_DEFINITION = (
 
 
 def _delta(now: float | None, before: float | None) -> str | None:
-    if now is None or not before:
-        return None
-    return f"{(now - before) / before:+.0%}"
+    return fmt.relative_change(now, before)
 
 
 def kpi_row(cur: Summary, prev: Kpis | None) -> None:
+    """The period's headline figures; changes only against a like-for-like previous period."""
+    if cur.not_comparable is not None:
+        prev = None
+
     def p(name: str) -> Any:
         return getattr(prev, name) if prev is not None else None
 
-    top, bottom = st.columns(3), st.columns(3)
-    c = [*top, *bottom]
+    top, bottom, third = st.columns(3), st.columns(3), st.columns(3)
+    c = [*top, *bottom, *third]
     c[0].metric(
         "Entries (trips)",
         f"{cur.entries:,}",
@@ -47,10 +49,14 @@ def kpi_row(cur: Summary, prev: Kpis | None) -> None:
     c[2].metric(
         "Conversion",
         f"{cur.conversion:.1%}" if cur.conversion is not None else "–",
-        _delta(cur.conversion, p("conversion")),
+        fmt.point_change(cur.conversion, p("conversion")),
         help=CONVERSION_DEFINITION,
     )
-    c[3].metric("Sales", f"{cur.sales:,.0f}", _delta(cur.sales, p("sales")))
+    c[3].metric(
+        "Sales (net of returns)",
+        fmt.money(cur.sales),
+        _delta(cur.sales, p("sales")),
+    )
     c[4].metric(
         "Mean trip",
         charts.format_duration(cur.mean_trip_s),
@@ -62,6 +68,16 @@ def kpi_row(cur: Summary, prev: Kpis | None) -> None:
         charts.format_duration(cur.median_dwell_s),
         _delta(cur.median_dwell_s, p("median_dwell_s")),
         help=charts.DWELL_DEFINITION,
+    )
+
+    def atv(k: Any) -> float | None:
+        return k.sales / k.transactions if k is not None and k.transactions else None
+
+    c[6].metric(
+        "Average sale (ATV)",
+        fmt.money(atv(cur)),
+        _delta(atv(cur), atv(prev)),
+        help="Average transaction value = net sales ÷ sales (transactions) in the period.",
     )
 
 
@@ -103,9 +119,18 @@ def occupancy_figure(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def heatmap_figure(frame: pd.DataFrame, column: str, title: str, fmt: str) -> go.Figure:
-    grid = frame.pivot_table(index="weekday", columns="hour", values=column, aggfunc="first")
-    grid = grid.reindex(range(7))
+def heatmap_hours(frame: pd.DataFrame) -> list[int]:
+    """The hours both heatmaps show: those with entries on some weekday (the opening hours)."""
+    return sorted(int(h) for h in frame.loc[frame["entries_per_day"] > 0, "hour"].unique())
+
+
+def heatmap_figure(
+    frame: pd.DataFrame, column: str, title: str, fmt: str, hours: list[int] | None = None
+) -> go.Figure:
+    grid = frame.pivot_table(
+        index="weekday", columns="hour", values=column, aggfunc="first", dropna=False
+    )
+    grid = grid.reindex(index=range(7), columns=hours if hours is not None else grid.columns)
     fig = go.Figure(
         go.Heatmap(
             z=grid.to_numpy(),
@@ -121,11 +146,65 @@ def heatmap_figure(frame: pd.DataFrame, column: str, title: str, fmt: str) -> go
     return fig
 
 
+def attention(sel: Selection) -> None:
+    """What needs a decision in this period: counters to act on, overdue key members, sales
+    far above the usual one. Each line links to the page with the detail."""
+    try:
+        counters = context.counters(sel.store.id, sel.period)
+        outliers: dict[str, Any] = context.analytics(sel.store.id, "sales/outliers", sel.period)
+        alerts = context.analytics(sel.store.id, "members/lapse", sel.period, limit=500)
+    except ApiError as exc:
+        st.warning(f"The alerts could not be loaded: {exc}")
+        return
+    lines = []
+    act = counters[~counters["verdict"].isin(["keep", "no data"])] if not counters.empty else None
+    if act is not None and not act.empty:
+        lines.append(
+            "**Counters:** "
+            + "; ".join(
+                f"{name} — {verdict} (#{rank} by sales per m²)"
+                for name, verdict, rank in act[["name", "verdict", "rank"]].itertuples(index=False)
+            )
+        )
+    key = [a for a in alerts if "call" in a["action"]]
+    if key:
+        lines.append(
+            f"**Members:** {len(key):,} core or VIP members are overdue against their own "
+            f"purchase rhythm (of {len(alerts):,} overdue in all) — see Members."
+        )
+    if outliers["outliers"]:
+        share = outliers["outlier_sales"] / outliers["sales"] if outliers["sales"] else 0.0
+        lines.append(
+            f"**Sales:** {len(outliers['outliers'])} unusually large sales (above "
+            f"{fmt.money(outliers['threshold'])}, the usual sale is "
+            f"{fmt.money(outliers['median_sale'])}) make {share:.0%} of the period's sales."
+        )
+    if lines:
+        st.subheader("Needs attention")
+        st.markdown("\n".join(f"- {line}" for line in lines))
+        if outliers["outliers"]:
+            with st.expander("Unusually large sales"):
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            "when": [fmt.moment(o["at"]) for o in outliers["outliers"]],
+                            "net total": [fmt.money(o["net_total"]) for o in outliers["outliers"]],
+                            "x usual sale": [
+                                f"{o['times_median']:.0f}x" for o in outliers["outliers"]
+                            ],
+                            "shopper": [o["segment"] for o in outliers["outliers"]],
+                        }
+                    ),
+                    width="stretch",
+                    hide_index=True,
+                )
+
+
 def render(sel: Selection) -> None:
     st.title("Storeflow — store planner")
     st.caption(f"{sel.store.name}: {sel.first:%d %b %Y} – {sel.last:%d %b %Y}")
     try:
-        cur = context.summary(sel.store.id, sel.period)
+        cur = context.summary(sel.store.id, sel.period, sel.compare)
         foot = pd.DataFrame(
             context.analytics(sel.store.id, "footfall", sel.period, bucket=sel.bucket),
             columns=["bucket_start", "entries", "previous_week"],
@@ -139,13 +218,19 @@ def render(sel: Selection) -> None:
             columns=["weekday", "hour", "days", "entries_per_day", "conversion"],
         )
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     kpi_row(cur, cur.previous)
-    st.caption(
-        f"Changes against the {sel.period_days} days before "
-        f"({sel.previous.start:%d %b} – {(sel.previous.end - pd.Timedelta(days=1)):%d %b})."
-    )
+    if cur.not_comparable is None:
+        st.caption(
+            f"Changes are relative (conversion: in percentage points) against "
+            f"{context.COMPARE[sel.compare]} "
+            f"({sel.previous.start:%d %b %Y} – "
+            f"{(sel.previous.end - pd.Timedelta(days=1)):%d %b %Y})."
+        )
+    else:
+        st.caption(f"No change shown: {cur.not_comparable}.")
+    attention(sel)
     if foot.empty:
         st.info("No trips in this period.")
         return
@@ -156,21 +241,64 @@ def render(sel: Selection) -> None:
     st.plotly_chart(occupancy_figure(occ), width="stretch")
     st.caption(OCCUPANCY_DEFINITION)
     left, right = st.columns(2)
-    heat["conversion_pct"] = heat["conversion"] * 100
+    heat["conversion_pct"] = heat["conversion"].astype("float64") * 100
+    hours = heatmap_hours(heat)
     left.plotly_chart(
-        heatmap_figure(heat, "entries_per_day", "Entries per day, weekday x hour", "%{z:.0f}"),
+        heatmap_figure(
+            heat, "entries_per_day", "Entries per day, weekday x hour", "%{z:.0f}", hours
+        ),
         width="stretch",
     )
     right.plotly_chart(
-        heatmap_figure(heat, "conversion_pct", "Conversion (%), weekday x hour", "%{z:.0f}"),
+        heatmap_figure(heat, "conversion_pct", "Conversion (%), weekday x hour", "%{z:.0f}", hours),
         width="stretch",
     )
     st.caption(f"Weekday x hour in the store's time zone. {CONVERSION_DEFINITION}")
     st.subheader("Tables")
     tabs = st.tabs(["Footfall", "Occupancy", "Weekday x hour"])
+    daily = sel.bucket != "hour"
     with tabs[0]:
-        context.table(foot, f"footfall-{sel.store.id}", key="dl-footfall")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    sel.bucket: foot["bucket_start"].map(fmt.day if daily else fmt.moment),
+                    "entries": foot["entries"].map(fmt.number),
+                    "one week earlier": foot["previous_week"].map(fmt.number),
+                }
+            ),
+            width="stretch",
+            hide_index=True,
+        )
+        context.download(foot, f"footfall-{sel.store.id}", key="dl-footfall")
     with tabs[1]:
-        context.table(occ, f"occupancy-{sel.store.id}", key="dl-occupancy")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "hour": occ["hour_start"].map(fmt.moment),
+                    "entries": occ["entries"].map(fmt.number),
+                    "shoppers in the store (mean)": occ["occupancy"].map(
+                        lambda v: fmt.number(v, decimals=1)
+                    ),
+                }
+            ),
+            width="stretch",
+            hide_index=True,
+        )
+        context.download(occ, f"occupancy-{sel.store.id}", key="dl-occupancy")
     with tabs[2]:
-        context.table(heat, f"heatmap-{sel.store.id}", key="dl-heatmap")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "weekday": heat["weekday"].map(lambda w: WEEKDAYS[int(w)]),
+                    "hour": heat["hour"].map(lambda h: f"{int(h):02d}:00"),
+                    "days": heat["days"],
+                    "entries per day": heat["entries_per_day"].map(
+                        lambda v: fmt.number(v, decimals=1)
+                    ),
+                    "conversion": heat["conversion"].map(fmt.pct),
+                }
+            ),
+            width="stretch",
+            hide_index=True,
+        )
+        context.download(heat, f"heatmap-{sel.store.id}", key="dl-heatmap")

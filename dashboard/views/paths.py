@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, context
+from dashboard import charts, context, fmt
 from dashboard.api import ApiError
 from dashboard.context import Selection
+from storeflow.layout import StoreLayout, ZoneKind
 
 DEFINITION = (
     "A path is a trip's ordered zone sequence. Transition probability P(j | i) = trips going "
@@ -24,13 +27,56 @@ EFFICIENCY_DEFINITION = (
 )
 
 
-def sankey_figure(transitions: pd.DataFrame, *, min_count: int) -> go.Figure:
-    flows = transitions[transitions["count"] >= min_count]
+DEFAULT_LINKS = 20
+
+
+def zone_order(layout: StoreLayout) -> dict[str, int]:
+    """Each zone's step from the entrance on the floor plan (breadth-first over adjacency):
+    the Sankey draws moves away from the entrance, or across, left to right."""
+    graph = layout.adjacency()
+    start = [z.code for z in layout.zones if z.kind == ZoneKind.ENTRANCE]
+    step = dict.fromkeys(start, 0)
+    queue = deque(start)
+    while queue:
+        here = queue.popleft()
+        for n in sorted(graph.get(here, ())):
+            if n not in step:
+                step[n] = step[here] + 1
+                queue.append(n)
+    far = max(step.values(), default=0) + 1
+    for z in layout.zones:  # zones not reachable on the plan go last
+        step.setdefault(z.code, far)
+    # the checkout and exit end every trip: put them after everything else
+    for z in layout.zones:
+        if z.kind == ZoneKind.CHECKOUT:
+            step[z.code] = far + 1
+        elif z.kind == ZoneKind.EXIT:
+            step[z.code] = far + 2
+    return step
+
+
+def sankey_links(
+    transitions: pd.DataFrame, order: dict[str, int], *, top: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``top`` largest moves split into forward ones (away from the entrance, or across at
+    the same step but only one way) that the Sankey draws, and the moves back, which it cannot
+    draw without loops and which are listed instead."""
+    ranked = transitions.sort_values(["count", "source", "target"], ascending=[False, True, True])
+    ranked = ranked.head(top)
+    src = ranked["source"].map(lambda z: order.get(z, 0))
+    dst = ranked["target"].map(lambda z: order.get(z, 0))
+    same = src == dst
+    forward = (dst > src) | (same & (ranked["source"] < ranked["target"]))
+    return ranked[forward], ranked[~forward]
+
+
+def sankey_figure(flows: pd.DataFrame, names: dict[str, str], *, top: int) -> go.Figure:
     zones = sorted(set(flows["source"]) | set(flows["target"]))
     index = {z: i for i, z in enumerate(zones)}
     fig = go.Figure(
         go.Sankey(
-            node={"label": zones, "pad": 14, "thickness": 14},
+            arrangement="snap",
+            node={"label": [names.get(z, z) for z in zones], "pad": 14, "thickness": 14},
             link={
                 "source": [index[s] for s in flows["source"]],
                 "target": [index[t] for t in flows["target"]],
@@ -38,7 +84,10 @@ def sankey_figure(transitions: pd.DataFrame, *, min_count: int) -> go.Figure:
             },
         )
     )
-    fig.update_layout(title=f"Flows between zones (moves ≥ {min_count})", height=520)
+    fig.update_layout(
+        title=f"Main flows between zones (the {top} largest moves; moves back listed below)",
+        height=520,
+    )
     return fig
 
 
@@ -71,7 +120,7 @@ def render(sel: Selection) -> None:
     try:
         data = context.paths(sel.store.id, sel.period)
     except ApiError as exc:
-        st.error(str(exc))
+        context.problem(exc)
         return
     transitions = pd.DataFrame(
         [t.model_dump() for t in data.transitions],
@@ -97,18 +146,64 @@ def render(sel: Selection) -> None:
             f"{eff.order_deviation_m or 0:.0f} m from the order they took, "
             f"{eff.travel_deviation_m or 0:.0f} m of detours and browsing. {EFFICIENCY_DEFINITION}"
         )
-    floor = max(1, int(transitions["count"].quantile(0.25)))
-    min_count = st.slider("Hide flows smaller than", 1, int(transitions["count"].max()), floor)
-    st.plotly_chart(sankey_figure(transitions, min_count=min_count), width="stretch")
+    try:
+        layout = context.layout(sel.store.id)
+    except ApiError as exc:
+        context.problem(exc)
+        return
+    names = {z.code: z.name for z in layout.zones}
+    top = st.slider(
+        "Moves shown in the flow chart (largest first)",
+        5,
+        max(5, min(60, len(transitions))),
+        min(DEFAULT_LINKS, max(5, len(transitions))),
+        key="sankey-top",
+    )
+    forward, back = sankey_links(transitions, zone_order(layout), top=top)
+    st.plotly_chart(sankey_figure(forward, names, top=top), width="stretch")
+    total = int(transitions["count"].sum())
+    shown = int(forward["count"].sum())
+    st.caption(
+        f"The flow chart draws {shown / total:.0%} of all moves: the largest ones that lead "
+        "away from the entrance (or across). Moves back towards the entrance are listed here: "
+        + (
+            ", ".join(
+                f"{names.get(a, a)} → {names.get(b, b)} ({n:,})"
+                for a, b, n in back[["source", "target", "count"]].itertuples(index=False)
+            )
+            or "none among the largest moves"
+        )
+        + "."
+    )
     st.plotly_chart(matrix_figure(transitions), width="stretch")
     st.caption(DEFINITION)
-    top = pd.DataFrame(
-        [
-            {"path": " → ".join(p.path), "trips": p.trips, "share %": round(p.share * 100, 1)}
-            for p in data.top_paths
-        ]
+    common = pd.DataFrame(
+        [{"path": " → ".join(p.path), "trips": p.trips, "share": p.share} for p in data.top_paths]
     )
     st.subheader(f"Most common paths ({data.trips:,} trips)")
-    context.table(top, f"paths-{sel.store.id}", key="dl-paths")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "path": [" → ".join(names.get(z, z) for z in p.path) for p in data.top_paths],
+                "trips": [f"{p.trips:,}" for p in data.top_paths],
+                "share of trips": [fmt.pct(p.share) for p in data.top_paths],
+            }
+        ),
+        width="stretch",
+        hide_index=True,
+    )
+    context.download(common, f"paths-{sel.store.id}", key="dl-paths")
     st.subheader("Transitions")
-    context.table(transitions.round(4), f"transitions-{sel.store.id}", key="dl-transitions")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "from": transitions["source"].map(lambda z: f"{z} {names.get(z, '')}"),
+                "to": transitions["target"].map(lambda z: f"{z} {names.get(z, '')}"),
+                "moves": transitions["count"].map(fmt.number),
+                "P(next | from)": transitions["probability"].map(fmt.pct),
+            }
+        ),
+        width="stretch",
+        hide_index=True,
+    )
+    context.download(transitions, f"transitions-{sel.store.id}", key="dl-transitions")

@@ -1,25 +1,51 @@
-"""Counter quadrant and recommendation (the rules the counter evaluation serves).
+"""Counter quadrant and verdict (the rules the counter evaluation serves).
 
-The figures themselves (visitor trips, exposure, conversion, sales per m²) are SQL over the
-daily facts or the visits: server/queries/counters.py. Definitions (docs/metrics.md):
+The figures themselves (visitor trips, exposure, conversion, sales per m², basket value) are
+SQL over the daily facts or the visits: server/queries/counters.py. Definitions
+(docs/metrics.md#counter-ranking-quadrant-and-verdict):
 
 * quadrant: visitor trips (traffic) vs conversion, each split at the median over the counters
   (at or above the median = high): star (high, high), hidden gem (low traffic, high conversion),
-  window shopping (high traffic, low conversion), weak (low, low).
-* recommendation: keep / improve placement / review, with the figures that justify it.
+  window shopping (high traffic, low conversion), weak (low, low). It describes how shoppers
+  behave at the counter; it is not the verdict.
+* verdict: the counter's economics decide. Counters earning at least the store's median sales
+  per m² (the top half of the ranking) are kept, whatever their quadrant; below the median the
+  quadrant and the basket value say what to work on, and a counter earning under
+  ``REPLACE_SHARE`` of the median per m² with conversion and basket value below the medians is
+  a candidate to replace. Where a rent per m² is known, a counter whose sales per m² do not
+  cover ``RENT_COVER`` x its rent is reviewed at least.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from statistics import median
+from typing import Literal
+
 from storeflow.api.analytics import Quadrant
 
-__all__ = ["Quadrant", "classify", "recommend"]
+__all__ = [
+    "Economics",
+    "Quadrant",
+    "Verdict",
+    "classify",
+    "judge",
+    "recommend",
+]
 
-ACTIONS: dict[Quadrant, str] = {
-    "star": "Keep",
-    "hidden gem": "Improve placement: converts well but few shoppers reach it",
-    "window shopping": "Review merchandising and the contract: many stop, few buy",
-    "weak": "Review the contract: low traffic and low conversion",
+Verdict = Literal[
+    "keep", "improve placement", "review merchandising", "review contract", "replace", "no data"
+]
+REPLACE_SHARE = 0.5  # under half the median sales per m², with weak conversion and baskets
+RENT_COVER = 1.0
+
+ACTIONS: dict[Verdict, str] = {
+    "keep": "Keep",
+    "improve placement": "Improve placement",
+    "review merchandising": "Review merchandising",
+    "review contract": "Review the contract",
+    "replace": "Replace",
+    "no data": "No verdict",
 }
 
 
@@ -37,12 +63,91 @@ def classify(
     return "weak"
 
 
+@dataclass(frozen=True, slots=True)
+class Economics:
+    """What one counter earns and how shoppers behave there, over one period."""
+
+    code: str
+    visitors: int
+    conversion: float
+    sales: float
+    sales_per_m2: float
+    basket_value: float | None  # sales per buying visitor trip
+    rent_per_m2: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    quadrant: Quadrant | None
+    verdict: Verdict
+    reason: str
+
+
+def _money(v: float) -> str:
+    return f"{v:,.0f}"
+
+
+def judge(counters: list[Economics]) -> dict[str, Judgement]:
+    """Quadrant, verdict and the reason in words, per counter code (module docstring)."""
+    active = [c for c in counters if c.visitors > 0 or c.sales != 0]
+    out: dict[str, Judgement] = {}
+    for c in counters:
+        if c not in active:
+            out[c.code] = Judgement(None, "no data", "no visitor trips and no sales in this period")
+    if not active:
+        return out
+    t_med = median(c.visitors for c in active)
+    c_med = median(c.conversion for c in active)
+    s_med = median(c.sales_per_m2 for c in active)
+    baskets = [c.basket_value for c in active if c.basket_value is not None]
+    b_med = median(baskets) if baskets else None
+    for c in active:
+        quad = classify(c.visitors, c.conversion, traffic_median=t_med, conversion_median=c_med)
+        small_basket = b_med is None or c.basket_value is None or c.basket_value < b_med
+        per_m2 = f"{_money(c.sales_per_m2)} sales per m² (store median {_money(s_med)})"
+        basket = (
+            f"basket {_money(c.basket_value)} (median {_money(b_med)})"
+            if c.basket_value is not None and b_med is not None
+            else "no purchase linked to a visit"
+        )
+        uncovered = c.rent_per_m2 is not None and c.sales_per_m2 < RENT_COVER * c.rent_per_m2
+        verdict: Verdict
+        if c.sales_per_m2 >= s_med and not uncovered:
+            verdict = "keep"
+            why = f"earns {per_m2}"
+            if quad == "hidden gem":
+                why += "; few shoppers reach it, so a better place would earn more"
+            elif quad in ("window shopping", "weak"):
+                why += f"; conversion is low but the {basket} carries it"
+        elif c.sales_per_m2 < REPLACE_SHARE * s_med and c.conversion < c_med and small_basket:
+            verdict = "replace"
+            why = f"earns only {per_m2}, low conversion and small baskets ({basket})"
+        elif uncovered:
+            verdict = "review contract"
+            why = f"{per_m2} do not cover its rent of {_money(c.rent_per_m2 or 0)} per m²"
+        elif quad == "hidden gem":
+            verdict = "improve placement"
+            why = f"converts well but few shoppers reach it; earns {per_m2}"
+        elif quad == "window shopping":
+            verdict = "review merchandising"
+            why = f"many stop, few buy; earns {per_m2}"
+        else:
+            verdict = "review contract"
+            why = f"earns {per_m2}, {basket}"
+        out[c.code] = Judgement(quad, verdict, why)
+    return out
+
+
 def recommend(
-    q: Quadrant, *, visitors: int, exposure: float, conversion: float, sales_per_m2: float
+    verdict: Verdict,
+    reason: str,
+    *,
+    visitors: int,
+    exposure: float,
+    conversion: float,
 ) -> str:
-    """A plain recommendation with the figures that justify it."""
-    facts = (
-        f"{visitors} visitor trips ({exposure:.0%} of store trips), "
-        f"{conversion:.0%} of them bought, {sales_per_m2:,.0f} sales per m²"
-    )
-    return f"{ACTIONS[q]}: {facts}." if q == "star" else f"{ACTIONS[q]} — {facts}."
+    """A plain recommendation: the verdict, why, and the traffic figures behind it."""
+    if verdict == "no data":
+        return f"{ACTIONS[verdict]}: {reason}."
+    facts = f"{visitors:,} visitor trips ({exposure:.0%} of store trips), {conversion:.0%} bought"
+    return f"{ACTIONS[verdict]}: {reason} — {facts}."

@@ -166,7 +166,11 @@ def _contrast(
     """
     vb, va = b.to_numpy(dtype=np.float64), a.to_numpy(dtype=np.float64)
     if vb.size == 0 or va.size == 0:
-        raise ValueError(f"no days with data: before {vb.size}, after {va.size}")
+        side = "before the change" if vb.size == 0 else "after the change"
+        raise ValueError(
+            f"there is no day with shopper data {side} in the chosen days "
+            f"({vb.size} days before, {va.size} after): choose other dates"
+        )
     if not by_weekday:
         return _Contrast(
             estimate=float(va.mean() - vb.mean()),
@@ -180,7 +184,10 @@ def _contrast(
     wd_a = pd.DatetimeIndex(a.index).day_of_week.to_numpy()
     common = sorted(set(wd_b.tolist()) & set(wd_a.tolist()))
     if not common:
-        raise ValueError("the periods share no weekday")
+        raise ValueError(
+            "the days before and after share no weekday, so like cannot be compared with like: "
+            "compare at least a week on each side"
+        )
     keep_b, keep_a = np.isin(wd_b, common), np.isin(wd_a, common)
     vb, wd_b, va, wd_a = vb[keep_b], wd_b[keep_b], va[keep_a], wd_a[keep_a]
 
@@ -241,7 +248,7 @@ def diff_in_diff(
     if control is None:
         control = sorted(set(daily["unit"]) - set(treated))
     if not control:
-        raise ValueError("difference-in-differences needs at least one control unit")
+        raise ValueError("choose at least one counter to compare with (a control counter)")
     wide = _wide(daily, metric)
     tr, co = _from_wide(wide, treated, scale), _from_wide(wide, control, scale)
     d = (tr - co).dropna()

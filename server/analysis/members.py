@@ -69,7 +69,7 @@ def member_purchases(purchases: pd.DataFrame, as_of: datetime | pd.Timestamp) ->
         {
             "member_id": p["member_id"].to_numpy()[keep],
             "purchase": key.to_numpy()[keep],
-            "at": at.to_numpy()[keep],
+            "at": at[keep].reset_index(drop=True),
             "amount": p["amount"].astype(np.float64).to_numpy()[keep],
         }
     )
@@ -225,6 +225,27 @@ class BgNbdParams:
 
 
 CDNOW_PARAMS = BgNbdParams(*CDNOW)
+# Below this drop-out probability per purchase (a / (a + b)) the fit says nobody leaves: BG/NBD
+# then gives P(alive) = 1 to everyone, which says nothing, so P(alive) is left unknown.
+MIN_DROPOUT = 1e-3
+
+
+def dropout(params: BgNbdParams) -> float:
+    """The mean probability of dropping out after a purchase, a / (a + b)."""
+    return params.a / (params.a + params.b)
+
+
+def informative_p_alive(
+    x: npt.ArrayLike, t_x: npt.ArrayLike, t_cal: npt.ArrayLike, params: BgNbdParams
+) -> FloatArray:
+    """:func:`p_alive` where it means something, NaN elsewhere: for one-time buyers (x = 0,
+    always 1 in BG/NBD) and for everyone when the fit finds no drop-out (:data:`MIN_DROPOUT`)."""
+    xa = np.asarray(x, dtype=np.float64)
+    if dropout(params) < MIN_DROPOUT:
+        logger.info("BG/NBD: no drop-out measurable (%.2g per purchase)", dropout(params))
+        return np.full(xa.shape, np.nan)
+    out: FloatArray = np.where(xa > 0, p_alive(xa, t_x, t_cal, params), np.nan)
+    return out
 
 
 def p_alive(
@@ -352,20 +373,24 @@ def fit_bgnbd(
 VIP_TIERS = frozenset({"Gold", "Platinum", "Diamond", "VIP", "Black"})
 
 
-def suggest_action(*, primary_class: str, tier: str | None, ratio: float, p_alive: float) -> str:
-    """A plain next step for a lapse alert, naming why.
+def suggest_action(
+    *, primary_class: str, tier: str | None, ratio: float, p_alive: float | None
+) -> str:
+    """A plain next step for a lapse alert, naming who the member is and why.
 
-    VIP tier or core member: a personal call; loyal: a personal offer; others: a reminder;
-    a low P(alive) (< 0.3) adds "win-back".
+    VIP tier (named) or core member (top 20 % by sales, whatever the tier): a personal call;
+    loyal: a personal offer; others: a reminder; a known, low P(alive) (< 0.3) adds "win-back".
     """
-    who = "VIP" if (tier in VIP_TIERS or primary_class == "core") else primary_class
-    if who == "VIP":
-        verb = "call"
+    if tier in VIP_TIERS:
+        verb, who = "call", f"{tier} member"
+    elif primary_class == "core":
+        verb, who = "call", "core member (top 20 % by sales)"
     elif primary_class == "loyal":
-        verb = "send a personal offer"
+        verb, who = "send a personal offer", "loyal member"
     else:
-        verb = "send a reminder"
-    tail = f", win-back (P(alive) {p_alive:.0%})" if p_alive < 0.3 else ""
+        verb, who = "send a reminder", f"{primary_class} member"
+    low = p_alive is not None and not math.isnan(p_alive) and p_alive < 0.3
+    tail = f", win-back (P(alive) {p_alive:.0%})" if low else ""
     return f"{verb}: {who}, {ratio:.1f}x usual interval{tail}"
 
 
@@ -402,7 +427,8 @@ def member_status(
 
     Columns: those of :func:`classify_members`, plus ``last_purchase_at, purchase_days,
     days_since, median_interval_days, p_alive`` (BG/NBD, fitted on this store's buyers when
-    ``fit``; 1.0 for one-time buyers, see :func:`p_alive`) and ``recency_days, frequency,
+    ``fit``; unknown (NaN) for one-time buyers and when the fit finds no drop-out, see
+    :func:`informative_p_alive`) and ``recency_days, frequency,
     monetary, r, f, m, rfm_segment`` (None for members who never bought). The lapse rule is
     applied to these figures by a query (server/queries/members_view.py, :func:`lapse`).
     """
@@ -412,7 +438,7 @@ def member_status(
     per = purchase_rhythm(mp, end)
     x, t_x, t_cal = per["x"], per["t_x_weeks"], per["T_weeks"]
     params = fit_bgnbd(x, t_x, t_cal) if fit else CDNOW_PARAMS
-    per["p_alive"] = p_alive(x, t_x, t_cal, params)
+    per["p_alive"] = informative_p_alive(x, t_x, t_cal, params)
     last = mp.groupby("member_id")["at"].max()
     out["last_purchase_at"] = last.reindex(out.index)
     out["purchase_days"] = per["size"].reindex(out.index).fillna(0).astype(np.int64)

@@ -17,6 +17,7 @@ from statistics import median
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from psycopg import AsyncConnection
 
 from server import histogram, hll
@@ -29,13 +30,15 @@ from server.queries.facts import (
     quantiles,
     rows,
 )
-from server.rollup import ALL_SEGMENTS, day_bounds
+from server.rollup import ALL_SEGMENTS, NON_MEMBER, day_bounds
 from storeflow.api.analytics import (
     DwellBin,
     FootfallBucket,
     HeatCell,
     Kpis,
     OccupancyHour,
+    OutlierSale,
+    SalesOutliers,
     Summary,
     ZoneDwell,
     ZoneFootfall,
@@ -94,11 +97,108 @@ async def kpis(conn: AsyncConnection[Any], sel: Selection) -> Kpis:
     )
 
 
+OUTLIER_IQR = 3.0  # a sale above Q3 + 3 x IQR of the log net totals is flagged
+
+
+def outlier_threshold(totals: list[float], *, k: float = OUTLIER_IQR) -> float | None:
+    """The net total above which a sale is an outlier: Q3 + ``k`` x IQR on the log scale
+    (sale values are skewed: a fence on the raw values would flag every large basket), or None
+    with fewer than 20 sales."""
+    values = np.log(np.asarray([t for t in totals if t > 0], dtype=np.float64))
+    if values.size < 20:
+        return None
+    q1, q3 = np.quantile(values, [0.25, 0.75])
+    return float(np.exp(q3 + k * (q3 - q1)))
+
+
+async def sale_outliers(conn: AsyncConnection[Any], sel: Selection) -> SalesOutliers:
+    """The period's sales (net of returns, fully returned ones left out) and the outliers."""
+    got = await rows(
+        conn,
+        "SELECT id, at, net::float8, segment FROM ("
+        "SELECT p.id, p.at, p.total - coalesce((SELECT sum(r.amount) FROM purchase_return r "
+        "WHERE r.purchase_id = p.id), 0) AS net, coalesce(m.tier, %(nonmember)s) AS segment "
+        "FROM purchase p LEFT JOIN member m ON m.id = p.member_id "
+        "WHERE p.store_id = %(s)s AND p.at >= %(lo)s AND p.at < %(hi)s) x "
+        f"WHERE net > 0 AND {SEGMENT_SQL} ORDER BY net DESC",
+        Bound(sel, nonmember=NON_MEMBER),
+    )
+    totals = [float(r[2]) for r in got]
+    limit = outlier_threshold(totals)
+    mid = float(np.median(totals)) if totals else None
+    flagged = [r for r in got if limit is not None and r[2] > limit]
+    return SalesOutliers(
+        sales=sum(totals),
+        transactions=len(totals),
+        median_sale=mid,
+        threshold=limit,
+        outlier_sales=sum(float(r[2]) for r in flagged),
+        outliers=[
+            OutlierSale(
+                purchase_id=i,
+                at=at,
+                net_total=float(net),
+                times_median=float(net) / mid if mid else 0.0,
+                segment=seg,
+            )
+            for i, at, net, seg in flagged
+        ],
+    )
+
+
+def comparison_shift(days: int, compare: str) -> int:
+    """Days back to the period a selection of ``days`` is compared with: ``previous`` = just
+    before it; ``last_week`` = the whole weeks it spans (like weekdays); ``last_year`` = 52
+    weeks (364 days: like weekdays)."""
+    if compare == "last_week":
+        return 7 * max(1, -(-days // 7))
+    if compare == "last_year":
+        return 364
+    return days
+
+
+MIN_COMPARABLE_SHARE = 0.8  # the previous period needs data on 80 % as many days
+
+
+async def days_with_data(conn: AsyncConnection[Any], sel: Selection) -> int:
+    (n,), *_ = await rows(
+        conn,
+        "SELECT count(DISTINCT day)::int FROM fact_hour WHERE store_id = %(s)s "
+        "AND day BETWEEN %(d0)s AND %(d1)s AND entries > 0",
+        sel,
+    )
+    return int(n)
+
+
+def comparability(days_now: int, days_before: int, *, partial: bool) -> str | None:
+    """Why the selection cannot be compared with the period before it, or None if it can.
+
+    A day that is not over is never compared with whole days, and a previous period with data
+    on fewer than ``MIN_COMPARABLE_SHARE`` as many days as the selection gives no percentage."""
+    if partial:
+        return "the period ends today, which is not over yet: end it yesterday to compare"
+    if days_now == 0:
+        return "no data in this period"
+    if days_before < MIN_COMPARABLE_SHARE * days_now:
+        return (
+            f"the period before has data on only {days_before} of its days against "
+            f"{days_now} in this one: too little to compare"
+        )
+    return None
+
+
 async def summary(
-    conn: AsyncConnection[Any], sel: Selection, previous: Selection | None
+    conn: AsyncConnection[Any],
+    sel: Selection,
+    previous: Selection | None,
+    *,
+    now_at: datetime | None = None,
 ) -> Summary:
     now = await kpis(conn, sel)
     before = await kpis(conn, previous) if previous is not None else None
+    n_now = await days_with_data(conn, sel)
+    n_before = await days_with_data(conn, previous) if previous is not None else 0
+    partial = sel.start <= (now_at or datetime.now(ZoneInfo(sel.tz))) < sel.end
     cur = await conn.execute(
         "SELECT min(start_at), max(start_at) FROM trip WHERE store_id = %s "
         "AND start_at >= %s AND start_at < %s",
@@ -114,6 +214,12 @@ async def summary(
         first_at=first_at,
         last_at=last_at,
         previous=before,
+        days_with_data=n_now,
+        previous_days_with_data=n_before,
+        partial_day=partial,
+        not_comparable=comparability(n_now, n_before, partial=partial)
+        if previous is not None
+        else "no period before to compare with",
     )
 
 

@@ -9,13 +9,12 @@ cart tag that links a sale to its trip); *sales per visitor* = counter sales / v
 
 from __future__ import annotations
 
-from statistics import median
 from typing import Any
 
 from psycopg import AsyncConnection
 
 from server import histogram
-from server.analysis.counters import classify, recommend
+from server.analysis.counters import Economics, judge, recommend
 from server.queries.analytics import entries
 from server.queries.facts import FLOOR_COUNTER_SQL, Selection, histograms, rows
 from server.rollup import COUNTER_MIN_DWELL_S, SHOPPER
@@ -36,7 +35,10 @@ visitors AS (
     HAVING sum(dwell_s) >= %(min_dwell)s
 ),
 sold AS (
-    SELECT pl.counter, p.trip_id, sum(pl.amount) AS amount
+    SELECT pl.counter, p.trip_id, sum(pl.amount - coalesce((
+        SELECT sum(x.amount) FROM purchase_return r
+        JOIN purchase_return_line x ON x.return_pk = r.id
+        WHERE r.purchase_id = p.id AND x.line_no = pl.line_no), 0)) AS amount
     FROM purchase p JOIN purchase_line pl ON pl.purchase_id = p.id
     WHERE p.store_id = %(store)s AND p.at >= %(start)s AND p.at < %(end)s
     GROUP BY pl.counter, p.trip_id
@@ -102,17 +104,40 @@ async def counter_figures(
     base = []
     for code, name, category, area, visitors, converted, sales, med in got:
         conv = converted / visitors if visitors else 0.0
-        base.append((code, name, category, float(area), int(visitors), conv, float(sales), med))
+        base.append(
+            (
+                code,
+                name,
+                category,
+                float(area),
+                int(visitors),
+                int(converted),
+                conv,
+                float(sales),
+                med,
+            )
+        )
     if not base:
         return []
-    t_med = median(b[4] for b in base)
-    c_med = median(b[5] for b in base)
-    ranked = sorted(base, key=lambda b: b[6] / b[3], reverse=True)
+    ranked = sorted(base, key=lambda b: b[7] / b[3], reverse=True)
     rank = {b[0]: i + 1 for i, b in enumerate(ranked)}
+    judged = judge(
+        [
+            Economics(
+                code=code,
+                visitors=visitors,
+                conversion=conv,
+                sales=sales,
+                sales_per_m2=sales / area,
+                basket_value=sales / buyers if buyers else None,
+            )
+            for code, _, _, area, visitors, buyers, conv, sales, _ in base
+        ]
+    )
     out = []
-    for code, name, category, area, visitors, conv, sales, med in base:
+    for code, name, category, area, visitors, buyers, conv, sales, med in base:
         exposure = visitors / store_trips if store_trips else 0.0
-        quad = classify(visitors, conv, traffic_median=t_med, conversion_median=c_med)
+        j = judged[code]
         out.append(
             CounterFigures(
                 code=code,
@@ -127,14 +152,13 @@ async def counter_figures(
                 sales_per_m2=sales / area,
                 median_dwell_s=med,
                 rank=rank[code],
-                quadrant=quad,
+                quadrant=j.quadrant,
                 recommendation=recommend(
-                    quad,
-                    visitors=visitors,
-                    exposure=exposure,
-                    conversion=conv,
-                    sales_per_m2=sales / area,
+                    j.verdict, j.reason, visitors=visitors, exposure=exposure, conversion=conv
                 ),
+                buyers=buyers,
+                basket_value=sales / buyers if buyers else None,
+                verdict=j.verdict,
             )
         )
     return sorted(out, key=lambda c: c.rank)

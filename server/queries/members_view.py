@@ -156,7 +156,8 @@ async def lapse(
         "s.p_alive FROM member_status s JOIN member m ON m.id = s.member_id "
         "WHERE s.store_id = %(s)s AND s.as_of = %(as_of)s AND s.purchase_days >= %(min_n)s "
         "AND s.median_interval_days > 0 AND s.days_since > %(factor)s * s.median_interval_days "
-        "AND s.p_alive <= %(max_p)s AND (%(segs)s::text[] IS NULL OR s.tier = ANY(%(segs)s)) "
+        "AND (%(max_p)s >= 1 OR s.p_alive <= %(max_p)s) "
+        "AND (%(segs)s::text[] IS NULL OR s.tier = ANY(%(segs)s)) "
         "AND NOT s.member_id = ANY(%(unprofiled)s) "
         "ORDER BY ratio DESC LIMIT %(limit)s",
         Bound(

@@ -32,6 +32,11 @@ class Summary(Kpis):
     first_at: datetime | None
     last_at: datetime | None
     previous: Kpis | None
+    days_with_data: int = 0  # days of the selection with at least one trip
+    previous_days_with_data: int = 0
+    partial_day: bool = False  # the selection's last day is not over yet
+    # None: changes against ``previous`` are like for like; else why no change is shown
+    not_comparable: str | None = None
 
 
 class FootfallBucket(ApiModel):
@@ -96,5 +101,27 @@ class CounterFigures(ApiModel):
     sales_per_m2: float
     median_dwell_s: float | None
     rank: int
-    quadrant: Quadrant
+    quadrant: Quadrant | None  # None: no visitor trips and no sales in the period
     recommendation: str
+    buyers: int = 0  # visitor trips that bought at the counter
+    basket_value: float | None = None  # sales / buyers
+    verdict: str = "no data"  # keep, improve placement, review ..., replace, no data
+
+
+class OutlierSale(ApiModel):
+    """One sale far above the period's usual sale (net of returns)."""
+
+    purchase_id: int
+    at: datetime
+    net_total: float
+    times_median: float  # net total / the period's median sale
+    segment: str  # member tier or non-member
+
+
+class SalesOutliers(ApiModel):
+    sales: float  # the period's net sales
+    transactions: int
+    median_sale: float | None
+    threshold: float | None  # sales above this are flagged
+    outlier_sales: float  # the flagged sales' net total
+    outliers: list[OutlierSale]

@@ -22,6 +22,7 @@ class EffectOut(ApiModel):
     control_after: float | None
     days_before: int
     days_after: int
+    unit: str | None = None  # the one counter this effect is of; None: the treated group
 
 
 class DayPoint(ApiModel):
@@ -43,6 +44,8 @@ class ExperimentOut(ApiModel):
     effects: list[EffectOut]
     after_effects: list[EffectOut]
     daily: list[DayPoint]
+    # why the answer may mislead: controls left out or kept although they changed themselves
+    warnings: list[str] = []
 
 
 class LayoutChangeDate(ApiModel):

@@ -69,5 +69,5 @@ class LapseAlert(ApiModel):
     days_since: float
     median_interval_days: float
     ratio: float
-    p_alive: float
+    p_alive: float | None  # None: unknown (no drop-out measurable in this store's history)
     action: str

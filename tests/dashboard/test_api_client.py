@@ -95,7 +95,13 @@ def test_period_for_dates_covers_whole_local_days(
 def test_default_dates_are_the_last_seven_days_with_data(
     last_at: datetime, tz: str, expected: tuple[date, date]
 ) -> None:
-    assert default_dates(last_at, tz) == expected
+    assert default_dates(last_at, tz, today=date(2026, 11, 20)) == expected
+
+
+def test_default_dates_leave_out_today_which_is_not_over() -> None:
+    """Data up to 10:00 today: the default is the seven whole days before today."""
+    got = default_dates(datetime(2026, 11, 20, 10, 0, tzinfo=UTC), "UTC", today=date(2026, 11, 20))
+    assert got == (date(2026, 11, 13), date(2026, 11, 19))
 
 
 @pytest.mark.parametrize(
@@ -104,7 +110,7 @@ def test_default_dates_are_the_last_seven_days_with_data(
         (401, "STOREFLOW_API_TOKEN"),
         (403, "planner token"),
         (404, "Not found"),
-        (422, "did not accept"),
+        (422, "cannot be answered"),
         (503, "server had a problem (HTTP 503)"),
         (418, "Unexpected answer"),
     ],

@@ -8,10 +8,11 @@ test-artifacts/screenshots/planner-*.png.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
-from tests.fix_planted import CHANGE_DAY, PROMO, Store
+from tests.fix_planted import CHANGE_DAY, FIRST, PROMO, Store
 from tests.helpers.browser import ERROR_BOX, EXCEPTION, settle_and_shoot, streamlit_app
 
 # (screenshot, url path + query, texts the page must show, plotly charts at least)
@@ -31,7 +32,7 @@ PAGES = [
     (
         "experiments-layout",
         f"experiments?kind=layout&day={CHANGE_DAY}&counter=C03",
-        ["Effect", "Traffic (visitor trips): -6", "distinguishable from noise"],
+        ["Effect", "Traffic (visitor trips): -6", "relative", "distinguishable from noise"],
         1,
     ),
 ]
@@ -44,9 +45,10 @@ def planner_url(planted: Store, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield url
 
 
+# the module's fixture plants 84 days of history first: minutes on a busy machine
+@pytest.mark.timeout(900)
 @pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # the planted 84-day store is built in the set-up, which counts too
 def test_a_planner_walks_every_page(planner_url: str, browser_page: object) -> None:
     from playwright.sync_api import Page
 
@@ -62,3 +64,59 @@ def test_a_planner_walks_every_page(planner_url: str, browser_page: object) -> N
         for expected in texts:
             assert expected in text, (name, expected)
         assert "Download CSV" in text, f"{name}: no CSV download"
+
+
+def _open(page: object, url: str, name: str, *, charts: bool = True) -> str:
+    from playwright.sync_api import Page
+
+    assert isinstance(page, Page)
+    page.goto(url)
+    if charts:
+        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+    else:
+        page.wait_for_selector('[data-testid="stAlert"]', timeout=120_000)
+    text = settle_and_shoot(page, name)
+    assert page.locator(EXCEPTION).count() == 0, f"{name}: a Streamlit exception is shown"
+    return text
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_planner_reads_verdicts_that_hold(planner_url: str, browser_page: object) -> None:
+    """What the newcomer saw wrong, as a person sees it: the best earner per m² told to keep,
+    a swap judged per counter, a contaminated control named, an empty period without
+    verdicts, members without a useless P(alive) filter, and changes that say their kind."""
+    from playwright.sync_api import Page
+
+    page = browser_page
+    assert isinstance(page, Page)
+
+    text = _open(page, f"{planner_url}/counters", "verdict-counters")
+    first = next(line for line in text.splitlines() if line.startswith("1. "))
+    assert "Keep" in first, first  # rank 1 by sales per m² is kept, whatever its quadrant
+
+    swap = f"experiments?kind=layout&day={CHANGE_DAY}&counter=C03&counter=C07"
+    text = _open(page, f"{planner_url}/{swap}", "verdict-layout-swap")
+    assert "Effect on C03" in text and "Effect on C07" in text
+    c03 = text[text.index("Effect on C03") :]
+    assert "Traffic (visitor trips): -" in c03.splitlines()[1], c03[:200]
+    c07 = text[text.index("Effect on C07") :]
+    assert "Traffic (visitor trips): +" in c07.splitlines()[1], c07[:200]
+
+    alone = f"experiments?kind=layout&day={CHANGE_DAY}&counter=C03"
+    text = _open(page, f"{planner_url}/{alone}", "verdict-layout-control")
+    assert "C07's own traffic changed" in text  # the swapped partner is no control
+    assert "left out of the control group" in text
+
+    empty = f"counters?from={FIRST - timedelta(days=30)}&to={FIRST - timedelta(days=24)}"
+    text = _open(page, f"{planner_url}/{empty}", "verdict-counters-empty", charts=False)
+    assert "No data in this period" in text
+    assert "Keep" not in text and page.locator(".js-plotly-plot").count() == 0
+
+    text = _open(page, f"{planner_url}/members", "verdict-members")
+    assert "P(alive) is unknown here" in text  # rather than a filter that does nothing
+
+    text = _open(page, f"{planner_url}/", "verdict-overview")
+    assert "relative" in text and "points" in text  # changes say what kind they are
+    assert "Needs attention" in text

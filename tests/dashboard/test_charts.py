@@ -49,12 +49,13 @@ def test_floor_heatmap_draws_every_zone_to_scale() -> None:
 
 
 def test_floor_heatmap_colours_follow_the_values() -> None:
-    values = {"C01": 120.0, "A2": 30.0, "C02": 0.0}
+    # the aisle sees far more visits than any counter: it must not wash the counters out
+    values = {"C01": 120.0, "A2": 3000.0, "C02": 0.0}
     fig = charts.floor_heatmap(LAYOUT, values, metric="visits")
     fills = {t.name: t.fillcolor for t in fig.data if t.name != "labels"}
     assert fills["C01"] == charts.color_for(1.0, 0.0, 1.0)  # the top of the scale
     assert fills["C02"] == charts.color_for(0.0, 0.0, 1.0)  # zero visits: the bottom
-    assert fills["A2"] == charts.color_for(30.0, 0.0, 120.0)
+    assert fills["A2"] == charts.OFF_SCALE_FILL  # aisles are outside the counters' scale
     assert fills["C05"] == charts.NO_DATA_FILL  # no data is grey, not "zero"
     labels = next(t for t in fig.data if t.name == "labels")
     assert labels.marker.showscale is True
@@ -243,7 +244,9 @@ def test_dwell_table_names_zones_and_rounds_seconds() -> None:
     assert list(table["Zone"]) == ["C01", "A2", "ENT", "GHOST"]
     assert list(table["Name"]) == ["Lumiere Beauty", "Front aisle centre", "Main entrance",
                                    "(not in the layout)"]  # fmt: skip
-    assert table.loc[0, "Median dwell (s)"] == 120.0
+    # the unit of the dwell chart (minutes: its longest bar, C01's p90, is 300 s)
+    assert charts.dwell_unit(300.0) == ("min", 60.0)
+    assert table.loc[0, "Median dwell (min)"] == 2.0
     assert list(table["Kind"])[:3] == ["counter", "aisle", "entrance"]
 
 

@@ -240,17 +240,52 @@ def test_member_status_rhythm_for_the_lapse_rule() -> None:
 @pytest.mark.parametrize(
     ("cls", "tier", "ratio", "pa", "text"),
     [
-        ("core", "Member", 3.0, 0.8, "call: VIP, 3.0x usual interval"),
-        ("occasional", "Gold", 2.5, 0.8, "call: VIP, 2.5x usual interval"),
-        ("loyal", None, 2.2, 0.8, "send a personal offer: loyal, 2.2x usual interval"),
+        # a core member of tier Member is not called a VIP
+        ("core", "Member", 3.0, 0.8, "call: core member (top 20 % by sales), 3.0x usual interval"),
+        ("occasional", "Gold", 2.5, 0.8, "call: Gold member, 2.5x usual interval"),
+        ("loyal", None, 2.2, 0.8, "send a personal offer: loyal member, 2.2x usual interval"),
         (
             "occasional",
             None,
             4.0,
             0.1,
-            "send a reminder: occasional, 4.0x usual interval, win-back (P(alive) 10%)",
+            "send a reminder: occasional member, 4.0x usual interval, win-back (P(alive) 10%)",
+        ),
+        (
+            "occasional",
+            "Member",
+            4.0,
+            None,
+            "send a reminder: occasional member, 4.0x usual interval",
         ),
     ],
 )
-def test_suggest_action(cls: str, tier: str | None, ratio: float, pa: float, text: str) -> None:
+def test_suggest_action(
+    cls: str, tier: str | None, ratio: float, pa: float | None, text: str
+) -> None:
     assert suggest_action(primary_class=cls, tier=tier, ratio=ratio, p_alive=pa) == text
+
+
+def test_member_status_of_a_period_without_purchases() -> None:
+    """No sale at all (a new store, or a period before the first sale): every member is a
+    potential buyer, nothing fails."""
+    members = pd.DataFrame(
+        {"member_id": [1, 2], "referrer_id": [None, None], "tier": ["Member", "Gold"]}
+    )
+    none = pd.DataFrame(columns=["member_id", "purchase_id", "at", "amount"])
+    out, _ = member_status(members, none, AS_OF, fit=False)
+    assert list(out["primary_class"]) == ["potential", "potential"]
+    assert out["purchase_days"].tolist() == [0, 0]
+
+
+def test_p_alive_is_unknown_for_one_time_buyers_and_without_measurable_dropout() -> None:
+    from server.analysis.members import BgNbdParams, informative_p_alive
+
+    x, t_x, t_cal = [0, 2, 2], [0.0, 1.0, 6.0], [7.0, 7.0, 7.0]
+    got = informative_p_alive(x, t_x, t_cal, CDNOW_PARAMS)
+    assert math.isnan(got[0])  # BG/NBD says 1.0 to anyone who bought once: not a fact
+    assert got[1] < got[2] < 1.0  # a long silence after the last purchase: less likely alive
+    # a fit that finds no drop-out (as on a store whose members never leave) says 1.0 to all
+    no_dropout = BgNbdParams(r=1.6, alpha=2.0, a=1e-4, b=2.4e5)
+    assert p_alive([2], [1.0], [7.0], no_dropout)[0] == pytest.approx(1.0)
+    assert np.isnan(informative_p_alive(x, t_x, t_cal, no_dropout)).all()

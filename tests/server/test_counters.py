@@ -38,11 +38,15 @@ def test_conversion_per_counter_matches_the_truth(simulated_store: SimulatedStor
         assert fig["recommendation"].split(":")[0] in (
             "Keep",
             "Improve placement",
-            "Review merchandising and the contract",
+            "Review merchandising",
             "Review the contract",
+            "Replace",
         )
     ranks = sorted(c["rank"] for c in figures.values())
     assert ranks == list(range(1, 9))
+    # the verdict follows the ranking: the top half by sales per m² is kept, the rest is not
+    by_rank = sorted(figures.values(), key=lambda c: c["rank"])
+    assert [c["verdict"] == "keep" for c in by_rank] == [True] * 4 + [False] * 4
 
 
 @pytest.mark.slow

@@ -163,6 +163,16 @@ def test_members_and_lapse_alerts(planted: Store) -> None:
     for a in alerts:
         assert a["days_since"] > 2.0 * a["median_interval_days"]
         assert a["purchases"] >= 3
+        if a["tier"] == "Member":  # the action names who the member is: no "VIP" for Member
+            assert "VIP" not in a["action"], a
+    # the planted members never leave: the fit finds no drop-out, so P(alive) is unknown, not
+    # a 1.0 that would make its filter a no-op
+    assert got["bgnbd"]["dropout"] < 1e-3
+    assert all(a["p_alive"] is None for a in alerts)
+    # a period before the first sale: every member is a potential buyer (was HTTP 500)
+    before = planted.get("members", end=(FIRST - timedelta(days=2)).isoformat())
+    assert before["buyers"] == 0
+    assert planted.get("members/lapse", end=(FIRST - timedelta(days=2)).isoformat()) == []
     assert [a["ratio"] for a in alerts] == sorted((a["ratio"] for a in alerts), reverse=True)
     stricter = planted.get("members/lapse", end=end, factor=4.0)
     assert len(stricter) < len(alerts)
@@ -262,3 +272,102 @@ def test_too_few_days_is_an_error_not_an_effect(planted: Store) -> None:
     )
     assert r.status_code == 422
     assert "not enough days with data" in r.json()["detail"]
+
+
+@pytest.mark.slow
+def test_a_period_before_with_too_little_data_gives_no_change(planted: Store) -> None:
+    """14 days against the 14 before them, of which only one has data: no percentage."""
+    start = FIRST + timedelta(days=1)
+    got = planted.get(
+        "summary", start=start.isoformat(), end=(start + timedelta(days=14)).isoformat()
+    )
+    assert got["days_with_data"] == 14 and got["previous_days_with_data"] == 1
+    assert got["not_comparable"] is not None and "too little" in got["not_comparable"]
+    whole = planted.get(
+        "summary",
+        start=(END - timedelta(days=14)).date().isoformat(),
+        end=END.date().isoformat(),
+    )
+    assert whole["not_comparable"] is None and not whole["partial_day"]
+
+
+@pytest.mark.slow
+def test_the_day_not_over_is_not_counted_after_a_promotion(
+    planted: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'Today' four days after the promotion: only the three whole days after it count."""
+    from server.queries import experiments
+
+    monkeypatch.setattr(experiments, "today", lambda _tz: PROMO[1] + timedelta(days=4))
+    got = planted.get(
+        "experiments/promotion",
+        counter="C06",
+        first_day=PROMO[0].isoformat(),
+        last_day=PROMO[1].isoformat(),
+        before_days=21,
+        after_days=7,
+        control=UNTOUCHED,
+    )
+    assert {e["days_after"] for e in got["after_effects"]} == {3}
+    assert max(p["day"] for p in got["daily"]) == (PROMO[1] + timedelta(days=3)).isoformat()
+
+
+@pytest.mark.slow
+def test_layout_swap_is_judged_per_counter_with_clean_controls(planted: Store) -> None:
+    """C03 and C07 trade places: each moves its own way (pooled they cancel out); asked about
+    C03 alone, C07 is kept out of the default controls, with a warning."""
+    got = planted.get(
+        "experiments/layout-change",
+        day=CHANGE_DAY.isoformat(),
+        counter=["C03", "C07"],
+        days=7,
+    )
+    traffic = {e["unit"]: e for e in got["effects"] if e["metric"] == "traffic"}
+    assert traffic["C03"]["distinguishable"] and traffic["C03"]["relative"] < -0.3
+    assert traffic["C07"]["distinguishable"] and traffic["C07"]["relative"] > 0.5
+    alone = planted.get(
+        "experiments/layout-change", day=CHANGE_DAY.isoformat(), counter="C03", days=7
+    )
+    assert "C07" not in alone["control"]
+    assert any("C07" in w for w in alone["warnings"])
+
+
+@pytest.mark.slow
+def test_returns_come_off_sales_and_outliers_are_flagged(planted: Store) -> None:
+    """A sale returned in full leaves Sales (store and counter); outlier sales are flagged.
+    Runs last in the module: it changes the planted sales."""
+    import psycopg
+
+    day = (END - timedelta(days=3)).date()
+    span = {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat()}
+    sales = planted.get("summary", **span)["sales"]
+    counters = {c["code"]: c["sales"] for c in planted.get("counters", **span)}
+    outliers = planted.get("sales/outliers", **span)
+    assert outliers["sales"] == pytest.approx(sales)
+    assert outliers["threshold"] is not None
+    assert all(o["net_total"] > outliers["threshold"] for o in outliers["outliers"])
+    with psycopg.connect(planted.db_url) as c:
+        row = c.execute(
+            "SELECT p.id, p.total, pl.line_no, pl.amount, pl.counter FROM purchase p "
+            "JOIN purchase_line pl ON pl.purchase_id = p.id WHERE p.store_id = 'demo' "
+            "AND p.at >= %s AND p.at < %s AND pl.counter IS NOT NULL AND p.total = pl.amount "
+            "ORDER BY p.id LIMIT 1",
+            (day, day + timedelta(days=1)),
+        ).fetchone()
+        assert row is not None
+        pid, total, line_no, amount, counter = row
+        (rid,) = c.execute(
+            "INSERT INTO purchase_return (purchase_id, return_id, at, amount, points_reversed, "
+            "shortfall, recorded_by) VALUES (%s, 'r-1', %s, %s, 0, 0, 'test') RETURNING id",
+            (pid, END, total),
+        ).fetchone() or (None,)
+        c.execute(
+            "INSERT INTO purchase_return_line (return_pk, line_no, amount) VALUES (%s, %s, %s)",
+            (rid, line_no, amount),
+        )
+        # the return marked the sale's day dirty; pretend its facts are old enough to redo
+        c.execute("UPDATE rollup_day SET refreshed_at = NULL WHERE day = %s", (day,))
+    assert planted.get("summary", **span)["sales"] == pytest.approx(sales - float(total))
+    after = {c["code"]: c["sales"] for c in planted.get("counters", **span)}
+    assert after[counter] == pytest.approx(counters[counter] - float(amount))
+    assert planted.get("sales/outliers", **span)["sales"] == pytest.approx(sales - float(total))

@@ -26,6 +26,7 @@ from storeflow.api.analytics import (
     FootfallBucket,
     HeatCell,
     OccupancyHour,
+    SalesOutliers,
     Summary,
     ZoneDwell,
     ZoneFootfall,
@@ -68,15 +69,28 @@ async def summary(
     conn: ConnDep,
     settings: SettingsDep,
     sel: SelectionDep,
+    compare: Annotated[
+        Literal["previous", "last_week", "last_year"],
+        Query(description="the period just before, the same weekdays a week or a year before"),
+    ] = "previous",
     format: FormatQ = "json",
 ) -> Any:
     """KPIs of the selection (entries, visits, shoppers, conversion, sales, mean trip, median
-    dwell) and, under ``previous``, of the period of equal length just before it."""
-    before = sel.shifted(-sel.days)
+    dwell) and, under ``previous``, of the period it is compared with: by default the period of
+    equal length just before it; ``last_week`` / ``last_year`` shift it by whole weeks (the
+    weeks it spans, or 52), so weekdays match."""
+    before = sel.shifted(-q.comparison_shift(sel.days, compare))
     await ensure_fresh(
         conn, sel.store_id, before.first, before.last, staleness_s=settings.rollup_staleness_s
     )
     return respond(await q.summary(conn, sel, before), format, name="summary")
+
+
+@router.get("/sales/outliers", response_model=SalesOutliers)
+async def sale_outliers(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:
+    """Net sales of the period (returns taken off the sale they return) and the sales far above
+    the usual sale (above Q3 + 3 x IQR of the log net totals), largest first."""
+    return respond(await q.sale_outliers(conn, sel), format, name="sales-outliers")
 
 
 @router.get("/footfall", response_model=list[FootfallBucket])

@@ -1,0 +1,77 @@
+"""The pure parts of the pages: formatting for people, the Sankey's links, the heatmap hours,
+and how experiment effects are worded and grouped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from dashboard import fmt
+from dashboard.views.experiments import by_unit, change
+from dashboard.views.overview import heatmap_figure, heatmap_hours
+from dashboard.views.paths import sankey_links, zone_order
+from orchestration import demo_data
+from storeflow.layout import StoreLayout
+
+LAYOUT: StoreLayout = demo_data.layout()
+
+
+def test_figures_are_formatted_for_people() -> None:
+    assert fmt.money(191.6052, symbol="€") == "€ 192"
+    assert fmt.money(None) == "–"
+    assert fmt.pct(0.603) == "60.3 %"
+    assert fmt.day(datetime(2026, 11, 22, tzinfo=UTC)) == "22 Nov 2026"
+    assert fmt.moment("2026-11-22T00:00:00+00:00") == "22 Nov 2026 00:00"
+    assert fmt.minutes(150) == "2.5 min"
+    assert fmt.relative_change(108, 100) == "+8% relative"
+    assert fmt.point_change(0.45, 0.43) == "+2.0 points"
+    assert fmt.relative_change(5, 0) is None
+    assert fmt.currency({"STOREFLOW_CURRENCY": "CHF"}) == "CHF"
+
+
+def test_both_heatmaps_show_the_same_hours() -> None:
+    heat = pd.DataFrame(
+        {
+            "weekday": [0, 0, 1],
+            "hour": [10, 22, 11],
+            "days": [1, 1, 1],
+            "entries_per_day": [5.0, 0.0, 3.0],  # 22:00: sales but no trip started
+            "conversion": [0.4, None, 0.5],
+        }
+    )
+    heat["conversion_pct"] = heat["conversion"].astype("float64") * 100
+    hours = heatmap_hours(heat)
+    assert hours == [10, 11]
+    a = heatmap_figure(heat, "entries_per_day", "a", "%{z}", hours)
+    b = heatmap_figure(heat, "conversion_pct", "b", "%{z}", hours)
+    assert list(a.data[0].x) == list(b.data[0].x) == ["10:00", "11:00"]
+
+
+def test_sankey_draws_no_move_back_and_keeps_a_readable_number_of_links() -> None:
+    order = zone_order(LAYOUT)
+    entrance = next(z.code for z in LAYOUT.zones if z.kind.value == "entrance")
+    assert order[entrance] == 0
+    moves = [(a, b) for a, nbrs in LAYOUT.adjacency().items() for b in nbrs]
+    transitions = pd.DataFrame(
+        [(a, b, 100 - i) for i, (a, b) in enumerate(moves)],
+        columns=["source", "target", "count"],
+    )
+    forward, back = sankey_links(transitions, order, top=10)
+    assert len(forward) + len(back) == 10
+    pairs = set(zip(forward["source"], forward["target"], strict=True))
+    assert not any((b, a) in pairs for a, b in pairs)  # no loop between two zones
+    assert all(order[a] <= order[b] for a, b in pairs)
+
+
+def test_effects_say_their_kind_and_each_moved_counter_stands_alone() -> None:
+    base = {"ci_low": 0.0, "ci_high": 0.0, "distinguishable": False}
+    effects = [
+        {**base, "metric": "traffic", "estimate": -0.9, "relative": -0.6, "unit": "C03"},
+        {**base, "metric": "conversion", "estimate": 0.012, "relative": 0.05, "unit": "C03"},
+        {**base, "metric": "traffic", "estimate": 1.0, "relative": 1.7, "unit": "C07"},
+    ]
+    assert change(effects[0]) == "-60% relative"
+    assert change(effects[1]) == "+1.2 points (+5% relative)"
+    groups = dict(by_unit(effects))
+    assert set(groups) == {"C03", "C07"} and len(groups["C03"]) == 2
