@@ -17,8 +17,11 @@ from server.api.deps import STATE_KEY
 from server.api.routes import (
     analytics,
     cards,
+    complaints,
+    console,
     credentials,
     experiments,
+    followups,
     health,
     ingest,
     layout,
@@ -56,6 +59,8 @@ ROUTERS = (
     tiers,
     registers,
     tags,
+    complaints,
+    followups,
 )
 
 
@@ -113,4 +118,5 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     errors.install(app)
     app.include_router(api_router())
     app.include_router(registers.page_router)
+    app.include_router(console.page_router)
     return app

@@ -11,6 +11,7 @@ class Role(StrEnum):
     EDGE = "edge"  # an edge device: ingest for its own store only
     CASHIER = "cashier"  # a till: look-up, sale, redemption at its own register
     PLANNER = "planner"  # aggregates, never names or contacts
+    CRM = "crm"  # customer care staff: members' personal data, complaints, follow-ups
     ADMIN = "admin"  # everything
 
 
