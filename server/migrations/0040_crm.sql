@@ -42,6 +42,7 @@ CREATE INDEX complaint_open ON complaint (created_at) WHERE resolved_at IS NULL;
 
 -- What happened to a complaint, in order (recorded, assigned, responded, resolved).
 CREATE TABLE complaint_event (
+    id bigserial PRIMARY KEY,
     complaint_id bigint NOT NULL REFERENCES complaint (id),
     at timestamptz NOT NULL,
     kind text NOT NULL CHECK (kind IN ('recorded', 'assigned', 'responded', 'resolved')),
@@ -88,10 +89,13 @@ CREATE UNIQUE INDEX followup_once ON followup (rule_id, source) WHERE rule_id IS
 CREATE INDEX followup_open ON followup (due_on) WHERE done_at IS NULL;
 CREATE INDEX followup_member ON followup (member_id);
 
--- How far the follow-up sweep has read purchases and tier changes.
+-- Tier changes numbered in the order they are recorded (a late sale can upgrade "in the past").
+ALTER TABLE tier_history ADD COLUMN seq bigserial;
+
+-- How far the follow-up sweep has read purchases and tier changes (in recording order).
 CREATE TABLE followup_sweep (
     id boolean PRIMARY KEY DEFAULT true CHECK (id),
     purchase_id bigint NOT NULL DEFAULT 0,
-    tier_since timestamptz NOT NULL DEFAULT '-infinity'
+    tier_seq bigint NOT NULL DEFAULT 0
 );
 INSERT INTO followup_sweep DEFAULT VALUES;

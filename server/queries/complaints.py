@@ -178,7 +178,7 @@ async def get(
     events = await (
         await conn.execute(
             "SELECT at, kind, actor, text FROM complaint_event WHERE complaint_id = %s "
-            "ORDER BY at, kind",
+            "ORDER BY at, id",
             (complaint_id,),
         )
     ).fetchall()

@@ -106,7 +106,7 @@ async def sweep(
     sale of last year is no use (the first sweep on an old database reads all its history)."""
     oldest = (now or datetime.now(UTC)) - max_age
     cursor = await (
-        await conn.execute("SELECT purchase_id, tier_since FROM followup_sweep WHERE id FOR UPDATE")
+        await conn.execute("SELECT purchase_id, tier_seq FROM followup_sweep WHERE id FOR UPDATE")
     ).fetchone()
     assert cursor is not None
     last_purchase, last_tier = cursor
@@ -120,8 +120,8 @@ async def sweep(
     changes = await (
         await conn.execute(
             "SELECT h.member_id, h.tier, h.since, (SELECT p.tier FROM tier_history p "
-            "WHERE p.member_id = h.member_id AND p.since < h.since ORDER BY p.since DESC LIMIT 1) "
-            "FROM tier_history h WHERE h.since > %s ORDER BY h.since",
+            "WHERE p.member_id = h.member_id AND p.seq < h.seq ORDER BY p.seq DESC LIMIT 1), "
+            "h.seq FROM tier_history h WHERE h.seq > %s ORDER BY h.seq",
             (last_tier,),
         )
     ).fetchall()
@@ -130,16 +130,16 @@ async def sweep(
         if at < oldest:
             continue
         created += len(await create_for(conn, PurchaseMade(pid, member_id, total, at), actor=actor))
-    for member_id, tier, since, previous in changes:
+    for member_id, tier, since, previous, _ in changes:
         if since >= oldest and is_upgrade(previous, tier, tier_rank):
             event = TierUpgraded(member_id=member_id, tier=tier, previous=previous, at=since)
             created += len(await create_for(conn, event, actor=actor))
     await conn.execute(
         "UPDATE followup_sweep SET purchase_id = greatest(purchase_id, %s), "
-        "tier_since = greatest(tier_since, %s) WHERE id",
+        "tier_seq = greatest(tier_seq, %s) WHERE id",
         (
             max([last_purchase, *(p[0] for p in purchases)]),
-            max([last_tier, *(c[2] for c in changes)]),
+            max([last_tier, *(c[4] for c in changes)]),
         ),
     )
     logger.info(
