@@ -28,14 +28,18 @@ router = APIRouter(prefix="/followups", tags=["followups"])
 async def listing(
     conn: ConnDep,
     _: CrmDep,
-    status: Annotated[Literal["open", "done"] | None, Query()] = "open",
+    status: Annotated[Literal["open", "done", "all"], Query()] = "open",
     member_id: Annotated[int | None, Query()] = None,
     assignee: Annotated[str | None, Query(description="'-': not assigned yet")] = None,
     due_by: Annotated[date | None, Query()] = None,
 ) -> list[FollowupOut]:
     """The task list, earliest due first (open tasks unless asked otherwise)."""
     return await q.listing(
-        conn, status=status, member_id=member_id, assignee=assignee, due_by=due_by
+        conn,
+        status=None if status == "all" else status,
+        member_id=member_id,
+        assignee=assignee,
+        due_by=due_by,
     )
 
 
