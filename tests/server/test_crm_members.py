@@ -105,3 +105,19 @@ def test_edit_changes_only_the_fields_given(api: Api) -> None:
         == 422
     )
     assert c.patch("/api/v1/members/999999", json={"name": "X"}, headers=care).status_code == 404
+
+
+def test_an_admin_mints_a_crm_credential(api: Api) -> None:
+    c = client(api)
+    r = c.post(
+        "/api/v1/credentials",
+        json={"name": "care-desk", "role": "crm"},
+        headers=api.headers("admin"),
+    )
+    assert r.status_code == 201, r.text
+    care = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert c.get("/api/v1/members", params={"query": "nobody"}, headers=care).json() == []
+    # a crm credential is not an admin: it cannot enrol members or mint credentials
+    assert c.post("/api/v1/members", json={"name": "X"}, headers=care).status_code == 403
+    r = c.post("/api/v1/credentials", json={"name": "x", "role": "admin"}, headers=care)
+    assert r.status_code == 403
