@@ -7,6 +7,7 @@ event however often the events are read."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +23,7 @@ class Rule:
     min_amount: Decimal | None = None
     tier: str | None = None
     active: bool = True
+    holdout_share: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,7 @@ class Task:
     source: str
     title: str
     due_on: date
+    held_out: bool = False
 
 
 def _source(event: Event) -> tuple[str, str, int | None]:
@@ -90,6 +93,7 @@ def tasks_for(event: Event, rules: list[Rule]) -> list[Task]:
             source=source,
             title=r.title,
             due_on=(event.at + timedelta(days=r.due_days)).date(),
+            held_out=held_out(member_id, r.rule_id, r.holdout_share),
         )
         for r in rules
         if matches(r, event) and member_id is not None
@@ -101,3 +105,13 @@ def is_upgrade(previous: str | None, new: str, rank: dict[str, int]) -> bool:
     if previous is None or previous not in rank or new not in rank:
         return False
     return rank[new] > rank[previous]
+
+
+def held_out(member_id: int, rule_id: int, share: Decimal) -> bool:
+    """Whether this member is in the rule's hold-out group: a fixed draw per (rule, member), so
+    a member stays in the same group for every event of that rule, and the group's size tends to
+    ``share`` of the members triggered."""
+    if share <= 0:
+        return False
+    digest = hashlib.sha256(f"holdout:{rule_id}:{member_id}".encode()).digest()
+    return Decimal(int.from_bytes(digest[:8], "big")) / Decimal(2**64) < share

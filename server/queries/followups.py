@@ -16,7 +16,16 @@ from psycopg import AsyncConnection
 from server.crm.consent import contactable
 from server.crm.rules import Event, PurchaseMade, Rule, TierUpgraded, is_upgrade, tasks_for
 from server.errors import Conflict, InvalidRequest, NotFound
-from storeflow.api.followups import FollowupIn, FollowupOut, OutcomeIn, RuleIn, RuleOut, SweepOut
+from storeflow.api.followups import (
+    FollowupIn,
+    FollowupOut,
+    HoldoutGroup,
+    HoldoutReport,
+    OutcomeIn,
+    RuleIn,
+    RuleOut,
+    SweepOut,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +36,7 @@ MAX_AGE = timedelta(days=14)
 async def rules(conn: AsyncConnection[Any], *, active_only: bool = True) -> list[Rule]:
     rows = await (
         await conn.execute(
-            "SELECT id, name, trigger, title, due_days, min_amount, tier, active "
+            "SELECT id, name, trigger, title, due_days, min_amount, tier, active, holdout_share "
             "FROM followup_rule WHERE active OR NOT %s ORDER BY id",
             (active_only,),
         )
@@ -45,6 +54,7 @@ def _rule_out(r: Rule) -> RuleOut:
         due_days=r.due_days,
         title=r.title,
         active=r.active,
+        holdout_share=r.holdout_share,
     )
 
 
@@ -56,12 +66,21 @@ async def put_rule(conn: AsyncConnection[Any], r: RuleIn) -> RuleOut:
     """Add a rule, or change the one of that name."""
     row = await (
         await conn.execute(
-            "INSERT INTO followup_rule (name, trigger, min_amount, tier, due_days, title, active) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET "
-            "trigger = EXCLUDED.trigger, min_amount = EXCLUDED.min_amount, tier = EXCLUDED.tier, "
-            "due_days = EXCLUDED.due_days, title = EXCLUDED.title, active = EXCLUDED.active "
-            "RETURNING id",
-            (r.name, r.trigger, r.min_amount, r.tier, r.due_days, r.title, r.active),
+            "INSERT INTO followup_rule (name, trigger, min_amount, tier, due_days, title, active, "
+            "holdout_share) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE "
+            "SET trigger = EXCLUDED.trigger, min_amount = EXCLUDED.min_amount, "
+            "tier = EXCLUDED.tier, due_days = EXCLUDED.due_days, title = EXCLUDED.title, "
+            "active = EXCLUDED.active, holdout_share = EXCLUDED.holdout_share RETURNING id",
+            (
+                r.name,
+                r.trigger,
+                r.min_amount,
+                r.tier,
+                r.due_days,
+                r.title,
+                r.active,
+                r.holdout_share,
+            ),
         )
     ).fetchone()
     assert row is not None
@@ -75,17 +94,20 @@ async def create_for(conn: AsyncConnection[Any], event: Event, *, actor: str) ->
         row = await (
             await conn.execute(
                 "INSERT INTO followup (member_id, rule_id, source, title, due_on, created_at, "
-                "created_by) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                "created_by, done_at, outcome) VALUES (%(member)s, %(rule)s, %(source)s, "
+                "%(title)s, %(due)s, %(at)s, %(actor)s, "
+                "CASE WHEN %(held)s THEN %(at)s END, CASE WHEN %(held)s THEN 'held_out' END) "
                 "ON CONFLICT (rule_id, source) WHERE rule_id IS NOT NULL DO NOTHING RETURNING id",
-                (
-                    task.member_id,
-                    task.rule_id,
-                    task.source,
-                    task.title,
-                    task.due_on,
-                    event.at,
-                    actor,
-                ),
+                {
+                    "member": task.member_id,
+                    "rule": task.rule_id,
+                    "source": task.source,
+                    "title": task.title,
+                    "due": task.due_on,
+                    "at": event.at,
+                    "actor": actor,
+                    "held": task.held_out,
+                },
             )
         ).fetchone()
         if row is not None:
@@ -280,3 +302,39 @@ async def close(conn: AsyncConnection[Any], followup_id: int, o: OutcomeIn) -> F
         (o.at or datetime.now(UTC), o.outcome, o.note, followup_id),
     )
     return await get(conn, followup_id)
+
+
+async def holdout(
+    conn: AsyncConnection[Any], rule_id: int, *, start: datetime, end: datetime, window_days: int
+) -> HoldoutReport:
+    if end <= start:
+        raise InvalidRequest("the period ends before it starts")
+    window = timedelta(days=window_days)
+    rows = await (
+        await conn.execute(
+            """
+            SELECT DISTINCT ON (f.member_id) f.outcome IS NOT DISTINCT FROM 'held_out',
+                   EXISTS (SELECT 1 FROM purchase p WHERE p.member_id = f.member_id
+                            AND p.at > f.created_at AND p.at <= f.created_at + %(window)s)
+              FROM followup f
+             WHERE f.rule_id = %(rule)s AND f.created_at >= %(start)s
+               AND f.created_at + %(window)s <= %(end)s
+             ORDER BY f.member_id, f.created_at, f.id
+            """,
+            {"rule": rule_id, "start": start, "end": end, "window": window},
+        )
+    ).fetchall()
+    groups = []
+    for name, held in (("contacted", False), ("held_out", True)):
+        bought = [bool(r[1]) for r in rows if bool(r[0]) is held]
+        groups.append(
+            HoldoutGroup(
+                group=name,
+                members=len(bought),
+                bought_again=sum(bought),
+                share=sum(bought) / len(bought) if bought else None,
+            )
+        )
+    return HoldoutReport(
+        rule_id=rule_id, start=start, end=end, window_days=window_days, groups=groups
+    )

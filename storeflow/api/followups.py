@@ -13,6 +13,8 @@ from storeflow.api.base import ApiModel
 
 Trigger = Literal["purchase", "complaint_resolved", "tier_upgrade"]
 FollowupOutcome = Literal["reached", "no_answer", "declined", "not_needed"]
+# 'held_out': the member fell in the rule's hold-out group and is deliberately not contacted
+RecordedOutcome = Literal["reached", "no_answer", "declined", "not_needed", "held_out"]
 
 
 class RuleIn(ApiModel):
@@ -23,6 +25,13 @@ class RuleIn(ApiModel):
     due_days: int = Field(default=3, ge=0, le=365)
     title: str = Field(min_length=1, max_length=200)
     active: bool = True
+    holdout_share: Decimal = Field(
+        default=Decimal(0),
+        ge=0,
+        lt=1,
+        decimal_places=3,
+        description="share of triggered members kept uncontacted, to measure the effect",
+    )
 
 
 class RuleOut(RuleIn):
@@ -63,7 +72,7 @@ class FollowupOut(ApiModel):
     created_at: datetime
     created_by: str
     done_at: datetime | None
-    outcome: FollowupOutcome | None
+    outcome: RecordedOutcome | None
     outcome_note: str | None
     overdue: bool
 
@@ -72,3 +81,22 @@ class SweepOut(ApiModel):
     purchases_read: int
     tier_changes_read: int
     created: int
+
+
+class HoldoutGroup(ApiModel):
+    group: Literal["contacted", "held_out"]
+    members: int
+    bought_again: int = Field(description="bought within the window after the triggering event")
+    share: float | None
+
+
+class HoldoutReport(ApiModel):
+    """A rule's triggered members in the period, contacted (every task not held out, whatever
+    came of it) against held out, and how many of each bought again within ``window_days``.
+    Only tasks whose window has ended by ``end`` count; each member once, by their first task."""
+
+    rule_id: int
+    start: datetime
+    end: datetime
+    window_days: int
+    groups: list[HoldoutGroup]

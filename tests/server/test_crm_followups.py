@@ -150,3 +150,66 @@ def test_a_resolved_complaint_makes_its_task_in_the_same_step(api: Api) -> None:
     with psycopg.connect(api.db_url) as conn:
         row = conn.execute("SELECT count(*) FROM followup").fetchone()
     assert row == (1,)
+
+
+def test_a_holdout_group_is_not_contacted_and_is_compared(api: Api) -> None:
+    from decimal import Decimal
+
+    from server.crm.rules import held_out
+
+    admin, care, cashier = api.headers("admin"), crm(api), till(api)
+    c = client(api)
+    rule = {
+        "name": "big purchase",
+        "trigger": "purchase",
+        "min_amount": "2000",
+        "due_days": 3,
+        "title": "Thank them",
+        "holdout_share": "0.5",
+    }
+    rule_id = c.put("/api/v1/followups/rules", json=rule, headers=admin).json()["rule_id"]
+    start = datetime.fromisoformat(AT)
+    members = []
+    for n in range(10):
+        card = f"80000000{n:02d}"
+        member_id = enrol(
+            api,
+            admin,
+            name=f"M{n}",
+            phone=f"1360000{n:04d}",
+            email=f"h{n}@example.com",
+            card=card,
+            epc=None,
+        )
+        members.append(member_id)
+        assert (
+            c.post(
+                "/api/v1/purchases", json=sale(f"B{n}", "2500.00", card), headers=cashier
+            ).status_code
+            == 200
+        )
+        if n % 2 == 0:  # every other member comes back within 30 days
+            back = sale(f"A{n}", "20.00", card, at=(start + timedelta(days=10)).isoformat())
+            assert c.post("/api/v1/purchases", json=back, headers=cashier).status_code == 200
+    as_of = (start + timedelta(days=1)).isoformat()
+    assert (
+        c.post("/api/v1/followups/sweep", params={"as_of": as_of}, headers=care).status_code == 200
+    )
+    held = {m for m in members if held_out(m, rule_id, Decimal("0.5"))}
+    assert 0 < len(held) < len(members)  # this fixed draw splits the ten members
+    open_tasks = c.get("/api/v1/followups", headers=care).json()
+    assert {t["member_id"] for t in open_tasks} == set(members) - held
+    everything = c.get("/api/v1/followups", params={"status": "all"}, headers=care).json()
+    assert {t["member_id"] for t in everything if t["outcome"] == "held_out"} == held
+    r = c.get(
+        f"/api/v1/followups/rules/{rule_id}/holdout",
+        params={"start": start.isoformat(), "end": (start + timedelta(days=40)).isoformat()},
+        headers=care,
+    )
+    assert r.status_code == 200, r.text
+    came_back = {m for i, m in enumerate(members) if i % 2 == 0}
+    groups = {g["group"]: (g["members"], g["bought_again"]) for g in r.json()["groups"]}
+    assert groups == {
+        "contacted": (len(members) - len(held), len(came_back - held)),
+        "held_out": (len(held), len(came_back & held)),
+    }

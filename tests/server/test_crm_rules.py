@@ -15,6 +15,7 @@ from server.crm.rules import (
     PurchaseMade,
     Rule,
     TierUpgraded,
+    held_out,
     is_upgrade,
     tasks_for,
 )
@@ -138,3 +139,15 @@ def test_outcome(resolved_at: datetime | None, on_the_spot: bool | None, outcome
         )
         == outcome
     )
+
+
+def test_holdout_draw_is_fixed_per_rule_and_member_and_near_its_share() -> None:
+    assert not any(held_out(m, 1, Decimal(0)) for m in range(1000))
+    draws = [held_out(m, 1, Decimal("0.2")) for m in range(4000)]
+    assert draws == [held_out(m, 1, Decimal("0.2")) for m in range(4000)]  # same every time
+    assert 700 < sum(draws) < 900  # about a fifth (fixed draws: this never changes)
+    other_rule = [held_out(m, 2, Decimal("0.2")) for m in range(4000)]
+    assert draws != other_rule  # each rule draws its own group
+    rule = Rule(9, "thanks", "purchase", "Thank them", holdout_share=Decimal("0.2"))
+    tasks = [tasks_for(PurchaseMade(m, m, Decimal(1), AT), [rule])[0] for m in range(1, 50)]
+    assert [t.held_out for t in tasks] == [held_out(m, 9, Decimal("0.2")) for m in range(1, 50)]

@@ -15,6 +15,7 @@ from storeflow.api.followups import (
     AssignFollowupIn,
     FollowupIn,
     FollowupOut,
+    HoldoutReport,
     OutcomeIn,
     RuleIn,
     RuleOut,
@@ -58,6 +59,19 @@ async def rules(conn: ConnDep, _: CrmDep) -> list[RuleOut]:
 async def put_rule(body: RuleIn, conn: ConnDep, _: AdminDep) -> RuleOut:
     """Add a rule, or change the one with that name (admin)."""
     return await q.put_rule(conn, body)
+
+
+@router.get("/rules/{rule_id}/holdout", response_model=HoldoutReport)
+async def holdout(
+    rule_id: int,
+    conn: ConnDep,
+    _: CrmDep,
+    start: Annotated[datetime, Query()],
+    end: Annotated[datetime, Query()],
+    window_days: Annotated[int, Query(ge=1, le=365)] = 30,
+) -> HoldoutReport:
+    """Did contacting help? Members who bought again, contacted against held out."""
+    return await q.holdout(conn, rule_id, start=start, end=end, window_days=window_days)
 
 
 @router.post("/sweep", response_model=SweepOut)
