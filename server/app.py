@@ -19,8 +19,11 @@ from server.api.middleware import BodyLimit, SecurityHeadersAndMetrics
 from server.api.routes import (
     analytics,
     cards,
+    complaints,
+    console,
     credentials,
     experiments,
+    followups,
     health,
     ingest,
     layout,
@@ -65,6 +68,8 @@ ROUTERS = (
     registers,
     tags,
     privacy,
+    complaints,
+    followups,
 )
 
 
@@ -150,6 +155,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.include_router(api_router())
     app.include_router(registers.page_router)
     app.include_router(privacy.page_router)
+    app.include_router(console.page_router)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

@@ -6,10 +6,15 @@ through untouched and nothing is buffered but a request body within the limit.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from server.metrics import Metrics
@@ -184,3 +189,18 @@ def _secured(path: str, headers: list[Any]) -> list[tuple[bytes, bytes]]:
 def page_csp(script_hashes: Iterable[str]) -> str:
     """The CSP of one of our pages whose inline scripts have these ``sha256-...`` hashes."""
     return PAGE_CSP.format(hashes="".join(f" '{h}'" for h in script_hashes))
+
+
+_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+@cache
+def static_page(filename: str) -> tuple[str, str]:
+    """One of our pages in ``server/static`` and its CSP: its inline scripts run by their hashes,
+    nothing else does."""
+    html = resources.files("server").joinpath("static", filename).read_text("utf-8")
+    hashes = [
+        "sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()
+        for s in _SCRIPT.findall(html)
+    ]
+    return html, page_csp(hashes)

@@ -14,6 +14,7 @@ class Role(StrEnum):
     CASHIER = "cashier"  # a till: look-up, sale, return, redemption at its own register
     REGISTER = "register"  # a till's card scanner: card scans at its own register only
     PLANNER = "planner"  # aggregates, never names or contacts (a store, or the whole chain)
+    CRM = "crm"  # customer care staff: members' personal data, complaints, follow-ups
     ADMIN = "admin"  # everything
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -42,3 +42,58 @@ class MemberAtTill(ApiModel):
 
 class MergeIn(ApiModel):
     into_member_id: int
+
+
+class MemberFound(ApiModel):
+    """One search hit for customer care: who, and how to reach them."""
+
+    member_id: int
+    member_no: str
+    name: str
+    phone: str | None
+    email: str | None
+    tier: str
+    matched_on: Literal["member_no", "phone", "card", "name"]
+
+
+class CardOnFile(ApiModel):
+    card_number: str
+    status: str
+    issued_at: datetime
+
+
+class RecentPurchase(ApiModel):
+    purchase_id: int
+    at: datetime
+    store_id: str
+    total: Decimal
+    points_earned: int
+
+
+class MemberProfile(ApiModel):
+    """What customer care sees of one member (personal data: the crm and admin roles only)."""
+
+    member_id: int
+    member_no: str
+    name: str
+    phone: str | None
+    email: str | None
+    birth_date: date | None
+    gender: str
+    joined_at: datetime
+    tier: str
+    tier_since: datetime
+    points_balance: int
+    may_contact: bool
+    cards: list[CardOnFile]
+    purchases: list[RecentPurchase]
+
+
+class MemberPatch(ApiModel):
+    """Fields to change; a field left out is kept. ``null`` clears phone or email."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=200)
+    birth_date: date | None = None
+    gender: Literal["female", "male", "other", "unknown"] | None = None

@@ -1,5 +1,6 @@
-"""``/members``: enrolment (admin), look-up at the till (cashier: no contact details), and
-merging two records of one person (admin). Planners and edge devices get 403 here."""
+"""``/members``: enrolment (admin), look-up at the till (cashier: no contact details),
+merging two records of one person (admin), and customer care's search, profile and edit (crm).
+Planners and edge devices get 403 here."""
 
 from __future__ import annotations
 
@@ -8,8 +9,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from server.api.deps import AdminDep, ConnDep, LookupDep, RulesDep
+from server.crm import members as crm_members
+from server.crm.access import CrmDep
 from server.queries import membership as q
-from storeflow.api.members import MemberAtTill, MemberCreated, MemberIn, MergeIn
+from storeflow.api.members import (
+    MemberAtTill,
+    MemberCreated,
+    MemberFound,
+    MemberIn,
+    MemberPatch,
+    MemberProfile,
+    MergeIn,
+)
 
 router = APIRouter(prefix="/members", tags=["members"])
 
@@ -43,3 +54,25 @@ async def merge(
     return await q.merge_members(
         conn, member_id, body.into_member_id, actor=who.name, tiers=rules.tiers
     )
+
+
+@router.get("", response_model=list[MemberFound])
+async def search(
+    conn: ConnDep,
+    _: CrmDep,
+    query: Annotated[str, Query(description="member number, phone, card number or name")],
+) -> list[MemberFound]:
+    """Customer care's search (crm role): exact number, phone or card first, then names."""
+    return await crm_members.search(conn, query)
+
+
+@router.get("/{member_id}", response_model=MemberProfile)
+async def profile(member_id: int, conn: ConnDep, _: CrmDep) -> MemberProfile:
+    """One member's profile, cards, tier, points and recent purchases (crm role)."""
+    return await crm_members.profile(conn, member_id)
+
+
+@router.patch("/{member_id}", response_model=MemberProfile)
+async def edit(member_id: int, body: MemberPatch, conn: ConnDep, who: CrmDep) -> MemberProfile:
+    """Change a member's name, contact details, birth date or gender (crm role)."""
+    return await crm_members.update(conn, member_id, body, actor=who.name)

@@ -10,21 +10,16 @@ connection for that look-up only.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import json
 import logging
-import re
 from collections.abc import AsyncIterator
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from server.api.deps import CashierDep, ConnDep, StateDep, check_register, check_store
-from server.api.middleware import page_csp
+from server.api.middleware import static_page
 from server.api.state import AppState
 from server.errors import DomainError
 from server.queries import membership as q
@@ -37,7 +32,6 @@ router = APIRouter(prefix="/registers", tags=["cashier"])
 page_router = APIRouter(tags=["cashier"])
 
 KEEPALIVE_S = 15.0
-_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:
@@ -114,19 +108,9 @@ async def till_config(
     )
 
 
-@cache
-def _page() -> tuple[str, str]:
-    html = resources.files("server").joinpath("static", "cashier.html").read_text("utf-8")
-    hashes = [
-        "sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()
-        for s in _SCRIPT.findall(html)
-    ]
-    return html, page_csp(hashes)
-
-
 @page_router.get("/cashier", response_class=HTMLResponse, include_in_schema=False)
 async def cashier_page() -> HTMLResponse:
     """The cashier's page (plain HTML and a little JavaScript; no build step). Its inline script
     runs by its hash (Content-Security-Policy), nothing else does."""
-    html, csp = _page()
+    html, csp = static_page("cashier.html")
     return HTMLResponse(html, headers={"Content-Security-Policy": csp})
