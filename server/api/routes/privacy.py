@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.encoders import jsonable_encoder
@@ -34,6 +34,7 @@ from server.privacy.retention import Retention, purge
 from server.privacy.tracking import forget_member_tracking, member_group
 from server.queries import privacy as q
 from server.queries.credentials import Principal
+from storeflow.api.privacy import MemberCopy, PurgeReport
 from storeflow.yamlconf import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -126,7 +127,16 @@ async def put_consent(
     )
 
 
-@router.get("/members/{member_id}/export")
+@router.get(
+    "/members/{member_id}/export",
+    response_model=None,
+    responses={
+        200: {
+            "model": MemberCopy,
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def export(
     member_id: int,
     conn: ConnDep,
@@ -207,7 +217,7 @@ async def access_log(
 
 
 @router.post("/privacy/purge")
-async def run_purge(conn: ConnDep, who: AdminDep, settings: SettingsDep) -> dict[str, Any]:
+async def run_purge(conn: ConnDep, who: AdminDep, settings: SettingsDep) -> PurgeReport:
     """Run the retention purge now (it also runs on a schedule in the server)."""
     report = await purge(
         conn,
@@ -216,7 +226,7 @@ async def run_purge(conn: ConnDep, who: AdminDep, settings: SettingsDep) -> dict
         keys=keys_from(settings),
         trip_gap_s=settings.trip_gap_s,
     )
-    return {"run_id": report.run_id, "cutoffs": report.cutoffs, "deleted": report.deleted}
+    return PurgeReport(run_id=report.run_id, cutoffs=report.cutoffs, deleted=report.deleted)
 
 
 @router.get("/privacy/purge-runs", response_model=list[q.PurgeRun])
