@@ -164,13 +164,18 @@ def timescale_statements(cfg: TimescaleConfig) -> list[str]:
 # switched off, what it already dropped stays dropped: ``dropped_before`` keeps that mark.
 _RECORD_HORIZON = """
 INSERT INTO raw_retention AS r (id, keep, dropped_before)
-VALUES (true, make_interval(days => %(days)s), NULL)
+VALUES (true, make_interval(days => %(days)s::integer), NULL)
 ON CONFLICT (id) DO UPDATE SET
     dropped_before = CASE WHEN EXCLUDED.keep IS NULL AND r.keep IS NOT NULL
                           THEN greatest(r.dropped_before, now() - r.keep)
                           ELSE r.dropped_before END,
     keep = EXCLUDED.keep
 """
+
+
+async def record_horizon(conn: psycopg.AsyncConnection[Any], days: int | None) -> None:
+    """Record the retention now in force (None: none); what was dropped stays dropped."""
+    await conn.execute(_RECORD_HORIZON, {"days": days})
 
 
 async def raw_horizon(conn: psycopg.AsyncConnection[Any]) -> datetime | None:
@@ -219,7 +224,7 @@ async def apply_timescale(
             # an older version refuses new settings while chunks compressed under the old ones
             # exist: they keep working, only the tag look-ups on them stay slow
             logger.warning("zone_visit compression settings unchanged: %s", exc)
-    await conn.execute(_RECORD_HORIZON, {"days": cfg.raw_retention_days})
+    await record_horizon(conn, cfg.raw_retention_days)
     logger.info(
         "timescaledb: hypertables; visits compressed after %d days; raw data kept %s",
         cfg.compress_after_days,

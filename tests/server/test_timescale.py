@@ -21,6 +21,7 @@ from server.timescale import (
     choose_path,
     preloaded,
     raw_horizon,
+    record_horizon,
     timescale_statements,
 )
 from server.trips import VisitRow, assemble_trips
@@ -237,3 +238,22 @@ def test_facts_older_than_the_retention_horizon_are_never_recomputed(api: Api) -
     # the old day keeps its facts (its raw rows may be gone); the recent one is re-computed from
     # its (here: no) raw rows, which is what happened to every day before the guard
     assert facts == [(old, 7)] and left == (0,)
+
+
+def test_horizon_survives_switching_retention_off(db_url: str) -> None:
+    async def run() -> list[datetime | None]:
+        async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+            seen = [await raw_horizon(conn)]
+            for days in (None, 400, None, 500):
+                await record_horizon(conn, days)
+                seen.append(await raw_horizon(conn))
+            return seen
+
+    never, still_none, kept, after_off, longer = asyncio.run(run())
+    assert never is None and still_none is None
+    assert kept is not None and after_off is not None and longer is not None
+    # switched off: the mark of what 400 days' retention dropped stays; a longer retention
+    # later does not un-drop it
+    assert abs((after_off - kept).total_seconds()) < 60
+    assert abs((longer - kept).total_seconds()) < 60
+    assert timedelta(days=399) < datetime.now(UTC) - kept < timedelta(days=401)
