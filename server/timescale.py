@@ -7,8 +7,9 @@ which path was taken.
 
 Which path (:func:`choose_path`): ``STOREFLOW_TIMESCALE=off`` never uses it; ``auto`` uses it
 when the extension is already created in the database, or installed *and* listed in
-``shared_preload_libraries`` (without the preload ``CREATE EXTENSION`` fails and the server could
-not start), else warns and stays on plain PostgreSQL; ``require`` refuses to start without it.
+``shared_preload_libraries`` (read from ``pg_settings``; without the preload ``CREATE
+EXTENSION`` fails and the server could not start), else warns and stays on plain PostgreSQL;
+``require`` refuses to start without it.
 
 What it sets up (:func:`timescale_statements`):
 
@@ -119,8 +120,9 @@ def choose_path(mode: Mode, probe: Probe) -> Decision:
         return Decision(True, "timescaledb installed and preloaded")
     if probe.available:
         reason = (
-            "timescaledb is installed but not in shared_preload_libraries: using plain "
-            "PostgreSQL tables (add shared_preload_libraries = 'timescaledb' to postgresql.conf "
+            "timescaledb is installed but not in shared_preload_libraries (or this role "
+            "cannot read it: grant pg_read_all_settings): using plain PostgreSQL tables "
+            "(add shared_preload_libraries = 'timescaledb' to postgresql.conf "
             "and restart the server to use it, or set STOREFLOW_TIMESCALE=off to silence this)"
         )
         if mode == "require":
@@ -189,14 +191,20 @@ async def raw_horizon(conn: psycopg.AsyncConnection[Any]) -> datetime | None:
 
 
 async def probe(conn: psycopg.AsyncConnection[Any]) -> Probe:
+    # pg_settings hides shared_preload_libraries from roles without pg_read_all_settings (where
+    # SHOW would raise): then NULL, "not known to be preloaded".
     cur = await conn.execute(
         "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'), "
         "EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'), "
-        "current_setting('shared_preload_libraries')"
+        "(SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries')"
     )
     row = await cur.fetchone()
     assert row is not None
-    return Probe(available=bool(row[0]), preloaded=preloaded(str(row[2])), created=bool(row[1]))
+    return Probe(
+        available=bool(row[0]),
+        preloaded=row[2] is not None and preloaded(str(row[2])),
+        created=bool(row[1]),
+    )
 
 
 async def apply_timescale(
