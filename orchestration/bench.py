@@ -135,6 +135,12 @@ def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     d.add_argument(
         "--data-dir", type=Path, default=None, help="keep the database here (reused if present)"
     )
+    d.add_argument(
+        "--database-url",
+        default=None,
+        help="measure this database (filled first if the demo store has no visits) instead of "
+        "an embedded PostgreSQL",
+    )
     d.add_argument("--json", action="store_true", help="print one JSON line")
     d.set_defaults(func=_run_dashboard)
     g = bsub.add_parser(
@@ -206,6 +212,7 @@ def _run_dashboard(args: argparse.Namespace) -> int:
         repeat=args.repeat,
         data_dir=args.data_dir.resolve() if args.data_dir else None,
         as_json=args.json,
+        database_url=args.database_url,
     )
 
 

@@ -13,7 +13,7 @@ from importlib import resources
 
 import psycopg
 
-from server.timescale import apply_timescale
+from server.timescale import TimescaleConfig, apply_timescale
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +41,10 @@ def discover() -> list[Migration]:
     return found
 
 
-async def migrate(url: str) -> int:
-    """Apply pending migrations; returns how many migrations are applied in total."""
+async def migrate(url: str, *, timescale: TimescaleConfig | None = None) -> int:
+    """Apply pending migrations, then the TimescaleDB path if :mod:`server.timescale` takes it
+    (``timescale``: from the settings; default ``auto``). Returns how many migrations are
+    applied in total."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         await conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
@@ -64,7 +66,7 @@ async def migrate(url: str) -> int:
                     )
                 logger.info("applied migration %04d_%s", mig.version, mig.name)
                 done.add(mig.version)
-            await apply_timescale(conn)
+            await apply_timescale(conn, timescale)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     return len(done)

@@ -28,6 +28,7 @@ from server import hll
 from server.analysis.paths import RouteGraph, path_efficiency
 from server.histogram import BIN_SQL
 from server.queries.layout import load_layout
+from server.timescale import raw_horizon
 from storeflow.wire import SHOPPER_TAG_VALUES
 
 logger = logging.getLogger(__name__)
@@ -321,6 +322,18 @@ async def refresh_day(
     await conn.execute(
         "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rollup|{store_id}|{day.isoformat()}",)
     )
+    horizon = await raw_horizon(conn)
+    if horizon is not None and b.lo < horizon:
+        # The raw visits and trips of this day may be dropped by retention: its facts are final,
+        # re-computing them would zero them.
+        await conn.execute(
+            "UPDATE rollup_day SET dirty_since = NULL WHERE store_id = %s AND day = %s",
+            (store_id, day),
+        )
+        logger.warning(
+            "facts of %s %s kept: raw data before %s may be dropped", store_id, day, horizon
+        )
+        return
     cur = await conn.execute(
         "SELECT version FROM rollup_day WHERE store_id = %s AND day = %s", (store_id, day)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -136,4 +137,22 @@ class Settings(BaseSettings):
         alias="STOREFLOW_LOG_FORMAT",
         pattern="^(text|json)$",
         description="text, or json: one JSON object per log line",
+    )
+    timescale: Literal["auto", "off", "require"] = Field(
+        default="auto",
+        alias="STOREFLOW_TIMESCALE",
+        description="auto: TimescaleDB when installed and preloaded; off: plain PostgreSQL; "
+        "require: refuse to start without it",
+    )
+    late_data_days: int = Field(
+        default=30,
+        alias="STOREFLOW_LATE_DATA_DAYS",
+        ge=0,
+        description="visits may arrive this late; TimescaleDB compresses chunks only after it",
+    )
+    raw_retention_days: int | None = Field(
+        default=None,
+        alias="STOREFLOW_RAW_RETENTION_DAYS",
+        gt=0,
+        description="TimescaleDB drops raw visit and trip chunks older than this (unset: keep)",
     )

@@ -73,6 +73,17 @@ def template_db(pg_server: PgServer) -> Iterator[str]:
     with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     asyncio.run(migrate(pg_server.url_for(name)))
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+        # No one may connect to a template while it is copied: TimescaleDB's background
+        # scheduler reconnects to every database that allows it, and CREATE DATABASE ... TEMPLATE
+        # is refused while another session is connected to the template.
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(name))
+        )
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (name,),
+        )
     try:
         yield name
     finally:
