@@ -15,9 +15,11 @@ from psycopg_pool import AsyncConnectionPool
 from server.api import errors
 from server.api.deps import STATE_KEY
 from server.api.routes import (
+    alerts,
     analytics,
     cards,
     credentials,
+    devices,
     experiments,
     health,
     ingest,
@@ -32,6 +34,7 @@ from server.api.routes import (
 )
 from server.api.state import AppState
 from server.db import make_pool
+from server.devices import webhook
 from server.loyalty.rules import load_loyalty_rules
 from server.queries.credentials import ensure_bootstrap_admin
 from server.rollup import refresh_dirty
@@ -56,6 +59,8 @@ ROUTERS = (
     tiers,
     registers,
     tags,
+    devices,
+    alerts,
 )
 
 
@@ -96,12 +101,14 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
             async with pool.connection() as conn:
                 await ensure_bootstrap_admin(conn, settings.admin_token)
         refresher = asyncio.create_task(_refresh_facts(pool, settings.rollup_interval_s))
+        alerting = webhook.start(pool, settings)  # None unless STOREFLOW_ALERT_WEBHOOK is set
         try:
             yield {STATE_KEY: state}
         finally:
             refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await refresher
+            await webhook.stop(alerting)
             await pool.close()
 
     app = FastAPI(
