@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from edge.metrics import MetricsConfig
 from edge.outbox import OutboxLimits
 from edge.tag_rules import TagRulesConfig
 from edge.tracker import TrackerParams
@@ -123,6 +124,9 @@ class EdgeConfig(Frozen):
     outbox: OutboxConfig = OutboxConfig()
     uplink: UplinkConfig = UplinkConfig()
     clock: ClockConfig = ClockConfig()
+    metrics: MetricsConfig = Field(
+        default=MetricsConfig(), description="Prometheus /metrics (edge/metrics.py); off by default"
+    )
 
 
 def load_edge_config(path: Path | str) -> tuple[EdgeConfig, StoreLayout]:
