@@ -12,13 +12,13 @@ from dashboard.context import Selection
 from storeflow.api.devices import CompletenessHour, StoreAlerts, StoreDevices
 
 MARK = {
-    "ok": "🟢 ok",
-    "late": "🟡 late",
-    "silent": "🔴 silent",
-    "errors": "🟠 errors",
-    "disconnected": "🔴 disconnected",
+    "ok": "ok",
+    "late": "LATE",
+    "silent": "SILENT",
+    "errors": "DECODE ERRORS",
+    "disconnected": "DISCONNECTED",
 }
-SEVERITY = {"critical": "🔴 critical", "warning": "🟠 warning", "info": "🔵 info"}
+SEVERITY = {"critical": "CRITICAL", "warning": "warning", "info": "info"}
 
 
 def devices_frame(d: StoreDevices) -> pd.DataFrame:

@@ -47,17 +47,17 @@ def reader_state(
     reader_seen: datetime,
     edge_seen: datetime,
     edge_status: DeviceStatus,
-    now: datetime,
     interval: float,
     missed: int,
     connected: bool,
     rate: float,
 ) -> ReaderState:
-    """A reader's state: silent with its edge, silent or late when its edge stopped reporting
-    it, else disconnected, errors or ok by what the last heartbeat said of it."""
+    """A reader's state: silent with its edge, silent or late when its edge's newer
+    heartbeats stopped reporting it (by ``edge_seen``), else disconnected, errors or ok by what
+    the last heartbeat said of it."""
     if edge_status == "silent":
         return "silent"
-    own = device_status(reader_seen, min(now, edge_seen), interval, missed)
+    own = device_status(reader_seen, edge_seen, interval, missed)
     if own != "ok":
         return own
     if not connected:

@@ -216,7 +216,6 @@ def store_devices(
             reader_seen=r["sent_at"],
             edge_seen=edge.last_seen if edge else r["sent_at"],
             edge_status=edge.status if edge else "silent",
-            now=at,
             interval=interval,
             missed=missed,
             connected=r["connected"],

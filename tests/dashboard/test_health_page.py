@@ -54,19 +54,19 @@ def test_unplugged_reader_shows_on_the_health_page(
     stats = {"reads_total": 5000, "frames_ok": 4900, "frames_bad": 12, "errors": {"crc": 12}}
     send(0, {"H1": ReaderHealth(connected=True, **stats), "H2": ReaderHealth(connected=True)})
     text = shown("health-ok")
-    assert "Reader H1 (edge-health): 🟢 ok" in text
-    assert "Reader H2 (edge-health): 🟢 ok" in text
+    assert "Reader H1 (edge-health): ok" in text
+    assert "Reader H2 (edge-health): ok" in text
 
     # H2 unplugged: the next heartbeat says so
     send(1, {"H1": ReaderHealth(connected=True, **stats), "H2": ReaderHealth(connected=False)})
     text = shown("health-unplugged")
-    assert "Reader H2 (edge-health): 🔴 disconnected" in text
-    assert "Reader H1 (edge-health): 🟢 ok" in text
+    assert "Reader H2 (edge-health): DISCONNECTED" in text
+    assert "Reader H1 (edge-health): ok" in text
 
     # H1 no longer reported (its loop stopped): late within two beats, silent after three
     send(3, {"H2": ReaderHealth(connected=False)})
-    assert "Reader H1 (edge-health): 🟡 late" in shown("health-late")
+    assert "Reader H1 (edge-health): LATE" in shown("health-late")
     send(4, {"H2": ReaderHealth(connected=False)})
     text = shown("health-silent")
-    assert "Reader H1 (edge-health): 🔴 silent" in text
+    assert "Reader H1 (edge-health): SILENT" in text
     assert "Alerts" in text and "Edges" in text
