@@ -31,6 +31,7 @@ from storeflow.api.analytics import (
     ZoneDwell,
     ZoneVisits,
 )
+from storeflow.api.devices import CompletenessHour, StoreAlerts, StoreDevices
 from storeflow.api.health import Health
 from storeflow.api.paths import Paths
 from storeflow.api.stores import StoreInfo
@@ -310,6 +311,17 @@ class StoreflowClient:
     def health(self) -> Health:
         result: Health = self._typed(_HEALTH, "/health", None)
         return result
+
+    # Store health (devices, alerts, completeness): never cached, the state changes by the beat.
+    def devices(self, store_id: str) -> StoreDevices:
+        return StoreDevices.model_validate(self._get(f"/stores/{store_id}/devices"))
+
+    def alerts(self, store_id: str) -> StoreAlerts:
+        return StoreAlerts.model_validate(self._get(f"/stores/{store_id}/alerts"))
+
+    def completeness(self, store_id: str) -> list[CompletenessHour]:
+        body = self._get(f"/stores/{store_id}/completeness")
+        return [CompletenessHour.model_validate(h) for h in body]
 
     def stores(self) -> list[StoreInfo]:
         result: list[StoreInfo] = self._typed(_STORES, "/stores", None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import context
-from dashboard.views import counters, dwell, experiments, floor, members, overview, paths
+from dashboard.views import counters, dwell, experiments, floor, health, members, overview, paths
 
 st.set_page_config(page_title="Storeflow — store planner", page_icon="🛒", layout="wide")
 
@@ -39,5 +39,6 @@ pages = [
         title="Experiments",
         url_path="experiments",
     ),
+    st.Page(lambda: _page(health.render), title="Store health", url_path="health"),
 ]
 st.navigation(pages).run()

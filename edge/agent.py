@@ -13,7 +13,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from edge.config import EdgeConfig, ReaderConfig
 from edge.drivers.llrp_io import LlrpReaderLoop
@@ -21,6 +21,7 @@ from edge.drivers.mqtt_io import MqttReaderLoop
 from edge.drivers.registry import message_decoder, stream_decoder
 from edge.drivers.serial_io import SerialReaderLoop
 from edge.intake import ReadGate
+from edge.metrics import serve as serve_metrics
 from edge.outbox import Outbox
 from edge.pipeline import EdgePipeline, to_datetime
 from edge.reads import TagRead
@@ -79,6 +80,7 @@ class EdgeAgent:
         self.readers: dict[str, ReaderLoop] = {r.id: self._make_loop(r) for r in cfg.readers}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._metrics: Any = None
 
     def _make_loop(self, r: ReaderConfig) -> ReaderLoop:
         if r.serial is not None:
@@ -130,6 +132,7 @@ class EdgeAgent:
             self.supervisor.start("edge-ticker", self._tick_loop, self._stop),
             self.supervisor.start("edge-uplink", lambda: self.uplink.run(self._stop), self._stop),
         ]
+        self._metrics = serve_metrics(self.cfg.metrics, lambda: self.heartbeat(self.clock.now()))
         logger.info(
             "edge agent %s started: %d readers, server %s",
             self.cfg.device_id,
@@ -200,6 +203,8 @@ class EdgeAgent:
         for loop in self.readers.values():
             loop.stop(2.0)
         self._stop.set()
+        if self._metrics is not None:
+            self._metrics.shutdown()
         for t in self._threads:
             t.join(5.0)
         self.pipeline.flush()

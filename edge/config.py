@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
+from edge.metrics import MetricsConfig
 from edge.outbox import OutboxLimits
 from edge.tag_rules import TagRulesConfig
 from edge.tracker import TrackerParams
@@ -146,6 +147,9 @@ class EdgeConfig(Frozen):
     uplink: UplinkConfig = UplinkConfig()
     clock: ClockConfig = ClockConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    metrics: MetricsConfig = Field(
+        default=MetricsConfig(), description="Prometheus /metrics (edge/metrics.py); off by default"
+    )
 
 
 def load_edge_config(path: Path | str) -> tuple[EdgeConfig, StoreLayout]:

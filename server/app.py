@@ -17,11 +17,13 @@ from server.api import errors
 from server.api.deps import STATE_KEY
 from server.api.middleware import BodyLimit, SecurityHeadersAndMetrics
 from server.api.routes import (
+    alerts,
     analytics,
     cards,
     complaints,
     console,
     credentials,
+    devices,
     experiments,
     followups,
     health,
@@ -38,6 +40,7 @@ from server.api.routes import (
 )
 from server.api.state import AppState, Limits
 from server.db import make_pool
+from server.devices import webhook
 from server.loyalty.rules import load_loyalty_rules
 from server.metrics import CONTENT_TYPE, Metrics
 from server.privacy.keys import keys_from
@@ -70,6 +73,8 @@ ROUTERS = (
     privacy,
     complaints,
     followups,
+    devices,
+    alerts,
 )
 
 
@@ -134,6 +139,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
                 trip_gap_s=settings.trip_gap_s,
             )
         )
+        alerting = webhook.start(pool, settings)  # None unless STOREFLOW_ALERT_WEBHOOK is set
         try:
             yield {STATE_KEY: state}
         finally:
@@ -141,6 +147,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await webhook.stop(alerting)
             metrics.watch(None, None)
             await scans.stop()
             await pool.close()

@@ -156,3 +156,26 @@ class Settings(BaseSettings):
         gt=0,
         description="TimescaleDB drops raw visit and trip chunks older than this (unset: keep)",
     )
+    heartbeat_interval_s: float = Field(
+        default=10.0,
+        alias="STOREFLOW_HEARTBEAT_INTERVAL_S",
+        gt=0,
+        description="how often edges send a heartbeat (their uplink.heartbeat_s)",
+    )
+    heartbeat_missed: int = Field(
+        default=3,
+        alias="STOREFLOW_HEARTBEAT_MISSED",
+        ge=1,
+        description="an edge or reader is silent after this many missed heartbeats",
+    )
+    alert_webhook: str | None = Field(
+        default=None,
+        alias="STOREFLOW_ALERT_WEBHOOK",
+        description="device alerts are posted here as JSON, each once (unset: not posted)",
+    )
+    alert_check_s: float = Field(
+        default=60.0,
+        alias="STOREFLOW_ALERT_CHECK_S",
+        gt=0,
+        description="how often alerts are checked",
+    )

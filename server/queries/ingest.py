@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
 from server.auth import REGISTER_SCOPED, Role
@@ -16,6 +15,7 @@ from server.errors import InvalidRequest
 from server.privacy.keys import PrivacyKeys
 from server.privacy.tracking import apply_to_staged
 from server.queries.credentials import Principal
+from server.queries.devices import record_heartbeat
 from server.queries.tags import classify_visits
 from server.queries.trips import rebuild_trips
 from server.rollup import mark_dirty
@@ -164,19 +164,7 @@ async def ingest_batch(
         accepted += a
         duplicates += d
     for beat in beats:
-        await conn.execute(
-            "INSERT INTO device_heartbeat (device_id, store_id, sent_at, outbox_depth, readers) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (device_id) DO UPDATE SET "
-            "store_id = EXCLUDED.store_id, sent_at = EXCLUDED.sent_at, received_at = now(), "
-            "outbox_depth = EXCLUDED.outbox_depth, readers = EXCLUDED.readers",
-            (
-                beat.device_id,
-                beat.store_id,
-                beat.sent_at,
-                beat.outbox_depth,
-                Jsonb({k: v.model_dump(mode="json") for k, v in beat.readers.items()}),
-            ),
-        )
+        await record_heartbeat(conn, beat, uploaded_at=batch.sent_at)
         accepted += 1
     for scan in scans:
         cur = await conn.execute(

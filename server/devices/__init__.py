@@ -1,0 +1,1 @@
+"""Device health: status from heartbeat age, alerts, and the alert webhook."""
