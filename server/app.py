@@ -17,6 +17,7 @@ from server.api.deps import STATE_KEY
 from server.api.routes import (
     analytics,
     cards,
+    chain,
     credentials,
     experiments,
     health,
@@ -46,6 +47,7 @@ ROUTERS = (
     ingest,
     layout,
     analytics,
+    chain,
     member_analytics,
     experiments,
     credentials,

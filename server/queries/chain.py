@@ -1,0 +1,273 @@
+"""The chain view: every store's figures for one period side by side, and one concession (a
+counter brand) across the stores that host it, read from the daily facts (server/rollup.py).
+
+A period is whole local days ``[first, last]``; each store's facts are dated by its own local
+day, so "Monday" is each store's own Monday. The definitions are the single-store ones
+(server/queries/analytics.py, server/queries/counters.py): entries = trips starting; conversion
+= trips with a linked sale / entries; sales per visitor = sales / entries; ATV = sales /
+transactions; member share = entries with a member card / entries (segment other than
+``non-member``); data health = days with entries or sales / days in the period, and the newest
+edge heartbeat. Ranking puts missing values (no entries) last whatever the order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, TypeVar
+
+from psycopg import AsyncConnection
+
+from server.errors import InvalidRequest
+from server.queries.facts import DEFAULT_DAYS
+from server.rollup import NON_MEMBER, refresh_days
+from storeflow.api.chain import (
+    ChainStore,
+    ChainStores,
+    Concession,
+    ConcessionComparison,
+    ConcessionMetric,
+    ConcessionStore,
+    Order,
+    StoreLinks,
+    StoreMetric,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    first: date
+    last: date
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def params(self) -> dict[str, Any]:
+        return {"d0": self.first, "d1": self.last}
+
+
+async def period(
+    conn: AsyncConnection[Any], start: date | None, end: date | None, *, staleness_s: float
+) -> Period:
+    """``start`` .. the day before ``end`` (default: up to the chain's latest day with data,
+    ``DEFAULT_DAYS`` days); the facts of those days are brought up to date first."""
+    if end is None:
+        cur = await conn.execute("SELECT max(day) FROM rollup_day")
+        row = await cur.fetchone()
+        latest = row[0] if row and row[0] is not None else date.today()
+        last: date = latest
+    else:
+        last = end - timedelta(days=1)
+    first = start if start is not None else last - timedelta(days=DEFAULT_DAYS - 1)
+    if last < first:
+        raise InvalidRequest("end must be after start")
+    got = Period(first, last)
+    await ensure_fresh_chain(conn, got, staleness_s=staleness_s)
+    return got
+
+
+async def ensure_fresh_chain(conn: AsyncConnection[Any], p: Period, *, staleness_s: float) -> None:
+    """Re-compute every store's dirty days of the period (one look-up for the whole chain;
+    the server's background refresh normally leaves nothing to do)."""
+    cur = await conn.execute(
+        "SELECT store_id, day FROM rollup_day WHERE dirty_since IS NOT NULL "
+        "AND day BETWEEN %(d0)s AND %(d1)s "
+        "AND (refreshed_at IS NULL OR refreshed_at <= now() - make_interval(secs => %(st)s)) "
+        "ORDER BY store_id, day DESC",
+        {**p.params(), "st": staleness_s},
+    )
+    todo: dict[str, list[date]] = defaultdict(list)
+    for store_id, day in await cur.fetchall():
+        todo[store_id].append(day)
+    for store_id, days in todo.items():
+        await refresh_days(conn, store_id, days)
+
+
+def links(store_id: str, p: Period) -> StoreLinks:
+    q = f"start={p.first.isoformat()}&end={(p.last + timedelta(days=1)).isoformat()}"
+    base = f"/stores/{store_id}/analytics"
+    return StoreLinks(
+        summary=f"{base}/summary?{q}",
+        footfall=f"{base}/footfall?{q}&bucket=day",
+        counters=f"{base}/counters?{q}",
+        dwell=f"{base}/dwell?{q}",
+        layout=f"/stores/{store_id}/layout",
+    )
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+T = TypeVar("T")
+
+
+def ranked(items: Sequence[T], key: Callable[[T], float | int | None], order: Order) -> list[T]:
+    """``items`` by ``key`` (``desc``: largest first), missing values last, ties by position."""
+    present = [x for x in items if key(x) is not None]
+    missing = [x for x in items if key(x) is None]
+
+    def value(x: T) -> float:
+        v = key(x)
+        assert v is not None
+        return float(v)
+
+    present.sort(key=value, reverse=order == "desc")
+    return present + missing
+
+
+_STORES = """
+SELECT s.id, s.name, s.timezone,
+       coalesce(h.entries, 0), coalesce(h.buying, 0), coalesce(h.sales, 0), coalesce(h.tx, 0),
+       coalesce(h.duration, 0), coalesce(h.members, 0), coalesce(h.days, 0),
+       coalesce(z.visits, 0), coalesce(z.dwell, 0), hb.last
+FROM store s
+LEFT JOIN (
+    SELECT store_id, sum(entries) AS entries, sum(buying_trips) AS buying, sum(sales) AS sales,
+           sum(transactions) AS tx, sum(duration_s) AS duration,
+           sum(entries) FILTER (WHERE segment <> %(nonmember)s) AS members,
+           count(DISTINCT day) FILTER (WHERE entries > 0 OR transactions > 0) AS days
+    FROM fact_hour WHERE day BETWEEN %(d0)s AND %(d1)s GROUP BY store_id
+) h ON h.store_id = s.id
+LEFT JOIN (
+    SELECT store_id, sum(visits) AS visits, sum(dwell_s) AS dwell
+    FROM fact_zone WHERE day BETWEEN %(d0)s AND %(d1)s GROUP BY store_id
+) z ON z.store_id = s.id
+LEFT JOIN (
+    SELECT store_id, max(received_at) AS last FROM device_heartbeat GROUP BY store_id
+) hb ON hb.store_id = s.id
+ORDER BY s.id
+"""
+
+
+async def stores(
+    conn: AsyncConnection[Any], p: Period, *, rank_by: StoreMetric, order: Order
+) -> ChainStores:
+    cur = await conn.execute(_STORES, {**p.params(), "nonmember": NON_MEMBER})
+    rows: list[ChainStore] = []
+    for sid, name, tz, e, b, sales, tx, dur, mem, days, visits, dwell, hb in await cur.fetchall():
+        e, b, tx, mem, days, visits = int(e), int(b), int(tx), int(mem), int(days), int(visits)
+        sales = float(sales)
+        rows.append(
+            ChainStore(
+                rank=0,
+                store_id=sid,
+                name=name,
+                timezone=tz,
+                entries=e,
+                buying_trips=b,
+                conversion=_ratio(b, e),
+                sales=sales,
+                transactions=tx,
+                sales_per_visitor=_ratio(sales, e),
+                atv=_ratio(sales, tx),
+                mean_trip_s=_ratio(float(dur), e),
+                mean_dwell_s=_ratio(float(dwell), visits),
+                member_entries=mem,
+                member_share=_ratio(mem, e),
+                days_with_data=days,
+                days_in_period=p.days,
+                coverage=days / p.days,
+                last_heartbeat=hb,
+                links=links(sid, p),
+            )
+        )
+    out = ranked(rows, lambda r: getattr(r, rank_by), order)
+    return ChainStores(
+        first=p.first,
+        last=p.last,
+        days=p.days,
+        rank_by=rank_by,
+        order=order,
+        stores=[r.model_copy(update={"rank": i}) for i, r in enumerate(out, start=1)],
+    )
+
+
+async def concessions(conn: AsyncConnection[Any]) -> list[Concession]:
+    """Every brand with a counter in some store, with the stores that host it."""
+    cur = await conn.execute(
+        "SELECT brand, array_agg(DISTINCT name ORDER BY name), min(category), "
+        "count(DISTINCT store_id)::int FROM counter GROUP BY brand "
+        "ORDER BY count(DISTINCT store_id) DESC, brand"
+    )
+    return [
+        Concession(brand=b, names=list(n), category=c, stores=s)
+        for b, n, c, s in await cur.fetchall()
+    ]
+
+
+_CONCESSION = """
+SELECT c.store_id, s.name, c.code, c.name, c.area_m2,
+       coalesce(f.visitors, 0), coalesce(f.buyers, 0), coalesce(f.sales, 0), coalesce(f.tx, 0),
+       coalesce(h.entries, 0)
+FROM counter c JOIN store s ON s.id = c.store_id
+LEFT JOIN (
+    SELECT store_id, counter, sum(visitors) AS visitors, sum(buyers) AS buyers,
+           sum(sales) AS sales, sum(transactions) AS tx
+    FROM fact_counter WHERE day BETWEEN %(d0)s AND %(d1)s
+      AND store_id IN (SELECT store_id FROM counter WHERE lower(brand) = lower(%(brand)s))
+    GROUP BY store_id, counter
+) f ON f.store_id = c.store_id AND f.counter = c.code
+LEFT JOIN (
+    SELECT store_id, sum(entries) AS entries FROM fact_hour
+    WHERE day BETWEEN %(d0)s AND %(d1)s
+      AND store_id IN (SELECT store_id FROM counter WHERE lower(brand) = lower(%(brand)s))
+    GROUP BY store_id
+) h ON h.store_id = c.store_id
+WHERE lower(c.brand) = lower(%(brand)s)
+ORDER BY c.store_id, c.code
+"""
+
+
+async def concession(
+    conn: AsyncConnection[Any],
+    p: Period,
+    brand: str,
+    *,
+    rank_by: ConcessionMetric,
+    order: Order,
+) -> ConcessionComparison | None:
+    """The brand's counters in every store that hosts one (None: no store does)."""
+    cur = await conn.execute(_CONCESSION, {**p.params(), "brand": brand})
+    got = await cur.fetchall()
+    if not got:
+        return None
+    rows: list[ConcessionStore] = []
+    for sid, sname, code, name, area, vis, buy, sales, tx, entries in got:
+        vis, buy, tx, sales, area = int(vis), int(buy), int(tx), float(sales), float(area)
+        rows.append(
+            ConcessionStore(
+                rank=0,
+                store_id=sid,
+                store_name=sname,
+                counter=code,
+                name=name,
+                area_m2=area,
+                visitors=vis,
+                exposure=_ratio(vis, int(entries)),
+                buyers=buy,
+                conversion=_ratio(buy, vis),
+                sales=sales,
+                transactions=tx,
+                sales_per_visitor=_ratio(sales, vis),
+                atv=_ratio(sales, tx),
+                sales_per_m2=_ratio(sales, area),
+                links=links(sid, p),
+            )
+        )
+    out = ranked(rows, lambda r: getattr(r, rank_by), order)
+    return ConcessionComparison(
+        brand=brand,
+        first=p.first,
+        last=p.last,
+        days=p.days,
+        rank_by=rank_by,
+        order=order,
+        stores=[r.model_copy(update={"rank": i}) for i, r in enumerate(out, start=1)],
+    )
