@@ -68,7 +68,7 @@ class StoreCopy:
     store_id: str
     name: str
     scale: float
-    missing_days: int  # days of the history without data
+    missing_days: int  # days of the history without data (one day is always kept)
     drop_counter: str | None  # a counter the store does not host
 
 
@@ -141,9 +141,11 @@ def copy_store(conn: psycopg.Connection[Any], source: str, target: StoreCopy) ->
     )
     if target.missing_days:
         conn.execute(
-            "DELETE FROM rollup_day WHERE store_id = %s AND day IN (SELECT day FROM rollup_day "
-            "WHERE store_id = %s ORDER BY day DESC LIMIT %s)",
-            (target.store_id, target.store_id, target.missing_days),
+            # scattered days (a fixed pseudo-random pick), always leaving one with data
+            "DELETE FROM rollup_day WHERE store_id = %(s)s AND day IN (SELECT day FROM rollup_day "
+            "WHERE store_id = %(s)s ORDER BY md5(%(s)s || day::text) LIMIT least(%(n)s, "
+            "(SELECT count(*) - 1 FROM rollup_day WHERE store_id = %(s)s)))",
+            {"s": target.store_id, "n": target.missing_days},
         )
         for table in FACT_TABLES:
             conn.execute(
