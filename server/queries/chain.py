@@ -3,11 +3,13 @@ counter brand) across the stores that host it, read from the daily facts (server
 
 A period is whole local days ``[first, last]``; each store's facts are dated by its own local
 day, so "Monday" is each store's own Monday. The definitions are the single-store ones
-(server/queries/analytics.py, server/queries/counters.py): entries = trips starting; conversion
-= trips with a linked sale / entries; sales per visitor = sales / entries; ATV = sales /
-transactions; member share = entries with a member card / entries (segment other than
-``non-member``); data health = days with entries or sales / days in the period, and the newest
-edge heartbeat. Ranking puts missing values (no entries) last whatever the order.
+(server/queries/analytics.py, server/queries/counters.py), summed per store and day into
+``chain_store_day``/``chain_counter_day`` (migration 0050) as the facts are re-computed:
+entries = trips starting; conversion = trips with a linked sale / entries; sales per visitor =
+sales / entries; ATV = sales / transactions; member share = entries with a member card /
+entries (segment other than ``non-member``); data health = days with entries or sales / days
+in the period, and the newest edge heartbeat. Ranking puts missing values (no entries) last
+whatever the order.
 """
 
 from __future__ import annotations
@@ -87,6 +89,74 @@ async def ensure_fresh_chain(conn: AsyncConnection[Any], p: Period, *, staleness
         todo[store_id].append(day)
     for store_id, days in todo.items():
         await refresh_days(conn, store_id, days)
+    await sync_days(conn, p)
+
+
+_STALE = """
+SELECT r.store_id, r.day, r.refreshed_at FROM rollup_day r
+LEFT JOIN chain_store_day c ON c.store_id = r.store_id AND c.day = r.day
+WHERE r.day BETWEEN %(d0)s AND %(d1)s AND r.refreshed_at IS NOT NULL
+  AND c.source_refreshed_at IS DISTINCT FROM r.refreshed_at
+"""
+_GONE = """
+DELETE FROM chain_store_day c WHERE c.day BETWEEN %(d0)s AND %(d1)s AND NOT EXISTS
+    (SELECT 1 FROM rollup_day r WHERE r.store_id = c.store_id AND r.day = c.day
+     AND r.refreshed_at IS NOT NULL)
+"""
+_PUT_STORE_DAYS = """
+INSERT INTO chain_store_day AS c (store_id, day, source_refreshed_at, entries, buying_trips,
+    sales, transactions, duration_s, member_entries, zone_visits, zone_dwell_s)
+SELECT x.s, x.d, x.r, coalesce(h.e, 0), coalesce(h.b, 0), coalesce(h.sa, 0), coalesce(h.tx, 0),
+       coalesce(h.dur, 0), coalesce(h.mem, 0), coalesce(z.v, 0), coalesce(z.dw, 0)
+FROM unnest(%(s)s::text[], %(d)s::date[], %(r)s::timestamptz[]) AS x (s, d, r)
+LEFT JOIN LATERAL (
+    SELECT sum(entries) AS e, sum(buying_trips) AS b, sum(sales) AS sa, sum(transactions) AS tx,
+           sum(duration_s) AS dur, sum(entries) FILTER (WHERE segment <> %(nonmember)s) AS mem
+    FROM fact_hour WHERE store_id = x.s AND day = x.d
+) h ON true
+LEFT JOIN LATERAL (
+    SELECT sum(visits) AS v, sum(dwell_s) AS dw FROM fact_zone WHERE store_id = x.s AND day = x.d
+) z ON true
+ON CONFLICT (store_id, day) DO UPDATE SET source_refreshed_at = excluded.source_refreshed_at,
+    entries = excluded.entries, buying_trips = excluded.buying_trips, sales = excluded.sales,
+    transactions = excluded.transactions, duration_s = excluded.duration_s,
+    member_entries = excluded.member_entries, zone_visits = excluded.zone_visits,
+    zone_dwell_s = excluded.zone_dwell_s
+"""
+_DROP_COUNTER_DAYS = """
+DELETE FROM chain_counter_day WHERE (store_id, day) IN
+    (SELECT * FROM unnest(%(s)s::text[], %(d)s::date[]))
+"""
+_PUT_COUNTER_DAYS = """
+INSERT INTO chain_counter_day AS c (store_id, day, counter, visitors, buyers, sales, transactions)
+SELECT f.store_id, f.day, f.counter, sum(f.visitors), sum(f.buyers), sum(f.sales),
+       sum(f.transactions)
+FROM unnest(%(s)s::text[], %(d)s::date[]) AS x (s, d)
+JOIN fact_counter f ON f.store_id = x.s AND f.day = x.d
+GROUP BY f.store_id, f.day, f.counter
+ON CONFLICT (store_id, day, counter) DO UPDATE SET visitors = excluded.visitors,
+    buyers = excluded.buyers, sales = excluded.sales, transactions = excluded.transactions
+"""
+
+
+async def sync_days(conn: AsyncConnection[Any], p: Period) -> int:
+    """Bring the chain's per-store days of the period in line with the daily facts: the days
+    re-computed since they were summed, and none for a day that has no facts any more."""
+    await conn.execute(_GONE, p.params())
+    cur = await conn.execute(_STALE, p.params())
+    stale = await cur.fetchall()
+    if stale:
+        args = {
+            "s": [r[0] for r in stale],
+            "d": [r[1] for r in stale],
+            "r": [r[2] for r in stale],
+            "nonmember": NON_MEMBER,
+        }
+        await conn.execute(_PUT_STORE_DAYS, args)
+        await conn.execute(_DROP_COUNTER_DAYS, args)
+        await conn.execute(_PUT_COUNTER_DAYS, args)
+        logger.info("chain: %s store-day(s) summed again", len(stale))
+    return len(stale)
 
 
 def links(store_id: str, p: Period) -> StoreLinks:
@@ -124,21 +194,17 @@ def ranked(items: Sequence[T], key: Callable[[T], float | int | None], order: Or
 
 _STORES = """
 SELECT s.id, s.name, s.timezone,
-       coalesce(h.entries, 0), coalesce(h.buying, 0), coalesce(h.sales, 0), coalesce(h.tx, 0),
-       coalesce(h.duration, 0), coalesce(h.members, 0), coalesce(h.days, 0),
-       coalesce(z.visits, 0), coalesce(z.dwell, 0), hb.last
+       coalesce(c.entries, 0), coalesce(c.buying, 0), coalesce(c.sales, 0), coalesce(c.tx, 0),
+       coalesce(c.duration, 0), coalesce(c.members, 0), coalesce(c.days, 0),
+       coalesce(c.visits, 0), coalesce(c.dwell, 0), hb.last
 FROM store s
 LEFT JOIN (
     SELECT store_id, sum(entries) AS entries, sum(buying_trips) AS buying, sum(sales) AS sales,
-           sum(transactions) AS tx, sum(duration_s) AS duration,
-           sum(entries) FILTER (WHERE segment <> %(nonmember)s) AS members,
-           count(DISTINCT day) FILTER (WHERE entries > 0 OR transactions > 0) AS days
-    FROM fact_hour WHERE day BETWEEN %(d0)s AND %(d1)s GROUP BY store_id
-) h ON h.store_id = s.id
-LEFT JOIN (
-    SELECT store_id, sum(visits) AS visits, sum(dwell_s) AS dwell
-    FROM fact_zone WHERE day BETWEEN %(d0)s AND %(d1)s GROUP BY store_id
-) z ON z.store_id = s.id
+           sum(transactions) AS tx, sum(duration_s) AS duration, sum(member_entries) AS members,
+           count(*) FILTER (WHERE entries > 0 OR transactions > 0) AS days,
+           sum(zone_visits) AS visits, sum(zone_dwell_s) AS dwell
+    FROM chain_store_day WHERE day BETWEEN %(d0)s AND %(d1)s GROUP BY store_id
+) c ON c.store_id = s.id
 LEFT JOIN (
     SELECT store_id, max(received_at) AS last FROM device_heartbeat GROUP BY store_id
 ) hb ON hb.store_id = s.id
@@ -210,12 +276,12 @@ FROM counter c JOIN store s ON s.id = c.store_id
 LEFT JOIN (
     SELECT store_id, counter, sum(visitors) AS visitors, sum(buyers) AS buyers,
            sum(sales) AS sales, sum(transactions) AS tx
-    FROM fact_counter WHERE day BETWEEN %(d0)s AND %(d1)s
+    FROM chain_counter_day WHERE day BETWEEN %(d0)s AND %(d1)s
       AND store_id IN (SELECT store_id FROM counter WHERE lower(brand) = lower(%(brand)s))
     GROUP BY store_id, counter
 ) f ON f.store_id = c.store_id AND f.counter = c.code
 LEFT JOIN (
-    SELECT store_id, sum(entries) AS entries FROM fact_hour
+    SELECT store_id, sum(entries) AS entries FROM chain_store_day
     WHERE day BETWEEN %(d0)s AND %(d1)s
       AND store_id IN (SELECT store_id FROM counter WHERE lower(brand) = lower(%(brand)s))
     GROUP BY store_id

@@ -233,3 +233,21 @@ def test_a_store_planner_reads_its_own_store_only(chain: Api) -> None:
     assert own.status_code == 200, own.text
     other = get(chain, "/stores/south/analytics/summary", headers, **PERIOD)
     assert other.status_code == 403
+
+
+def test_the_chain_follows_re_computed_and_removed_days(chain: Api) -> None:
+    headers = chain.headers("planner")
+    before = get(chain, "/chain/stores", headers, rank_by="entries", **PERIOD).json()
+    assert before["stores"][0]["entries"] == 350  # south
+    with psycopg.connect(chain.db_url) as c:  # what a re-computation of south's day 0 leaves
+        c.execute("UPDATE fact_hour SET entries = 500 WHERE store_id = 'south' AND day = %s", (D0,))
+        c.execute(
+            "UPDATE rollup_day SET refreshed_at = now() + interval '1 s' "
+            "WHERE store_id = 'south' AND day = %s",
+            (D0,),
+        )
+        c.execute("DELETE FROM rollup_day WHERE store_id = 'north' AND day = %s", (D0,))
+    after = get(chain, "/chain/stores", headers, rank_by="entries", **PERIOD).json()
+    by_id = {s["store_id"]: s for s in after["stores"]}
+    assert by_id["south"]["entries"] == 350 - 50 + 500
+    assert (by_id["north"]["entries"], by_id["north"]["days_with_data"]) == (100, 1)
