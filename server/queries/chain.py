@@ -269,25 +269,26 @@ async def concessions(conn: AsyncConnection[Any]) -> list[Concession]:
 
 
 _CONCESSION = """
-SELECT c.store_id, s.name, c.code, c.name, c.area_m2,
+WITH hosts AS (
+    SELECT c.store_id, s.name AS store_name, c.code, c.name, c.area_m2
+    FROM counter c JOIN store s ON s.id = c.store_id
+    WHERE lower(c.brand) = lower(%(brand)s)
+)
+SELECT h.store_id, h.store_name, h.code, h.name, h.area_m2,
        coalesce(f.visitors, 0), coalesce(f.buyers, 0), coalesce(f.sales, 0), coalesce(f.tx, 0),
-       coalesce(h.entries, 0)
-FROM counter c JOIN store s ON s.id = c.store_id
-LEFT JOIN (
-    SELECT store_id, counter, sum(visitors) AS visitors, sum(buyers) AS buyers,
-           sum(sales) AS sales, sum(transactions) AS tx
-    FROM chain_counter_day WHERE day BETWEEN %(d0)s AND %(d1)s
-      AND store_id IN (SELECT store_id FROM counter WHERE lower(brand) = lower(%(brand)s))
-    GROUP BY store_id, counter
-) f ON f.store_id = c.store_id AND f.counter = c.code
-LEFT JOIN (
-    SELECT store_id, sum(entries) AS entries FROM chain_store_day
-    WHERE day BETWEEN %(d0)s AND %(d1)s
-      AND store_id IN (SELECT store_id FROM counter WHERE lower(brand) = lower(%(brand)s))
-    GROUP BY store_id
-) h ON h.store_id = c.store_id
-WHERE lower(c.brand) = lower(%(brand)s)
-ORDER BY c.store_id, c.code
+       coalesce(e.entries, 0)
+FROM hosts h
+LEFT JOIN LATERAL (
+    SELECT sum(visitors) AS visitors, sum(buyers) AS buyers, sum(sales) AS sales,
+           sum(transactions) AS tx
+    FROM chain_counter_day
+    WHERE store_id = h.store_id AND day BETWEEN %(d0)s AND %(d1)s AND counter = h.code
+) f ON true
+LEFT JOIN LATERAL (
+    SELECT sum(entries) AS entries FROM chain_store_day
+    WHERE store_id = h.store_id AND day BETWEEN %(d0)s AND %(d1)s
+) e ON true
+ORDER BY h.store_id, h.code
 """
 
 
