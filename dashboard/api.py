@@ -31,6 +31,7 @@ from storeflow.api.analytics import (
     ZoneDwell,
     ZoneVisits,
 )
+from storeflow.api.chain import ChainStores, Concession, ConcessionComparison
 from storeflow.api.devices import CompletenessHour, StoreAlerts, StoreDevices
 from storeflow.api.health import Health
 from storeflow.api.paths import Paths
@@ -265,6 +266,28 @@ class StoreflowClient:
         params = {**(period.params() if period else {}), **extra}
         return self._get(f"/stores/{store_id}/analytics/{name}", params)
 
+    def chain_stores(
+        self, first: date, last: date, *, rank_by: str = "sales_per_visitor", order: str = "desc"
+    ) -> ChainStores:
+        """Every store's figures for the local days ``first`` .. ``last``, ranked."""
+        params = {**_days(first, last), "rank_by": rank_by, "order": order}
+        result: ChainStores = self._typed(_CHAIN_STORES, "/chain/stores", params)
+        return result
+
+    def concessions(self) -> list[Concession]:
+        result: list[Concession] = self._typed(_CONCESSIONS, "/chain/concessions", None)
+        return result
+
+    def concession(
+        self, brand: str, first: date, last: date, *, rank_by: str = "sales_per_visitor"
+    ) -> ConcessionComparison:
+        """One brand's counter in every store that hosts it."""
+        params = {**_days(first, last), "brand": brand, "rank_by": rank_by}
+        result: ConcessionComparison = self._typed(
+            _CONCESSION, "/chain/concessions/compare", params
+        )
+        return result
+
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         url = self.config.base_url + API_PREFIX + path
         if not self.config.token and path != "/health":
@@ -375,3 +398,11 @@ _DWELL: TypeAdapter[list[ZoneDwell]] = TypeAdapter(list[ZoneDwell])
 _ZONE_VISITS: TypeAdapter[list[ZoneVisits]] = TypeAdapter(list[ZoneVisits])
 _PATHS: TypeAdapter[Paths] = TypeAdapter(Paths)
 _COUNTERS: TypeAdapter[list[CounterFigures]] = TypeAdapter(list[CounterFigures])
+_CHAIN_STORES: TypeAdapter[ChainStores] = TypeAdapter(ChainStores)
+_CONCESSIONS: TypeAdapter[list[Concession]] = TypeAdapter(list[Concession])
+_CONCESSION: TypeAdapter[ConcessionComparison] = TypeAdapter(ConcessionComparison)
+
+
+def _days(first: date, last: date) -> dict[str, str]:
+    """Local days ``first`` .. ``last`` as the chain endpoints take them (end exclusive)."""
+    return {"start": first.isoformat(), "end": (last + timedelta(days=1)).isoformat()}

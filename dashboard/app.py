@@ -9,7 +9,17 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import context
-from dashboard.views import counters, dwell, experiments, floor, health, members, overview, paths
+from dashboard.views import (
+    chain,
+    counters,
+    dwell,
+    experiments,
+    floor,
+    health,
+    members,
+    overview,
+    paths,
+)
 
 st.set_page_config(page_title="Storeflow — store planner", page_icon="🛒", layout="wide")
 
@@ -34,6 +44,7 @@ pages = [
     st.Page(lambda: _page(counters.render), title="Counters", url_path="counters"),
     st.Page(lambda: _page(paths.render), title="Paths", url_path="paths"),
     st.Page(lambda: _page(members.render), title="Members", url_path="members"),
+    st.Page(lambda: _page(chain.render), title="Chain", url_path="chain"),
     st.Page(
         lambda: _page(experiments.render),
         title="Experiments",

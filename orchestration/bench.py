@@ -155,6 +155,15 @@ def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     g.add_argument("--json", action="store_true", help="print only the JSON line")
     g.set_defaults(func=_run_pages)
+    c = bsub.add_parser("chain", help="p50/p95 of the chain view over N stores x D days")
+    c.add_argument("--stores", type=int, default=50, help="stores in the chain (default 50)")
+    c.add_argument("--days", type=int, default=90, help="days of history (default 90)")
+    c.add_argument(
+        "--trips-per-day", type=int, default=2000, help="mean trips a day of a store (2000)"
+    )
+    c.add_argument("--repeat", type=int, default=20, help="timed calls per endpoint (20)")
+    c.add_argument("--json", action="store_true", help="print one JSON line")
+    c.set_defaults(func=_run_chain)
     s = bsub.add_parser("sim", help="the shopper simulator: days of the demo store per second")
     s.add_argument("--days", type=int, default=14, help="simulated days (default 14)")
     s.add_argument("--json", action="store_true", help="print one JSON line")
@@ -225,6 +234,18 @@ def _run_pages(args: argparse.Namespace) -> int:
         runs=args.runs,
         pages=tuple(args.page or PAGES),
         data_dir=args.data_dir.resolve() if args.data_dir else None,
+        as_json=args.json,
+    )
+
+
+def _run_chain(args: argparse.Namespace) -> int:
+    from orchestration.bench_chain import run_chain_bench
+
+    return run_chain_bench(
+        stores=args.stores,
+        days=args.days,
+        trips_per_day=args.trips_per_day,
+        repeat=args.repeat,
         as_json=args.json,
     )
 

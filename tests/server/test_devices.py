@@ -199,7 +199,12 @@ def test_device_health_needs_a_planner_or_admin(api: Api) -> None:
     for path in ("alerts", "devices", "completeness"):
         url = f"/api/v1/stores/demo/{path}"
         assert _client(api).get(url).status_code == 401
-        assert _client(api).get(url, headers=api.headers("cashier", store_id="demo", register_id="T1")).status_code == 403
+        assert (
+            _client(api)
+            .get(url, headers=api.headers("cashier", store_id="demo", register_id="T1"))
+            .status_code
+            == 403
+        )
         assert _client(api).get(url, headers=api.headers("admin")).status_code == 200
 
 

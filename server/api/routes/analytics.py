@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from server.api.deps import ConnDep, PlannerDep, SettingsDep
+from server.api.deps import ConnDep, PlannerDep, SettingsDep, check_store
 from server.api.tables import FormatQ, TableQ, respond
 from server.queries import analytics as q
 from server.queries import counters as qc
@@ -41,7 +41,7 @@ async def selection(
     store_id: str,
     conn: ConnDep,
     settings: SettingsDep,
-    _: PlannerDep,
+    principal: PlannerDep,
     start: Annotated[datetime | None, Query(description="first day (default: 7 days)")] = None,
     end: Annotated[
         datetime | None, Query(description="day after the last (default: latest)")
@@ -49,6 +49,7 @@ async def selection(
     segment: Annotated[list[str] | None, Query(description="tiers or non-member")] = None,
     floor: Annotated[str | None, Query(description="one floor's zones and counters")] = None,
 ) -> Selection:
+    check_store(principal, store_id)  # a store's planner reads that store only
     return await select(
         conn,
         store_id,
@@ -177,8 +178,9 @@ async def paths(
 
 
 @router.get("/segments", response_model=list[str])
-async def segments(store_id: str, conn: ConnDep, _: PlannerDep) -> list[str]:
+async def segments(store_id: str, conn: ConnDep, principal: PlannerDep) -> list[str]:
     """The shopper segments with data (member tiers and ``non-member``), for the filters."""
+    check_store(principal, store_id)
     cur = await conn.execute(
         "SELECT DISTINCT segment FROM fact_hour WHERE store_id = %s ORDER BY 1", (store_id,)
     )
