@@ -21,6 +21,7 @@ import pandas as pd
 import plotly.colors as pcolors
 import plotly.graph_objects as go
 
+from storeflow.api.analytics import VISITOR_MIN_DWELL_S
 from storeflow.layout import Floor, StoreLayout, Zone, ZoneKind
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ HEAT_METRICS: dict[HeatMetric, MetricSpec] = {
         "conversion",
         "Counter conversion",
         "Conversion<br>(%)",
-        "Counter zones only: visitor trips (≥ 30 s) that bought at the counter ÷ visitor trips.",
+        f"Counter zones only: visitor trips (≥ {VISITOR_MIN_DWELL_S:.0f} s) that bought at the "
+        "counter ÷ visitor trips.",
     ),
     "sales_per_m2": MetricSpec(
         "sales_per_m2",

@@ -29,6 +29,7 @@ from server.analysis.paths import RouteGraph, path_efficiency
 from server.histogram import BIN_SQL
 from server.queries.layout import load_layout
 from server.timescale import raw_horizon
+from storeflow.api.analytics import VISITOR_MIN_DWELL_S
 from storeflow.wire import SHOPPER_TAG_VALUES
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,6 @@ logger = logging.getLogger(__name__)
 SHOPPER = list(SHOPPER_TAG_VALUES)
 NON_MEMBER = "non-member"
 ALL_SEGMENTS = "*"  # fact_shoppers only: every segment together
-COUNTER_MIN_DWELL_S = 30.0
 
 FACT_TABLES = (
     "fact_hour",
@@ -317,7 +317,7 @@ async def refresh_day(
         "tz": tz,
         "shopper": SHOPPER,
         "nonmember": NON_MEMBER,
-        "min_dwell": COUNTER_MIN_DWELL_S,
+        "min_dwell": VISITOR_MIN_DWELL_S,
     }
     await conn.execute(
         "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rollup|{store_id}|{day.isoformat()}",)

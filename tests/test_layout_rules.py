@@ -41,6 +41,11 @@ ONE_HOME = [
         r"enter_at, exit_at, reads, mean_rssi_dbm, ",
         {"server/queries/ingest.py"},
     ),
+    (
+        "the visitor threshold",
+        r"MIN_DWELL_S\s*=\s*30|\b30 s\)|least 30 s",
+        {"storeflow/api/analytics.py"},
+    ),
     ("VISIT_COLUMNS", r"(?<![A-Z_])VISIT_COLUMNS\s*=", {"server/queries/ingest.py"}),
 ]
 

@@ -9,13 +9,15 @@ import streamlit as st
 from dashboard import context, fmt
 from dashboard.api import ApiError
 from dashboard.context import Selection
+from storeflow.api.analytics import VISITOR_MIN_DWELL_S
 
 DEFINITION = (
     "Ranking by sales per m² (net of returns). Verdict: counters earning at least the store's "
     "median sales per m² are kept, whatever their traffic; below it, the quadrant and the "
     "basket value say what to work on, and a counter under half the median with low conversion "
     "and small baskets is a candidate to replace. Visitors = trips that dwelt at the counter at "
-    "least 30 s. Exposure = visitor trips ÷ store trips. Conversion = visitor trips that bought "
+    f"least {VISITOR_MIN_DWELL_S:.0f} s. Exposure = visitor trips ÷ store trips. "
+    "Conversion = visitor trips that bought "
     "at the counter ÷ visitor trips. Basket = sales ÷ buying visitor trips. Quadrants split "
     "traffic and conversion at the median of the store's counters."
 )

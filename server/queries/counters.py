@@ -1,7 +1,7 @@
 """Counter (专柜) evaluation: traffic, exposure, conversion, sales per visitor and per m².
 
 Definitions (docs/metrics.md): a counter's *visitors* are the trips that dwelt in its zone at least
-``min_dwell_s`` (default 30 s); *exposure rate* = visitor trips / store trips; *conversion* =
+``min_dwell_s`` (default ``VISITOR_MIN_DWELL_S``); *exposure rate* = visitor trips / store trips; *conversion* =
 visitor trips that bought at the counter / visitor trips (identity from the member card or the
 cart tag that links a sale to its trip); *sales per visitor* = counter sales / visitors;
 *sales per m²* = counter sales / counter area.
@@ -17,8 +17,8 @@ from server import histogram
 from server.analysis.counters import Economics, judge, recommend
 from server.queries.analytics import entries
 from server.queries.facts import FLOOR_COUNTER_SQL, Selection, histograms, rows
-from server.rollup import COUNTER_MIN_DWELL_S, SHOPPER
-from storeflow.api.analytics import CounterFigures
+from server.rollup import SHOPPER
+from storeflow.api.analytics import VISITOR_MIN_DWELL_S, CounterFigures
 
 _SQL = """
 WITH visits AS (
@@ -93,11 +93,11 @@ async def _from_facts(conn: AsyncConnection[Any], sel: Selection) -> list[tuple[
 
 
 async def counter_figures(
-    conn: AsyncConnection[Any], sel: Selection, *, min_dwell_s: float = COUNTER_MIN_DWELL_S
+    conn: AsyncConnection[Any], sel: Selection, *, min_dwell_s: float = VISITOR_MIN_DWELL_S
 ) -> list[CounterFigures]:
     """Counter evaluation for the selection (from the facts at the default 30 s threshold)."""
     store_trips = await entries(conn, sel)
-    if min_dwell_s == COUNTER_MIN_DWELL_S:
+    if min_dwell_s == VISITOR_MIN_DWELL_S:
         got = await _from_facts(conn, sel)
     else:
         got = await _live(conn, sel, min_dwell_s)

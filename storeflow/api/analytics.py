@@ -8,6 +8,9 @@ from typing import Literal
 
 from storeflow.api.base import ApiModel
 
+# A counter or zone visitor: a trip that dwelt there at least this long (docs/metrics.md).
+VISITOR_MIN_DWELL_S = 30.0
+
 Quadrant = Literal["star", "hidden gem", "window shopping", "weak"]
 
 

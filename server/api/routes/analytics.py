@@ -21,6 +21,7 @@ from server.queries import paths as qp
 from server.queries.facts import Selection, select
 from server.rollup import ensure_fresh
 from storeflow.api.analytics import (
+    VISITOR_MIN_DWELL_S,
     CounterFigures,
     DwellBin,
     FootfallBucket,
@@ -155,7 +156,9 @@ async def zone_visits(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json"
 async def counters(
     conn: ConnDep,
     sel: SelectionDep,
-    min_dwell_s: Annotated[float, Query(ge=0, description="visitor threshold (30 s)")] = 30.0,
+    min_dwell_s: Annotated[
+        float, Query(ge=0, description="visitor threshold in seconds (default 30)")
+    ] = VISITOR_MIN_DWELL_S,
     format: FormatQ = "json",
 ) -> Any:
     """Counter evaluation: visitors, exposure, conversion, sales per visitor and per m², a
