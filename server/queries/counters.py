@@ -1,10 +1,10 @@
 """Counter (专柜) evaluation: traffic, exposure, conversion, sales per visitor and per m².
 
 Definitions (docs/metrics.md): a counter's *visitors* are the trips that dwelt in its zone at least
-``min_dwell_s`` (default ``VISITOR_MIN_DWELL_S``); *exposure rate* = visitor trips / store trips; *conversion* =
-visitor trips that bought at the counter / visitor trips (identity from the member card or the
-cart tag that links a sale to its trip); *sales per visitor* = counter sales / visitors;
-*sales per m²* = counter sales / counter area.
+``min_dwell_s`` (default ``VISITOR_MIN_DWELL_S``); *exposure rate* = visitor trips / store
+trips; *conversion* = visitor trips that bought at the counter / visitor trips (identity from
+the member card or the cart tag that links a sale to its trip); *sales per visitor* = counter
+sales / visitors; *sales per m²* = counter sales / counter area.
 """
 
 from __future__ import annotations
