@@ -156,7 +156,9 @@ def test_unknown_tags_are_listed_by_pattern_reader_zone_and_goods(api: Api) -> N
     assert _ingest(api, *visits, events=[beat])["accepted"] == 14
     client = _client(api)
     assert (
-        client.get("/api/v1/stores/demo/unknown-tags", headers=api.headers("edge")).status_code
+        client.get(
+            "/api/v1/stores/demo/unknown-tags", headers=api.headers("edge", store_id="demo")
+        ).status_code
         == 403
     )
     r = client.get("/api/v1/stores/demo/unknown-tags", headers=api.headers("planner"))
