@@ -68,7 +68,7 @@ def chain_url(chain_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_the_chain_page_ranks_the_stores_and_drills_into_one(
+def test_the_chain_page_ranks_the_stores_and_compares_a_concession(
     chain_url: str, browser_page: object
 ) -> None:
     from playwright.sync_api import Page
