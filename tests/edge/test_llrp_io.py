@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from edge.drivers.llrp_io import LlrpReaderLoop, is_silent
-from edge.reads import TagRead
 from firmware_sim import llrp_codec as c
 from firmware_sim.llrp_emitter import LlrpReaderEmitter
 from firmware_sim.model import SimRead
+from tests.helpers.waiting import Collector, wait_until
 
 EPC_A = "3034257BF40000400000000C"
 EPC_B = "3500079FF00000800000002A"
 EPC_128 = "E200301666130121155074EF0011AA55"
+
 HOST_NOW = 1_793_000_100.0
 READER_OFFSET_S = 2.5
 
@@ -24,33 +23,6 @@ READER_OFFSET_S = 2.5
 class FixedClock:
     def now(self) -> float:
         return HOST_NOW
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.reads: list[TagRead] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, reads: list[TagRead]) -> None:
-        with self._cond:
-            self.reads.extend(reads)
-            self._cond.notify_all()
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[TagRead]:
-        with self._cond:
-            self._cond.wait_for(lambda: len(self.reads) >= count, timeout)
-            return list(self.reads)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Bounded polling of a condition (no fixed sleeps)."""
-    deadline = time.monotonic() + timeout
-    tick = threading.Event()
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        tick.wait(0.01)
-    return predicate()
 
 
 def sim_reads(n: int, *, t0: float = 1_793_000_000.0) -> list[SimRead]:
