@@ -32,6 +32,27 @@ class ErasureOut(BaseModel):
     detail: dict[str, int]
 
 
+async def _forget_care_texts(conn: AsyncConnection[Any], group: list[int]) -> dict[str, int]:
+    """Complaints and follow-ups keep their counts, categories and times (the counters' and the
+    care team's figures); what the person said and what was noted about them goes."""
+    done: dict[str, int] = {}
+    cur = await conn.execute(
+        "UPDATE complaint SET text = 'erased', resolution = NULL WHERE member_id = ANY(%s)",
+        (group,),
+    )
+    done["complaints"] = cur.rowcount
+    await conn.execute(
+        "UPDATE complaint_event e SET text = NULL FROM complaint c "
+        "WHERE c.id = e.complaint_id AND c.member_id = ANY(%s)",
+        (group,),
+    )
+    cur = await conn.execute(
+        "UPDATE followup SET note = NULL, outcome_note = NULL WHERE member_id = ANY(%s)", (group,)
+    )
+    done["followups"] = cur.rowcount
+    return done
+
+
 async def erase_member(
     conn: AsyncConnection[Any], member_id: int, hasher: Hasher, *, gap_s: float
 ) -> ErasureOut | None:
@@ -89,6 +110,7 @@ async def erase_member(
         await conn.execute("DELETE FROM card_epc_alias WHERE epc = ANY(%s)", (epcs,))
     cur = await conn.execute("DELETE FROM member_status WHERE member_id = ANY(%s)", (group,))
     detail["member_figures"] = cur.rowcount
+    detail.update(await _forget_care_texts(conn, group))
     cur = await conn.execute("SELECT id, member_no FROM member WHERE id = ANY(%s)", (group,))
     numbers_of = await cur.fetchall()
     cur = await conn.execute(

@@ -94,6 +94,23 @@ _TABLES: tuple[tuple[str, str], ...] = (
         "ORDER BY store_id, as_of",
     ),
     (
+        "complaints",
+        "SELECT id, store_id, channel, category, counter, severity, text, created_at, "
+        "first_response_at, resolved_at, resolution, on_the_spot FROM complaint "
+        "WHERE member_id = ANY(%(g)s) ORDER BY created_at, id",
+    ),
+    (
+        "complaint_events",
+        "SELECT e.complaint_id, e.at, e.kind, e.text FROM complaint_event e "
+        "JOIN complaint c ON c.id = e.complaint_id WHERE c.member_id = ANY(%(g)s) "
+        "ORDER BY e.complaint_id, e.at, e.id",
+    ),
+    (
+        "followups",
+        "SELECT id, source, title, note, due_on, created_at, done_at, outcome, outcome_note "
+        "FROM followup WHERE member_id = ANY(%(g)s) ORDER BY created_at, id",
+    ),
+    (
         "reads_of_this_data",
         "SELECT at, credential_name, role, endpoint FROM privacy_access_log "
         "WHERE member_id = ANY(%(g)s) ORDER BY at",

@@ -105,6 +105,9 @@ PERSONAL_DATA: dict[str, dict[str, str]] = {
         "age_band": "profile",
         "gender": "profile",
     },
+    "complaint": {"member_id": "customer care", "text": "what the member said"},
+    "complaint_event": {"text": "customer care notes"},
+    "followup": {"member_id": "customer care", "note": "customer care notes"},
     "privacy_access_log": {"member_id": "reads of personal data"},
     "api_credential": {"name": "staff credential name"},
 }
@@ -178,12 +181,23 @@ def _list(items: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
 
 
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
+    "line-height:1.5;color:#222}h1{font-size:1.7rem}h2{font-size:1.2rem;margin-top:2rem;"
+    "border-bottom:1px solid #ddd}table{border-collapse:collapse;width:100%}"
+    "th,td{border:1px solid #ccc;padding:.35rem .5rem;text-align:left;vertical-align:top}"
+    "th{background:#f4f4f4}"
+)
+
+
 def render_html(record: ProcessingRecord) -> str:
     """The public privacy notice: the record as a plain HTML page."""
     e = html.escape
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<title>Privacy: how this store uses member data</title></head><body>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        "<title>Privacy: how this store uses member data</title>",
+        f"<style>{_STYLE}</style></head><body>",
         "<h1>How this store uses member data</h1>",
     ]
     s = record.store
@@ -199,7 +213,7 @@ def render_html(record: ProcessingRecord) -> str:
             o = s.data_protection_officer
             parts.append(f"<p>Data protection officer: {e(o.name)}, {e(o.contact)}</p>")
         parts.append(
-            "<h2>What we use your data for</h2><table border='1'><tr><th>Purpose</th>"
+            "<h2>What we use your data for</h2><table><tr><th>Purpose</th>"
             "<th>Legal basis</th><th>Data</th><th>Your consent</th></tr>"
         )
         for p in s.purposes:

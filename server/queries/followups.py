@@ -125,7 +125,10 @@ async def sweep(
 ) -> SweepOut:
     """Read the sales and tier changes recorded since the last sweep and make their tasks.
     Events older than ``max_age`` (before ``now``) are read but make no task: a thank-you for a
-    sale of last year is no use (the first sweep on an old database reads all its history)."""
+    sale of last year is no use (the first sweep on an old database reads all its history).
+    A time without a zone is taken as UTC."""
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
     oldest = (now or datetime.now(UTC)) - max_age
     cursor = await (
         await conn.execute("SELECT purchase_id, tier_seq FROM followup_sweep WHERE id FOR UPDATE")

@@ -739,7 +739,8 @@ async def merge_members(
         raise InvalidRequest("a member cannot be merged into itself")
     rows = await (
         await conn.execute(
-            "SELECT id, merged_into FROM member WHERE id IN (%s, %s) ORDER BY id FOR UPDATE",
+            "SELECT id, merged_into, erased_at IS NOT NULL FROM member WHERE id IN (%s, %s) "
+            "ORDER BY id FOR UPDATE",
             (source, into),
         )
     ).fetchall()
@@ -747,6 +748,9 @@ async def merge_members(
         raise NotFound("member not found")
     if any(r[1] is not None for r in rows):
         raise Conflict("one of the two records was already merged")
+    if any(r[2] for r in rows):
+        # An erased person never reappears: nothing may be attached to or taken from the record.
+        raise Conflict("one of the two records was erased; erased records cannot be merged")
     for table in ("card", "purchase"):
         await conn.execute(
             f"UPDATE {table} SET member_id = %s WHERE member_id = %s", (into, source)

@@ -213,3 +213,12 @@ def test_a_holdout_group_is_not_contacted_and_is_compared(api: Api) -> None:
         "contacted": (len(members) - len(held), len(came_back - held)),
         "held_out": (len(held), len(came_back & held)),
     }
+
+
+def test_a_sweep_date_without_a_zone_is_taken_as_utc(api: Api) -> None:
+    admin = api.headers("admin")
+    enrol(api, admin)  # enrolment writes a tier_history row for the sweep to read
+    r = client(api).post(
+        "/api/v1/followups/sweep", params={"as_of": "2026-11-03"}, headers=crm(api)
+    )
+    assert r.status_code == 200, r.text

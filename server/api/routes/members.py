@@ -12,6 +12,7 @@ from server.api.deps import AdminDep, ConnDep, LookupDep, RulesDep
 from server.crm import members as crm_members
 from server.crm.access import CrmDep
 from server.queries import membership as q
+from server.queries.privacy import log_access
 from storeflow.api.members import (
     MemberAtTill,
     MemberCreated,
@@ -36,14 +37,16 @@ async def create_member(body: MemberIn, conn: ConnDep, who: AdminDep) -> MemberC
 async def lookup(
     conn: ConnDep,
     rules: RulesDep,
-    _: LookupDep,
+    who: LookupDep,
     card: Annotated[str | None, Query()] = None,
     phone: Annotated[str | None, Query()] = None,
     member_no: Annotated[str | None, Query()] = None,
 ) -> MemberAtTill:
     """By card number, phone or member number: name, tier, discount and points (no contacts).
-    Rate-limited per credential (429 beyond)."""
-    return await q.lookup(conn, card=card, phone=phone, member_no=member_no, tiers=rules.tiers)
+    Rate-limited per credential (429 beyond); each answer is written to the access log."""
+    member = await q.lookup(conn, card=card, phone=phone, member_no=member_no, tiers=rules.tiers)
+    await log_access(conn, who, member.member_id, "GET /members/lookup")
+    return member
 
 
 @router.post("/{member_id}/merge")
@@ -59,20 +62,28 @@ async def merge(
 @router.get("", response_model=list[MemberFound])
 async def search(
     conn: ConnDep,
-    _: CrmDep,
+    who: CrmDep,
     query: Annotated[str, Query(description="member number, phone, card number or name")],
 ) -> list[MemberFound]:
-    """Customer care's search (crm role): exact number, phone or card first, then names."""
-    return await crm_members.search(conn, query)
+    """Customer care's search (crm role): exact number, phone or card first, then names.
+    Every member in the answer is written to the access log."""
+    found = await crm_members.search(conn, query)
+    for hit in found:
+        await log_access(conn, who, hit.member_id, "GET /members?query=")
+    return found
 
 
 @router.get("/{member_id}", response_model=MemberProfile)
-async def profile(member_id: int, conn: ConnDep, _: CrmDep) -> MemberProfile:
-    """One member's profile, cards, tier, points and recent purchases (crm role)."""
-    return await crm_members.profile(conn, member_id)
+async def profile(member_id: int, conn: ConnDep, who: CrmDep) -> MemberProfile:
+    """One member's profile, cards, tier, points and recent purchases (crm role; logged)."""
+    found = await crm_members.profile(conn, member_id)
+    await log_access(conn, who, found.member_id, "GET /members/{id}")
+    return found
 
 
 @router.patch("/{member_id}", response_model=MemberProfile)
 async def edit(member_id: int, body: MemberPatch, conn: ConnDep, who: CrmDep) -> MemberProfile:
-    """Change a member's name, contact details, birth date or gender (crm role)."""
-    return await crm_members.update(conn, member_id, body, actor=who.name)
+    """Change a member's name, contact details, birth date or gender (crm role; logged)."""
+    changed = await crm_members.update(conn, member_id, body, actor=who.name)
+    await log_access(conn, who, changed.member_id, "PATCH /members/{id}")
+    return changed

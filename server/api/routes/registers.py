@@ -23,6 +23,8 @@ from server.api.middleware import static_page
 from server.api.state import AppState
 from server.errors import DomainError
 from server.queries import membership as q
+from server.queries.credentials import Principal
+from server.queries.privacy import log_access
 from server.sale_limits import limits_from
 from storeflow.api.till import TillConfig
 
@@ -38,7 +40,7 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n".encode()
 
 
-async def _member_event(state: AppState, scan: dict[str, Any]) -> bytes:
+async def _member_event(state: AppState, scan: dict[str, Any], who: Principal) -> bytes:
     try:
         async with state.pool.connection() as conn:
             member = await q.lookup(
@@ -48,6 +50,7 @@ async def _member_event(state: AppState, scan: dict[str, Any]) -> bytes:
                 member_no=None,
                 tiers=state.rules.tiers,
             )
+            await log_access(conn, who, member.member_id, "GET /registers/{id}/scans")
     except DomainError as exc:
         return _sse("problem", {"scanned_at": scan.get("scanned_at"), "message": str(exc)})
     return _sse(
@@ -60,7 +63,9 @@ async def _member_event(state: AppState, scan: dict[str, Any]) -> bytes:
     )
 
 
-async def _scan_events(state: AppState, *, store_id: str, register_id: str) -> AsyncIterator[bytes]:
+async def _scan_events(
+    state: AppState, *, store_id: str, register_id: str, who: Principal
+) -> AsyncIterator[bytes]:
     async with state.scans.subscribe(store_id, register_id) as scans:
         yield b": connected\n\n"
         while True:
@@ -69,7 +74,7 @@ async def _scan_events(state: AppState, *, store_id: str, register_id: str) -> A
             except TimeoutError:
                 yield b": keep-alive\n\n"
                 continue
-            yield await _member_event(state, scan)
+            yield await _member_event(state, scan, who)
 
 
 @router.get(
@@ -84,7 +89,7 @@ async def scan_stream(
     check_store(who, store_id)
     check_register(who, register_id)
     return StreamingResponse(
-        _scan_events(state, store_id=store_id, register_id=register_id),
+        _scan_events(state, store_id=store_id, register_id=register_id, who=who),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
