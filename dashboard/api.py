@@ -36,6 +36,7 @@ from storeflow.api.devices import CompletenessHour, StoreAlerts, StoreDevices
 from storeflow.api.health import Health
 from storeflow.api.paths import Paths
 from storeflow.api.stores import StoreInfo
+from storeflow.api.tags import UnknownTags
 from storeflow.layout import StoreLayout
 
 logger = logging.getLogger(__name__)
@@ -341,6 +342,10 @@ class StoreflowClient:
 
     def alerts(self, store_id: str) -> StoreAlerts:
         return StoreAlerts.model_validate(self._get(f"/stores/{store_id}/alerts"))
+
+    def unknown_tags(self, store_id: str, *, since: datetime | None = None) -> UnknownTags:
+        params = {"start": since.isoformat()} if since is not None else None
+        return UnknownTags.model_validate(self._get(f"/stores/{store_id}/unknown-tags", params))
 
     def completeness(self, store_id: str) -> list[CompletenessHour]:
         body = self._get(f"/stores/{store_id}/completeness")

@@ -3,6 +3,8 @@ alerts to act on, and whether each recent hour's data looks complete. Read fresh
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pandas as pd
 import streamlit as st
 
@@ -10,6 +12,9 @@ from dashboard import context
 from dashboard.api import ApiError
 from dashboard.context import Selection
 from storeflow.api.devices import CompletenessHour, StoreAlerts, StoreDevices
+from storeflow.api.tags import UnknownPattern, UnknownTags
+
+UNKNOWN_DAYS = 7  # the unknown tags shown: those seen in the last week
 
 MARK = {
     "ok": "ok",
@@ -130,6 +135,65 @@ def completeness_frame(hours: list[CompletenessHour]) -> pd.DataFrame:
     )
 
 
+def pattern_text(p: UnknownPattern) -> str:
+    """An EPC pattern as store IT would type it into a tag rule."""
+    parts = [f"{p.scheme} ({p.bits} bit)"]
+    if p.company is not None:
+        parts.append(f"company {p.company}")
+    if p.object_class is not None:
+        parts.append(f"object class {p.object_class}")
+    if p.hex_prefix is not None:
+        parts.append(f"EPC starting {p.hex_prefix}")
+    return ", ".join(parts)
+
+
+def patterns_frame(u: UnknownTags) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "pattern": pattern_text(p),
+                "tags": p.tags,
+                "visits": p.visits,
+                "first seen": p.first_seen,
+                "last seen": p.last_seen,
+            }
+            for p in u.patterns
+        ],
+        columns=["pattern", "tags", "visits", "first seen", "last seen"],
+    )
+
+
+def places_frame(u: UnknownTags) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"reader": p.reader_id, "zone": p.zone, "visits": p.visits, "tags": p.tags}
+            for p in u.places
+        ],
+        columns=["reader", "zone", "visits", "tags"],
+    )
+
+
+def render_unknown(u: UnknownTags) -> None:
+    """Tags neither the registry nor the edge's rules know, so store IT can map them."""
+    st.subheader(f"Unknown tags, last {UNKNOWN_DAYS} days")
+    goods = sum(g.reads for g in u.goods)
+    if not u.tags:
+        st.success(f"Every tag seen is known. Goods reads dropped at the edge: {goods:,}.")
+        return
+    st.warning(
+        f"{u.tags:,} unknown tags made {u.visits:,} visits: they count in footfall under a "
+        "pseudonym but belong to no shopper kind. Register them (Tags API or CSV import) or add "
+        "an edge tag rule for their pattern."
+    )
+    st.markdown("**EPC patterns seen most**")
+    st.dataframe(patterns_frame(u), hide_index=True, width="stretch")
+    for p in u.patterns[:5]:  # plain lines, readable without the table
+        st.markdown(f"Unknown pattern: {pattern_text(p)}: {p.tags} tags, {p.visits} visits")
+    st.markdown("**Where they were read**")
+    st.dataframe(places_frame(u), hide_index=True, width="stretch")
+    st.caption(f"Goods (SGTIN) reads dropped at the edge, as last reported: {goods:,}.")
+
+
 def render(selection: Selection) -> None:
     store = selection.store.id
     st.title("Store health")
@@ -138,6 +202,7 @@ def render(selection: Selection) -> None:
         devices = client.devices(store)
         alerts = client.alerts(store)
         hours = client.completeness(store)
+        unknown = client.unknown_tags(store, since=datetime.now(UTC) - timedelta(days=UNKNOWN_DAYS))
     except ApiError as exc:
         st.error(str(exc))
         return
@@ -161,3 +226,4 @@ def render(selection: Selection) -> None:
         st.markdown(f"**Reader {r.reader_id}** ({r.device_id}): {MARK[r.state]}")
     st.subheader("Data completeness, last 24 hours")
     st.dataframe(completeness_frame(hours), hide_index=True, width="stretch")
+    render_unknown(unknown)

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from storeflow.wire import IngestBatch, ReaderHealth
+from storeflow.epc import encode_gid96
+from storeflow.wire import IngestBatch, ReaderHealth, TagKind, ZoneVisit, visit_event_id
 from tests.fix_db import make_token
 from tests.fix_store import SimulatedStore
 from tests.helpers.browser import ERROR_BOX, EXCEPTION, SCRIPT_DONE, settle_and_shoot
@@ -70,3 +71,51 @@ def test_unplugged_reader_shows_on_the_health_page(
     text = shown("health-silent")
     assert "Reader H1 (edge-health): SILENT" in text
     assert "Alerts" in text and "Edges" in text
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_unknown_tags_show_on_the_health_page_by_pattern(
+    simulated_store: SimulatedStore, dashboard_url: str, browser_page: object
+) -> None:
+    """Another company's class-11 GID-96 cards, not registered: store IT sees their pattern."""
+    from playwright.sync_api import Page
+
+    page = browser_page
+    assert isinstance(page, Page)
+    token = make_token(simulated_store.db_url, "edge", store_id="demo")
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    visits = []
+    for serial in range(3):
+        epc = encode_gid96(4_711_000, 11, serial)
+        for k, zone in enumerate(("C01", "C02")):
+            enter = start + timedelta(minutes=10 * serial + 3 * k)
+            visits.append(
+                ZoneVisit(
+                    event_id=visit_event_id(store_id="demo", zone=zone, epc=epc, enter_at=enter),
+                    store_id="demo",
+                    zone=zone,
+                    epc=epc,
+                    tag_kind=TagKind.UNKNOWN,
+                    enter_at=enter,
+                    exit_at=enter + timedelta(seconds=90),
+                    reads=12,
+                    mean_rssi_dbm=-58.0,
+                    reader_id="R9",
+                )
+            )
+    body = IngestBatch(device_id="edge-unknown", sent_at=start, events=visits)
+    r = httpx.post(
+        f"{simulated_store.api_url}/api/v1/ingest",
+        content=body.model_dump_json(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        timeout=10.0,
+    )
+    assert r.status_code == 200, r.text
+    page.goto(f"{dashboard_url}/health")
+    page.wait_for_selector(SCRIPT_DONE, timeout=60_000)
+    page.wait_for_selector("text=EPC patterns seen most", timeout=60_000)
+    text = settle_and_shoot(page, "health-unknown-tags")
+    assert page.locator(EXCEPTION).count() == 0
+    assert "Unknown pattern: gid-96 (96 bit), company 4711000, object class 11: 3 tags" in text
+    assert "6 visits" in text
