@@ -43,6 +43,20 @@ async def log_access(
     )
 
 
+async def log_reads(
+    conn: AsyncConnection[Any], who: Principal, member_ids: list[int | None], endpoint: str
+) -> None:
+    """:func:`log_access` for every member named in a list answer (anonymous rows skipped)."""
+    ids = sorted({m for m in member_ids if m is not None})
+    if not ids:
+        return
+    await conn.execute(
+        "INSERT INTO privacy_access_log (credential_id, credential_name, role, member_id, "
+        "endpoint) SELECT %s, %s, %s, m, %s FROM unnest(%s::bigint[]) AS m",
+        (who.id, who.name, who.role.value, endpoint, ids),
+    )
+
+
 async def access_log(
     conn: AsyncConnection[Any],
     *,

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from storeflow.api.base import ApiModel
 
-Purpose = Literal["marketing", "in_store_tracking"]
+Purpose = Literal["marketing", "in_store_tracking", "profiling"]
 
 
 class MemberIn(ApiModel):

@@ -47,6 +47,13 @@ def test_till_and_customer_care_reads_are_logged(api: Api) -> None:
     ]
     assert _log(api, other) == []  # not in the search's answer, not read
 
+    made = complaint(api, staff, member_id=other, text="Lost my receipt")
+    complaint(api, staff, text="Anonymous: the lift is broken")
+    assert client(api).get("/api/v1/complaints", headers=staff).status_code == 200
+    one = client(api).get(f"/api/v1/complaints/{made['complaint_id']}", headers=staff)
+    assert one.status_code == 200, one.text
+    assert _log(api, other) == [("GET /complaints", "crm"), ("GET /complaints/{id}", "crm")]
+
 
 def test_a_failed_lookup_logs_no_read(api: Api) -> None:
     admin = api.headers("admin")
@@ -97,3 +104,12 @@ def test_complaints_and_followups_are_in_the_copy_and_their_texts_go_with_erasur
         events = c.execute("SELECT count(*) FROM complaint_event WHERE text IS NOT NULL").fetchone()
     assert left == [("erased", None, True, "C01")]  # the counter's figures keep the complaint
     assert events == (0,)
+
+
+def test_an_objection_to_profiling_can_be_given_at_enrolment(api: Api) -> None:
+    admin = api.headers("admin")
+    member_id = enrol(api, admin, consents={"marketing": True, "profiling": False})
+    r = client(api).get(f"/api/v1/members/{member_id}/consents", headers=admin)
+    assert r.status_code == 200, r.text
+    now = {s["purpose"]: s["allowed"] for s in r.json()["consents"]}
+    assert now == {"in_store_tracking": False, "marketing": True, "profiling": False}

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from server.api.deps import AdminDep, ConnDep
 from server.crm.access import CrmDep
 from server.queries import complaints as q
+from server.queries.privacy import log_reads
 from storeflow.api.complaints import (
     AssignIn,
     ComplaintIn,
@@ -33,16 +34,18 @@ async def record(body: ComplaintIn, conn: ConnDep, who: CrmDep) -> ComplaintOut:
 @router.get("", response_model=list[ComplaintOut])
 async def listing(
     conn: ConnDep,
-    _: CrmDep,
+    who: CrmDep,
     status: Annotated[Literal["open", "resolved"] | None, Query()] = None,
     overdue: Annotated[bool, Query(description="only those past a running target")] = False,
     member_id: Annotated[int | None, Query()] = None,
     store_id: Annotated[str | None, Query()] = None,
 ) -> list[ComplaintOut]:
-    """Complaints, newest first."""
-    return await q.listing(
+    """Complaints, newest first (each member named is written to the access log)."""
+    found = await q.listing(
         conn, status=status, overdue=overdue, member_id=member_id, store_id=store_id
     )
+    await log_reads(conn, who, [c.member_id for c in found], "GET /complaints")
+    return found
 
 
 @router.get("/targets", response_model=list[Target])
@@ -73,9 +76,11 @@ async def report(
 
 
 @router.get("/{complaint_id}", response_model=ComplaintOut)
-async def get(complaint_id: int, conn: ConnDep, _: CrmDep) -> ComplaintOut:
+async def get(complaint_id: int, conn: ConnDep, who: CrmDep) -> ComplaintOut:
     """One complaint with its history and the follow-ups it made."""
-    return await q.get(conn, complaint_id)
+    found = await q.get(conn, complaint_id)
+    await log_reads(conn, who, [found.member_id], "GET /complaints/{id}")
+    return found
 
 
 @router.post("/{complaint_id}/assign", response_model=ComplaintOut)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from server.api.deps import AdminDep, ConnDep, RulesDep
 from server.crm.access import CrmDep
 from server.queries import followups as q
+from server.queries.privacy import log_reads
 from storeflow.api.followups import (
     AssignFollowupIn,
     FollowupIn,
@@ -28,20 +29,23 @@ router = APIRouter(prefix="/followups", tags=["followups"])
 @router.get("", response_model=list[FollowupOut])
 async def listing(
     conn: ConnDep,
-    _: CrmDep,
+    who: CrmDep,
     status: Annotated[Literal["open", "done", "all"], Query()] = "open",
     member_id: Annotated[int | None, Query()] = None,
     assignee: Annotated[str | None, Query(description="'-': not assigned yet")] = None,
     due_by: Annotated[date | None, Query()] = None,
 ) -> list[FollowupOut]:
-    """The task list, earliest due first (open tasks unless asked otherwise)."""
-    return await q.listing(
+    """The task list, earliest due first (open tasks unless asked otherwise); each member named
+    is written to the access log."""
+    found = await q.listing(
         conn,
         status=None if status == "all" else status,
         member_id=member_id,
         assignee=assignee,
         due_by=due_by,
     )
+    await log_reads(conn, who, [f.member_id for f in found], "GET /followups")
+    return found
 
 
 @router.post("", status_code=201, response_model=FollowupOut)
@@ -88,8 +92,10 @@ async def sweep(
 
 
 @router.get("/{followup_id}", response_model=FollowupOut)
-async def get(followup_id: int, conn: ConnDep, _: CrmDep) -> FollowupOut:
-    return await q.get(conn, followup_id)
+async def get(followup_id: int, conn: ConnDep, who: CrmDep) -> FollowupOut:
+    found = await q.get(conn, followup_id)
+    await log_reads(conn, who, [found.member_id], "GET /followups/{id}")
+    return found
 
 
 @router.post("/{followup_id}/assign", response_model=FollowupOut)

@@ -12,7 +12,7 @@ from server.api.deps import AdminDep, ConnDep, LookupDep, RulesDep
 from server.crm import members as crm_members
 from server.crm.access import CrmDep
 from server.queries import membership as q
-from server.queries.privacy import log_access
+from server.queries.privacy import log_access, log_reads
 from storeflow.api.members import (
     MemberAtTill,
     MemberCreated,
@@ -68,8 +68,7 @@ async def search(
     """Customer care's search (crm role): exact number, phone or card first, then names.
     Every member in the answer is written to the access log."""
     found = await crm_members.search(conn, query)
-    for hit in found:
-        await log_access(conn, who, hit.member_id, "GET /members?query=")
+    await log_reads(conn, who, [hit.member_id for hit in found], "GET /members?query=")
     return found
 
 
