@@ -164,6 +164,14 @@ def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     c.add_argument("--repeat", type=int, default=20, help="timed calls per endpoint (20)")
     c.add_argument("--json", action="store_true", help="print one JSON line")
     c.set_defaults(func=_run_chain)
+    lb = bsub.add_parser(
+        "balancer",
+        help="two servers behind nginx, one killed mid-run: visits lost and duplicated",
+    )
+    lb.add_argument("--visits", type=int, default=6000, help="visits sent (6000)")
+    lb.add_argument("--batch", type=int, default=100, help="visits per request (100)")
+    lb.add_argument("--json", action="store_true", help="print one JSON line")
+    lb.set_defaults(func=_run_balancer)
     s = bsub.add_parser("sim", help="the shopper simulator: days of the demo store per second")
     s.add_argument("--days", type=int, default=14, help="simulated days (default 14)")
     s.add_argument("--json", action="store_true", help="print one JSON line")
@@ -248,6 +256,12 @@ def _run_chain(args: argparse.Namespace) -> int:
         repeat=args.repeat,
         as_json=args.json,
     )
+
+
+def _run_balancer(args: argparse.Namespace) -> int:
+    from orchestration.bench_balancer import run_balancer_bench
+
+    return run_balancer_bench(visits=args.visits, batch=args.batch, as_json=args.json)
 
 
 def _run_ingest(args: argparse.Namespace) -> int:
