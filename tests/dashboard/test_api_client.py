@@ -35,8 +35,9 @@ from storeflow.api.health import Health
 from storeflow.api.paths import Paths
 from storeflow.api.stores import StoreInfo
 from storeflow.net import free_port
-from storeflow.wire import IngestBatch, TagKind, ZoneVisit, visit_event_id
+from storeflow.wire import IngestBatch, ZoneVisit
 from tests.fix_db import make_token
+from tests.helpers.ingest import zone_visit
 
 # --- pure helpers ----------------------------------------------------------------------------
 
@@ -228,18 +229,7 @@ T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
 def _visit(epc: str, zone: str, enter: datetime, dwell_s: float) -> ZoneVisit:
-    return ZoneVisit(
-        event_id=visit_event_id(store_id="demo", zone=zone, epc=epc, enter_at=enter),
-        store_id="demo",
-        zone=zone,
-        epc=epc,
-        tag_kind=TagKind.MEMBER_CARD,
-        enter_at=enter,
-        exit_at=enter + timedelta(seconds=dwell_s),
-        reads=5,
-        mean_rssi_dbm=-60.0,
-        reader_id="R1",
-    )
+    return zone_visit(zone, enter, dwell_s, epc, reads=5, rssi_dbm=-60.0)
 
 
 def small_day() -> list[ZoneVisit]:

@@ -11,11 +11,12 @@ import httpx
 import pytest
 
 from storeflow.epc import encode_gid96
-from storeflow.wire import IngestBatch, ReaderHealth, TagKind, ZoneVisit, visit_event_id
+from storeflow.wire import IngestBatch, ReaderHealth, TagKind
 from tests.fix_db import make_token
 from tests.fix_store import SimulatedStore
 from tests.helpers.browser import ERROR_BOX, EXCEPTION, SCRIPT_DONE, settle_and_shoot
 from tests.helpers.devices import beat
+from tests.helpers.ingest import zone_visit
 
 INTERVAL = timedelta(seconds=10)  # the server's default heartbeat interval
 
@@ -91,18 +92,7 @@ def test_unknown_tags_show_on_the_health_page_by_pattern(
         for k, zone in enumerate(("C01", "C02")):
             enter = start + timedelta(minutes=10 * serial + 3 * k)
             visits.append(
-                ZoneVisit(
-                    event_id=visit_event_id(store_id="demo", zone=zone, epc=epc, enter_at=enter),
-                    store_id="demo",
-                    zone=zone,
-                    epc=epc,
-                    tag_kind=TagKind.UNKNOWN,
-                    enter_at=enter,
-                    exit_at=enter + timedelta(seconds=90),
-                    reads=12,
-                    mean_rssi_dbm=-58.0,
-                    reader_id="R9",
-                )
+                zone_visit(zone, enter, 90, epc, kind=TagKind.UNKNOWN, reader_id="R9", reads=12)
             )
     body = IngestBatch(device_id="edge-unknown", sent_at=start, events=visits)
     r = httpx.post(

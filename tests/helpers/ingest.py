@@ -25,20 +25,34 @@ def load_layout(api: Api) -> None:
     assert r.status_code == 200, r.text
 
 
-def visit(zone: str, start_s: float, dwell_s: float, epc: str = CARD) -> ZoneVisit:
-    enter = T0 + timedelta(seconds=start_s)
+def zone_visit(
+    zone: str,
+    enter: datetime,
+    dwell_s: float,
+    epc: str = CARD,
+    *,
+    kind: TagKind = TagKind.MEMBER_CARD,
+    reader_id: str = "R1",
+    reads: int = 10,
+    rssi_dbm: float = -55.0,
+) -> ZoneVisit:
+    """One zone visit of the demo store, as an edge would send it."""
     return ZoneVisit(
         event_id=visit_event_id(store_id="demo", zone=zone, epc=epc, enter_at=enter),
         store_id="demo",
         zone=zone,
         epc=epc,
-        tag_kind=TagKind.MEMBER_CARD,
+        tag_kind=kind,
         enter_at=enter,
         exit_at=enter + timedelta(seconds=dwell_s),
-        reads=10,
-        mean_rssi_dbm=-55.0,
-        reader_id="R1",
+        reads=reads,
+        mean_rssi_dbm=rssi_dbm,
+        reader_id=reader_id,
     )
+
+
+def visit(zone: str, start_s: float, dwell_s: float, epc: str = CARD) -> ZoneVisit:
+    return zone_visit(zone, T0 + timedelta(seconds=start_s), dwell_s, epc)
 
 
 def batch(*visits: ZoneVisit) -> str:

@@ -5,30 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from storeflow.wire import IngestBatch, TagKind, ZoneVisit, visit_event_id
+from storeflow.wire import IngestBatch, TagKind
 from tests.fix_db import Api
-from tests.helpers.ingest import PATH
+from tests.helpers.ingest import PATH, zone_visit
 from tests.helpers.membership import CARD, client, one, sale
 
 
 def visits(epc: str, *, start: datetime, kind: TagKind = TagKind.MEMBER_CARD) -> str:
-    events = []
-    for zone, s, d in PATH:
-        enter = start + timedelta(seconds=s)
-        events.append(
-            ZoneVisit(
-                event_id=visit_event_id(store_id="demo", zone=zone, epc=epc, enter_at=enter),
-                store_id="demo",
-                zone=zone,
-                epc=epc,
-                tag_kind=kind,
-                enter_at=enter,
-                exit_at=enter + timedelta(seconds=d),
-                reads=10,
-                mean_rssi_dbm=-55.0,
-                reader_id="R1",
-            )
-        )
+    events = [
+        zone_visit(zone, start + timedelta(seconds=s), d, epc, kind=kind) for zone, s, d in PATH
+    ]
     return IngestBatch(device_id="edge-1", sent_at=start, events=events).model_dump_json()
 
 
