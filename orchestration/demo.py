@@ -150,9 +150,7 @@ def run_demo(args: argparse.Namespace) -> int:
         group.start(
             "server",
             storeflow_command("server", "--port", str(plan.api_port), "--database-url", db_url),
-            # headless: nobody reads the dashboard facts, so the server does not keep them warm
-            # (the live store at 30x needs every core it can get)
-            env={"STOREFLOW_ROLLUP_INTERVAL_S": "3600"} if plan.headless else None,
+            env=demo_data.server_env(plan.data_dir, headless=plan.headless),
         )
         wait_http(f"{api_url}/api/v1/health", timeout_s=90, group=group)
         if not plan.headless:
@@ -219,6 +217,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 f"Till:      {api_url}/cashier#register=POS1&store={demo_data.STORE_ID}"
                 f"&token={setup.pos_token}"
             )
+            _say(f"Console:   {api_url}/console#store={demo_data.STORE_ID}&token={setup.crm_token}")
         _say(
             f"live: simulated store from {live_start:%Y-%m-%d %H:%M} UTC at {plan.speed:g}x; "
             f"logs in {group.log_dir}; Ctrl-C stops everything"

@@ -58,6 +58,7 @@ class Credentials:
     admin_token: str
     pos_token: str
     register_token: str  # the till's card scanner (``storeflow register``)
+    crm_token: str = ""  # customer care's console
 
 
 DEMO_MEMBERS_SQL = """
@@ -130,6 +131,7 @@ async def prepare_database(db_url: str) -> Credentials:
             members = load_scenario_for_demo().traffic.members
             await enrol_demo_members(conn, members)
             await conn.execute(DEMO_EXTRAS_SQL)
+        await seed_customer_care(conn)
         edge = await create_credential(conn, name="demo-edge", role="edge", store_id=STORE_ID)
         pos = await create_credential(
             conn, name="demo-pos", role="cashier", store_id=STORE_ID, register_id="POS1"
@@ -139,6 +141,7 @@ async def prepare_database(db_url: str) -> Credentials:
         )
         planner = await create_credential(conn, name="demo-dashboard", role="planner", chain=True)
         admin = await create_credential(conn, name="demo-admin", role="admin")
+        care = await create_credential(conn, name="demo-care", role="crm")
         await conn.commit()
     return Credentials(
         edge_token=edge,
@@ -146,7 +149,31 @@ async def prepare_database(db_url: str) -> Credentials:
         admin_token=admin,
         pos_token=pos,
         register_token=scanner,
+        crm_token=care,
     )
+
+
+def server_env(data_dir: Path, *, headless: bool) -> dict[str, str]:
+    """The demo server's settings: earning rules with a referral reward (unless rules are set
+    already); headless, nobody reads the dashboard facts, so the server does not keep them warm
+    (the live store at 30x needs every core it can get)."""
+    from orchestration import demo_crm
+
+    env = {"STOREFLOW_ROLLUP_INTERVAL_S": "3600"} if headless else {}
+    if "STOREFLOW_EARNING_RULES" not in os.environ:
+        env["STOREFLOW_EARNING_RULES"] = str(demo_crm.earning_rules_file(data_dir))
+    return env
+
+
+async def seed_customer_care(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Complaints, follow-ups, referrals and past months' class snapshots (once per database;
+    orchestration/demo_crm.py)."""
+    from orchestration import demo_crm
+
+    if await demo_crm.seed_crm(
+        conn, store_id=STORE_ID, timezone=layout().store.timezone, now=datetime.now(UTC)
+    ):
+        _say("seeded the customer care console: complaints, follow-ups, referrals, classes")
 
 
 def load_scenario_for_demo(noise: str | None = None, *, today: date | None = None) -> Any:

@@ -35,7 +35,9 @@ from server.api.routes import (
     points,
     privacy,
     purchases,
+    referrals,
     registers,
+    stages,
     tags,
     tiers,
 )
@@ -77,6 +79,8 @@ ROUTERS = (
     followups,
     devices,
     alerts,
+    referrals,
+    stages,
 )
 
 

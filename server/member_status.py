@@ -4,7 +4,8 @@
 ``as_of`` (the five classes, RFM, the purchase rhythm and BG/NBD P(alive), from
 :func:`server.analysis.members.member_status`) unless a run for ``as_of`` exists that already
 includes the store's newest sale or is younger than ``staleness_s``. A run replaces the older
-runs of the store but the newest two.
+runs of the store but the newest two; the classes of every run are kept as that day's class
+snapshot (``member_stage``, :func:`server.queries.stages.record_snapshot`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from psycopg.types.json import Jsonb
 
 from server.analysis.members import WINDOW_DAYS, dropout, member_status
 from server.privacy.profiling import blank_unprofiled
+from server.queries.stages import record_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +81,11 @@ async def _frames(
     conn: AsyncConnection[Any], store_id: str, as_of: datetime
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     cur = await conn.execute(
-        "SELECT id, referrer_id, tier, birth_date, gender, joined_at FROM member "
-        "WHERE merged_into IS NULL AND erased_at IS NULL AND joined_at < %s",
+        # the referrer recorded at enrolment, as the record in use (a merged referrer answers
+        # for the record it was merged into): the referrer class counts referrals who bought
+        "SELECT m.id, coalesce(r.merged_into, r.id), m.tier, m.birth_date, m.gender, "
+        "m.joined_at FROM member m LEFT JOIN member r ON r.id = m.referrer_id "
+        "WHERE m.merged_into IS NULL AND m.erased_at IS NULL AND m.joined_at < %s",
         (as_of,),
     )
     members = pd.DataFrame(
@@ -146,6 +151,7 @@ async def compute_status(
             for rec in status[cols].itertuples(index=False, name=None):
                 await copy.write_row((store_id, as_of, *(_value(v) for v in rec)))
     await blank_unprofiled(conn, store_id=store_id)  # no individual scores without consent
+    await record_snapshot(conn, store_id, as_of)
     await conn.execute(
         "DELETE FROM member_status_run WHERE store_id = %s AND as_of NOT IN ("
         "SELECT as_of FROM member_status_run WHERE store_id = %s "

@@ -12,6 +12,7 @@ import streamlit as st
 from dashboard import context, fmt
 from dashboard.api import ApiError
 from dashboard.context import Selection
+from dashboard.views.member_stages import render_transitions
 
 CLASS_RULES = (
     "Classes (as of the end of the period, over the 365 days before it): **core** = the top "
@@ -100,6 +101,7 @@ def render(sel: Selection) -> None:
     shown = classes.assign(sales=classes["sales"].map(fmt.money))
     st.dataframe(shown, width="stretch", hide_index=True)
     context.download(classes, f"member-classes-{sel.store.id}", key="dl-classes")
+    render_transitions(sel)
 
     st.subheader("RFM segments")
     st.caption(RFM_RULES)

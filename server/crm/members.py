@@ -21,6 +21,7 @@ from storeflow.api.members import (
     MemberProfile,
     RecentPurchase,
 )
+from storeflow.api.referrals import MemberRef
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ async def profile(conn: AsyncConnection[Any], member_id: int) -> MemberProfile:
     row = await (
         await conn.execute(
             "SELECT id, member_no, name, phone, email, birth_date, gender, joined_at, tier, "
-            "tier_since, merged_into FROM member WHERE id = %s AND erased_at IS NULL",
+            "tier_since, merged_into, referral_code, referrer_id FROM member "
+            "WHERE id = %s AND erased_at IS NULL",
             (member_id,),
         )
     ).fetchone()
@@ -106,6 +108,7 @@ async def profile(conn: AsyncConnection[Any], member_id: int) -> MemberProfile:
             (member_id, RECENT_PURCHASES),
         )
     ).fetchall()
+    referred_by, referred = await _referrals(conn, member_id, row[12])
     return MemberProfile(
         member_id=row[0],
         member_no=row[1],
@@ -124,7 +127,35 @@ async def profile(conn: AsyncConnection[Any], member_id: int) -> MemberProfile:
             RecentPurchase(purchase_id=p[0], at=p[1], store_id=p[2], total=p[3], points_earned=p[4])
             for p in purchases
         ],
+        referral_code=row[11],
+        referred_by=referred_by,
+        referrals=referred,
     )
+
+
+async def _referrals(
+    conn: AsyncConnection[Any], member_id: int, referrer_id: int | None
+) -> tuple[MemberRef | None, int]:
+    """Who referred the member (the record in use), and how many members gave their code."""
+    by = None
+    if referrer_id is not None:
+        row = await (
+            await conn.execute(
+                "SELECT r.id, r.member_no, r.name FROM member r WHERE r.id = "
+                "(SELECT coalesce(merged_into, id) FROM member WHERE id = %s) AND r.id <> %s",
+                (referrer_id, member_id),
+            )
+        ).fetchone()
+        if row is not None:
+            by = MemberRef(member_id=row[0], member_no=row[1], name=row[2])
+    n = await (
+        await conn.execute(
+            "SELECT count(*) FROM member m WHERE m.merged_into IS NULL AND m.id <> %s AND "
+            "m.referrer_id IN (SELECT id FROM member WHERE id = %s OR merged_into = %s)",
+            (member_id, member_id, member_id),
+        )
+    ).fetchone()
+    return by, int(n[0]) if n else 0
 
 
 async def update(

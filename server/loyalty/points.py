@@ -416,6 +416,8 @@ def debit_entries(
 # reason and reference are decided here, never where the entries are stored.
 
 EARN_REASON = "purchase"
+REFERRER_REASON = "referral: a member you referred made their first purchase"
+REFERRED_REASON = "referral: welcome bonus on your first purchase"
 RETURN_REASON = "goods returned"
 RETURN_DEBT_REASON = "goods returned; points already spent (debt)"
 EXPIRY_REASON = "points expired"
@@ -435,6 +437,31 @@ def earn_entry(
         actor,
         EARN_REASON,
         f"purchase:{purchase_id}",
+        expires_at=expiry_for(at, rules),
+    )
+
+
+def referral_entry(
+    points: int,
+    *,
+    lot_id: str,
+    at: datetime,
+    rules: EarningRules,
+    actor: str,
+    referred_member_id: int,
+    to_referrer: bool,
+) -> LedgerEntry:
+    """The entry creating the lot of a referral reward (``points`` > 0): to the referrer, or
+    to the referred member (``to_referrer=False``). Both name the referred member in ``ref``,
+    ``referral:<id>``, so a member's ledger shows whom a reward was for."""
+    return LedgerEntry(
+        "earn",
+        points,
+        lot_id,
+        at,
+        actor,
+        REFERRER_REASON if to_referrer else REFERRED_REASON,
+        f"referral:{referred_member_id}",
         expires_at=expiry_for(at, rules),
     )
 

@@ -12,6 +12,7 @@ line and key either way)::
       - {name: double-days, start: 2025-05-01T00:00:00+08:00,
          end: 2025-05-04T00:00:00+08:00, multiplier: 2}
     expiry_months: 12
+    referral: {referrer_points: 500, new_member_points: 200, min_purchase: 50.00}
 
 How the multipliers combine (see :func:`server.loyalty.points.line_multiplier`)::
 
@@ -24,6 +25,9 @@ How the multipliers combine (see :func:`server.loyalty.points.line_multiplier`):
 * ``promotion``: of the promotions active at the purchase time that apply to the line, the
   largest multiplier; promotions do not stack. 1 when none applies.
 * Rounding is ``floor``, per line, so a return can reverse exactly what its line earned.
+
+Referral rewards are a second kind of earning rule (:class:`ReferralReward`): fixed points for
+bringing a member, paid when the referred member first buys, not multiplied by anything.
 """
 
 from __future__ import annotations
@@ -95,12 +99,28 @@ class Promotion(Frozen):
         )
 
 
+class ReferralReward(Frozen):
+    """Points for a referral: a member enrolled with another member's referral code.
+
+    Paid once, on the referred member's first purchase whose total reaches ``min_purchase``:
+    ``referrer_points`` to the referrer and ``new_member_points`` to the new member (either may
+    be 0). A referred member whose earlier purchase already reached ``min_purchase`` (say, before
+    the rule was in force) earns no reward later. The points are fixed: no tier, counter or
+    promotion multiplier applies, and they expire like purchase points.
+    """
+
+    referrer_points: int = Field(ge=0, le=1_000_000)
+    new_member_points: int = Field(default=0, ge=0, le=1_000_000)
+    min_purchase: Money = Decimal("0.00")
+
+
 class EarningRules(Frozen):
     """How a purchase earns points; the combination rule is in the module docstring.
 
     ``base_points_per_unit`` is points per 1 currency unit. ``rounding`` is ``floor`` (the only
     rounding: a member never receives a point the amount did not pay for). Points earned expire
-    ``expiry_months`` calendar months after the purchase.
+    ``expiry_months`` calendar months after the purchase. ``referral``: the referral reward
+    (:class:`ReferralReward`); none when left out.
     """
 
     base_points_per_unit: Multiplier = Decimal(1)
@@ -109,6 +129,7 @@ class EarningRules(Frozen):
     category_multipliers: dict[str, Multiplier] = Field(default_factory=dict)
     promotions: list[Promotion] = Field(default_factory=list)
     expiry_months: int = Field(default=12, ge=1, le=120)
+    referral: ReferralReward | None = None
 
     @model_validator(mode="after")
     def _unique_promotion_names(self) -> EarningRules:

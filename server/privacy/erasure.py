@@ -111,11 +111,14 @@ async def erase_member(
     cur = await conn.execute("DELETE FROM member_status WHERE member_id = ANY(%s)", (group,))
     detail["member_figures"] = cur.rowcount
     detail.update(await _forget_care_texts(conn, group))
+    cur = await conn.execute("DELETE FROM member_stage WHERE member_id = ANY(%s)", (group,))
+    detail["class_history"] = cur.rowcount
     cur = await conn.execute("SELECT id, member_no FROM member WHERE id = ANY(%s)", (group,))
     numbers_of = await cur.fetchall()
     cur = await conn.execute(
         "UPDATE member m SET name = 'erased', phone = NULL, email = NULL, birth_date = NULL, "
-        "gender = 'unknown', referrer_id = NULL, member_no = x.no, erased_at = now() "
+        "gender = 'unknown', referrer_id = NULL, referral_code = NULL, member_no = x.no, "
+        "erased_at = now() "
         "FROM unnest(%s::bigint[], %s::text[]) AS x(id, no) WHERE m.id = x.id "
         "RETURNING m.erased_at",
         (

@@ -111,6 +111,22 @@ _TABLES: tuple[tuple[str, str], ...] = (
         "FROM followup WHERE member_id = ANY(%(g)s) ORDER BY created_at, id",
     ),
     (
+        "class_history",
+        "SELECT store_id, as_of, member_class, is_referrer FROM member_stage "
+        "WHERE member_id = ANY(%(g)s) ORDER BY store_id, as_of",
+    ),
+    (
+        "referrals_made",
+        "SELECT m.member_no AS referred_member, m.joined_at, w.at AS rewarded_at, "
+        "w.referrer_points FROM member m LEFT JOIN referral_reward w ON w.member_id = m.id "
+        "WHERE m.referrer_id = ANY(%(g)s) ORDER BY m.joined_at",
+    ),
+    (
+        "referral_rewards_received",
+        "SELECT at, purchase_id, member_points FROM referral_reward "
+        "WHERE member_id = ANY(%(g)s) ORDER BY at",
+    ),
+    (
         "reads_of_this_data",
         "SELECT at, credential_name, role, endpoint FROM privacy_access_log "
         "WHERE member_id = ANY(%(g)s) ORDER BY at",
@@ -134,7 +150,8 @@ async def member_export(conn: AsyncConnection[Any], member_id: int) -> dict[str,
     profile = await _rows(
         conn,
         "SELECT m.id AS member_id, m.member_no, m.name, m.phone, m.email, m.birth_date, "
-        "m.gender, m.joined_at, m.tier, m.tier_since, r.member_no AS referred_by, m.erased_at "
+        "m.gender, m.joined_at, m.tier, m.tier_since, m.referral_code, "
+        "r.member_no AS referred_by, m.erased_at "
         "FROM member m LEFT JOIN member r ON r.id = m.referrer_id "
         "WHERE m.id = (SELECT coalesce(merged_into, id) FROM member WHERE id = %(id)s)",
         {"id": member_id},

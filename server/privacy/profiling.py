@@ -2,7 +2,8 @@
 
 Their row in ``member_status`` stays (so members, sales and the Pareto curve still count them)
 but class, RFM, purchase rhythm and P(alive) are blanked; the class reads ``unprofiled``, and no
-lapse alert can name them. Applied when figures are computed and at once on withdrawal.
+lapse alert can name them; their class history (``member_stage``) reads ``unprofiled`` too.
+Applied when figures are computed and at once on withdrawal.
 """
 
 from __future__ import annotations
@@ -25,15 +26,24 @@ _BLANK = (
     "WHERE member_id = ANY(%(ids)s) AND (%(s)s::text IS NULL OR store_id = %(s)s)"
 )
 
+# the class history (member_stage) keeps the days, not the classes
+_BLANK_HISTORY = (
+    "UPDATE member_stage SET member_class = %(c)s, is_referrer = false "
+    "WHERE member_id = ANY(%(ids)s) AND (%(s)s::text IS NULL OR store_id = %(s)s) "
+    "AND (member_class <> %(c)s OR is_referrer)"
+)
+
 
 async def blank_unprofiled(
     conn: AsyncConnection[Any], *, store_id: str | None = None, member_ids: list[int] | None = None
 ) -> int:
-    """Blank the individual figures of ``member_ids`` (default: every member who objects)."""
+    """Blank the individual figures of ``member_ids`` (default: every member who objects), and
+    their class history likewise; returns the number of figure rows blanked."""
     ids = member_ids if member_ids is not None else await denied_members(conn, Purpose.PROFILING)
     if not ids:
         return 0
     cur = await conn.execute(_BLANK, {"c": UNPROFILED, "ids": ids, "s": store_id})
+    await conn.execute(_BLANK_HISTORY, {"c": UNPROFILED, "ids": ids, "s": store_id})
     return cur.rowcount
 
 

@@ -76,6 +76,7 @@ PERSONAL_DATA: dict[str, dict[str, str]] = {
         "gender": "gender",
         "joined_at": "membership",
         "referrer_id": "who referred the member",
+        "referral_code": "identifier (referral code)",
         "tier": "membership",
     },
     "consent": {"purpose": "consent", "granted": "consent", "recorded_at": "consent"},
@@ -108,6 +109,8 @@ PERSONAL_DATA: dict[str, dict[str, str]] = {
     "complaint": {"member_id": "customer care", "text": "what the member said"},
     "complaint_event": {"text": "customer care notes"},
     "followup": {"member_id": "customer care", "note": "customer care notes"},
+    "member_stage": {"member_class": "profiling", "as_of": "profiling"},
+    "referral_reward": {"member_id": "referrals", "referrer_id": "referrals"},
     "privacy_access_log": {"member_id": "reads of personal data"},
     "api_credential": {"name": "staff credential name"},
 }

@@ -31,11 +31,11 @@ from server.loyalty.discount import Discount, tier_discount
 from server.loyalty.rules import EarningRules, TierRules
 from server.privacy.consent import Purpose as ConsentPurpose
 from server.privacy.consent import may_use
-from server.queries import ledger
+from server.queries import ledger, referrals
 from server.queries.ledger import balance
 from server.rollup import mark_dirty
 from server.sale_limits import SaleLimits
-from storeflow.api.members import MemberAtTill, MemberIn
+from storeflow.api.members import MemberAtTill, MemberCreated, MemberIn
 from storeflow.api.points import RedemptionIn
 from storeflow.api.purchases import (
     LineIn,
@@ -58,7 +58,9 @@ def normalise_phone(phone: str | None) -> str | None:
     return digits or None
 
 
-async def create_member(conn: AsyncConnection[Any], m: MemberIn, *, actor: str) -> tuple[int, str]:
+async def create_member(conn: AsyncConnection[Any], m: MemberIn, *, actor: str) -> MemberCreated:
+    """Enrol a member; ``referral_code`` (or the older ``referrer_no``) records who referred
+    them. An unknown code is a 422; the new member gets a referral code of their own."""
     referrer_id = None
     if m.referrer_no:
         row = await (
@@ -67,13 +69,18 @@ async def create_member(conn: AsyncConnection[Any], m: MemberIn, *, actor: str) 
         if row is None:
             raise InvalidRequest(f"referrer {m.referrer_no!r} not found")
         referrer_id = row[0]
+    if m.referral_code:
+        by_code = await referrals.referrer_for_code(conn, m.referral_code)
+        if referrer_id is not None and await survivor(conn, referrer_id) != by_code:
+            raise InvalidRequest("referrer_no and referral_code name different members")
+        referrer_id = by_code
     try:
         async with conn.transaction():
             row = await (
                 await conn.execute(
                     "INSERT INTO member (member_no, name, phone, email, birth_date, gender, "
                     "referrer_id) VALUES ('M' || nextval('member_no_seq'), %s, %s, %s, %s, %s, %s) "
-                    "RETURNING id, member_no",
+                    "RETURNING id, member_no, referral_code",
                     (
                         m.name,
                         normalise_phone(m.phone),
@@ -88,7 +95,7 @@ async def create_member(conn: AsyncConnection[Any], m: MemberIn, *, actor: str) 
         field = "email" if "email" in str(exc) else "phone"
         raise Conflict(f"a member with this {field} already exists") from exc
     assert row is not None
-    member_id, member_no = int(row[0]), str(row[1])
+    member_id, member_no, code = int(row[0]), str(row[1]), row[2]
     for purpose, granted in m.consents.items():
         await conn.execute(
             "INSERT INTO consent (member_id, purpose, granted, source) VALUES (%s, %s, %s, %s)",
@@ -99,7 +106,7 @@ async def create_member(conn: AsyncConnection[Any], m: MemberIn, *, actor: str) 
         "VALUES (%s, 'Member', now(), 'joined')",
         (member_id,),
     )
-    return member_id, member_no
+    return MemberCreated(member_id=member_id, member_no=member_no, referral_code=code)
 
 
 async def issue_card(
@@ -359,6 +366,15 @@ async def record_purchase(
         await conn.execute(
             "UPDATE purchase SET points_earned = %s WHERE id = %s",
             (sum(earned), purchase_id),
+        )
+        await referrals.reward_first_purchase(
+            conn,
+            member_id=member_id,
+            purchase_id=purchase_id,
+            total=total,
+            at=p.at,
+            rules=earning,
+            actor=actor,
         )
         await _settle_debt(conn, member_id, actor=actor)
         tier_name = await _upgrade_tier(conn, member_id, tier_name, at=p.at, tiers=tiers)

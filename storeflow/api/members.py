@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from storeflow.api.base import ApiModel
+from storeflow.api.referrals import MemberRef
 
 Purpose = Literal["marketing", "in_store_tracking", "profiling"]
 
@@ -19,13 +20,17 @@ class MemberIn(ApiModel):
     email: str | None = Field(default=None, max_length=200)
     birth_date: datetime | None = None
     gender: Literal["female", "male", "other", "unknown"] = "unknown"
-    referrer_no: str | None = None
+    referrer_no: str | None = Field(default=None, description="the referrer's member number")
+    referral_code: str | None = Field(
+        default=None, max_length=32, description="the referral code of the member who referred"
+    )
     consents: dict[Purpose, bool] = Field(default_factory=dict)
 
 
 class MemberCreated(ApiModel):
     member_id: int
     member_no: str
+    referral_code: str | None = None  # the new member's own code, to give to friends
 
 
 class MemberAtTill(ApiModel):
@@ -87,6 +92,9 @@ class MemberProfile(ApiModel):
     may_contact: bool
     cards: list[CardOnFile]
     purchases: list[RecentPurchase]
+    referral_code: str | None = None  # to give to friends enrolling
+    referred_by: MemberRef | None = None
+    referrals: int = 0  # members enrolled with this member's code
 
 
 class MemberPatch(ApiModel):

@@ -1,5 +1,6 @@
-"""The customer care console in headless Chromium: find a member, open their page, log a
-complaint, resolve it on the spot, and see the follow-up task the resolution made."""
+"""The customer care console in headless Chromium: find a member, open their page (with who
+referred them and their class over time), log a complaint, resolve it on the spot, and see the
+follow-up task the resolution made."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import shutil
 
 import httpx
+import psycopg
 import pytest
 
 from server.threaded import serve_in_thread
@@ -27,14 +29,31 @@ def test_find_member_log_and_resolve_a_complaint_see_the_followup(db_url: str) -
     admin = {"Authorization": f"Bearer {make_token(db_url, 'admin')}"}
     token = make_token(db_url, "crm")
     with serve_in_thread(db_url) as base:
+        code = None  # Wang Lei enrols with Wang Fang's referral code
         for name, phone in (("Wang Fang", "13900000009"), ("Wang Lei", "13900000010")):
             r = httpx.post(
                 f"{base}/api/v1/members",
                 headers=admin,
-                json={"name": name, "phone": phone, "consents": {"marketing": True}},
+                json={
+                    "name": name,
+                    "phone": phone,
+                    "consents": {"marketing": True},
+                    "referral_code": code,
+                },
             )
             assert r.status_code == 201, r.text
+            code = r.json()["referral_code"]
         member_id = r.json()["member_id"]
+        with psycopg.connect(db_url) as conn:  # three months of class snapshots
+            conn.cursor().executemany(
+                "INSERT INTO member_stage (store_id, member_id, as_of, member_class, "
+                "is_referrer) VALUES ('demo', %s, %s, %s, false)",
+                [
+                    (member_id, "2026-08-31", "potential"),
+                    (member_id, "2026-09-30", "occasional"),
+                    (member_id, "2026-10-31", "loyal"),
+                ],
+            )
         r = httpx.post(
             f"{base}/api/v1/members/{member_id}/cards",
             headers=admin,
@@ -57,6 +76,10 @@ def test_find_member_log_and_resolve_a_complaint_see_the_followup(db_url: str) -
             expect(page.locator("#m-name")).to_have_text("Wang Lei")
             expect(page.locator("#m-cards")).to_contain_text("14008EC793")
             expect(page.locator("#m-contact")).to_have_text("yes")
+            expect(page.locator("#m-referred-by")).to_contain_text("Wang Fang")
+            expect(page.locator("#m-stages .stage")).to_have_count(3)
+            expect(page.locator("#m-stages .stage").last).to_contain_text("loyal")
+            expect(page.locator("#m-stages .period")).to_have_count(3)
             page.select_option("#c-severity", "high")
             page.fill("#c-counter", "C02")
             page.fill("#c-text", "The scales at the fish counter overcharged me")

@@ -28,9 +28,10 @@ router = APIRouter(prefix="/members", tags=["members"])
 
 @router.post("", status_code=201)
 async def create_member(body: MemberIn, conn: ConnDep, who: AdminDep) -> MemberCreated:
-    """Enrol a member; the same phone or email twice is a 409, not a second member."""
-    member_id, member_no = await q.create_member(conn, body, actor=who.name)
-    return MemberCreated(member_id=member_id, member_no=member_no)
+    """Enrol a member; the same phone or email twice is a 409, not a second member. With
+    ``referral_code`` (another member's code) that member is recorded as the referrer; a code
+    nobody has is a 422. The answer carries the new member's own referral code."""
+    return await q.create_member(conn, body, actor=who.name)
 
 
 @router.get("/lookup")
