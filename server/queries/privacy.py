@@ -43,6 +43,19 @@ async def log_access(
     )
 
 
+async def log_access_many(
+    conn: AsyncConnection[Any], who: Principal, member_ids: list[int], endpoint: str
+) -> None:
+    """Record that ``who`` read the personal data of every member of ``member_ids`` at once."""
+    if not member_ids:
+        return
+    await conn.execute(
+        "INSERT INTO privacy_access_log (credential_id, credential_name, role, member_id, "
+        "endpoint) SELECT %s, %s, %s, unnest(%s::bigint[]), %s",
+        (who.id, who.name, who.role.value, member_ids, endpoint),
+    )
+
+
 async def access_log(
     conn: AsyncConnection[Any],
     *,
