@@ -1,7 +1,7 @@
 """The rows each trigger rule judges, read for a run starting at ``start`` (the start of the run's
 store-local day), and the members picked (:mod:`server.crm.triggers` decides; the lapse rule
-is the lapse alert's own query). Only members in use (not merged away, not erased) who joined
-before ``start`` are picked; purchases of records merged into a member count as the member's."""
+is the lapse alert's own query). Only members in use (not merged away, not erased) are picked;
+purchases of records merged into a member count as the member's."""
 
 from __future__ import annotations
 
@@ -30,15 +30,14 @@ from storeflow.api.campaigns import (
 
 logger = logging.getLogger(__name__)
 
-_IN_USE = "m.merged_into IS NULL AND m.erased_at IS NULL AND m.joined_at < %(at)s"
+_IN_USE = "m.merged_into IS NULL AND m.erased_at IS NULL"
 
 
 async def _birthday(
-    conn: AsyncConnection[Any], rule: BirthdayRule, *, start: datetime, day: date
+    conn: AsyncConnection[Any], rule: BirthdayRule, *, day: date
 ) -> list[Candidate]:
     cur = await conn.execute(
-        f"SELECT m.id, m.birth_date FROM member m WHERE {_IN_USE} AND m.birth_date IS NOT NULL",
-        {"at": start},
+        f"SELECT m.id, m.birth_date FROM member m WHERE {_IN_USE} AND m.birth_date IS NOT NULL"
     )
     first = day + timedelta(days=rule.days_before)
     return t.birthdays(await cur.fetchall(), first, rule.span_days)
@@ -108,7 +107,7 @@ async def _near_tier(
     cur = await conn.execute(
         "SELECT m.id, coalesce((SELECT h.tier FROM tier_history h WHERE h.member_id = m.id "
         "AND h.since <= %(at)s ORDER BY h.since DESC, h.seq DESC LIMIT 1), "
-        f"CASE WHEN m.tier_since <= %(at)s THEN m.tier END, %(lowest)s) FROM member m "
+        "CASE WHEN m.tier_since <= %(at)s THEN m.tier END, %(lowest)s) FROM member m "
         f"WHERE {_IN_USE} ORDER BY m.id",
         {"at": start, "lowest": tiers.tiers[0].name},
     )
@@ -135,7 +134,7 @@ async def _browsed(
         "JOIN (SELECT DISTINCT s.id AS member_id, c.epc FROM card c "
         "      JOIN member g ON g.id = c.member_id "
         "      JOIN member s ON s.id = coalesce(g.merged_into, g.id) "
-        "      WHERE c.epc IS NOT NULL AND s.erased_at IS NULL AND s.joined_at < %(hi)s) tg "
+        "      WHERE c.epc IS NOT NULL AND s.erased_at IS NULL) tg "
         "  ON tg.epc = v.epc "
         "JOIN counter co ON co.store_id = v.store_id AND co.zone_code = v.zone "
         "WHERE v.store_id = %(s)s AND v.enter_at >= %(lo)s AND v.enter_at < %(hi)s "
@@ -179,7 +178,7 @@ async def candidates(
     """The members ``rule`` picks for a run on the store-local ``day`` (time zone ``tz``)."""
     start = day_bounds(day, tz).lo
     if isinstance(rule, BirthdayRule):
-        found = await _birthday(conn, rule, start=start, day=day)
+        found = await _birthday(conn, rule, day=day)
     elif isinstance(rule, PurchaseAnniversaryRule):
         found = await _anniversary(conn, rule, day=day, tz=tz)
     elif isinstance(rule, LapseRule):
