@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from dashboard.api import ApiConfig, StoreflowClient
+from server.threaded import serve_in_thread
 from tests.fix_db import Api
 from tests.helpers.campaigns import add_members, add_sales, listed, put_rule, run
 from tests.helpers.crm import crm
@@ -97,6 +99,13 @@ def test_the_uplift_report_recovers_a_planted_effect(api: Api) -> None:
         c.get(f"/api/v1/campaigns/runs/{made['run_id']}/contacts", headers=planner).status_code
         == 403
     )
+    # the dashboard reads the same figures with a planner token
+    with serve_in_thread(api.db_url) as url:
+        token = planner["Authorization"].removeprefix("Bearer ")
+        dashboard = StoreflowClient(ApiConfig(base_url=url, token=token))
+        (seen,) = dashboard.campaign_uplift("demo")
+        dashboard.close()
+    assert seen.purchase_rate.model_dump() == rate
     # a shorter window sees fewer purchases, and says so
     short = c.get(
         f"/api/v1/campaigns/runs/{made['run_id']}/uplift", params={"days": 7}, headers=care
