@@ -106,6 +106,7 @@ PERSONAL_DATA: dict[str, dict[str, str]] = {
         "gender": "profile",
     },
     "privacy_access_log": {"member_id": "reads of personal data"},
+    "campaign_contact": {"member_id": "marketing contacts", "reason": "why a member was picked"},
     "api_credential": {"name": "staff credential name"},
 }
 

@@ -437,3 +437,19 @@ def test_delivery_rechecks_consent_and_keeps_failures_pending(api: Api) -> None:
         ids[3]: ("delivered", 2),
     }
     assert asyncio.run(go(up)).delivered == 0  # nothing twice
+
+
+def test_erasure_keeps_the_group_but_not_the_reason(api: Api) -> None:
+    care, c = crm(api), client(api)
+    ids = add_members(api.db_url, 3, prefix="E", birth_date=BIRTH)
+    rule_id = put_rule(api, care, name="Birthday", kind="birthday", days_before=0, holdout_share=0)
+    made = run(api, care, rule_id, DAY)
+    r = c.post(f"/api/v1/members/{ids[0]}/erase", headers=api.headers("admin"))
+    assert r.status_code == 200 and r.json()["detail"]["campaign_contacts"] == 1, r.text
+    rows = {x["member_id"]: x for x in listed(api, care, made["run_id"])}
+    assert rows[ids[0]]["reason"] == "erased" and rows[ids[0]]["phone"] is None
+    assert rows[ids[1]]["reason"] == "birthday on 2026-06-15"
+    outbox = c.get("/api/v1/campaigns/outbox", params={"run_id": made["run_id"]}, headers=care)
+    assert [o["status"] for o in outbox.json()] == ["withdrawn", "pending", "pending"]
+    uplift = c.get(f"/api/v1/campaigns/runs/{made['run_id']}/uplift", headers=care).json()
+    assert uplift["groups"][0]["members"] == 3  # still in the comparison
