@@ -31,6 +31,7 @@ from storeflow.api.analytics import (
     ZoneDwell,
     ZoneVisits,
 )
+from storeflow.api.campaigns import RuleUplift
 from storeflow.api.chain import ChainStores, Concession, ConcessionComparison
 from storeflow.api.devices import CompletenessHour, StoreAlerts, StoreDevices
 from storeflow.api.health import Health
@@ -350,6 +351,11 @@ class StoreflowClient:
     def completeness(self, store_id: str) -> list[CompletenessHour]:
         body = self._get(f"/stores/{store_id}/completeness")
         return [CompletenessHour.model_validate(h) for h in body]
+
+    def campaign_uplift(self, store_id: str) -> list[RuleUplift]:
+        """Per trigger rule of the store (and of the chain): contacted against held out."""
+        body = self._get("/campaigns/uplift", {"store_id": store_id})
+        return [RuleUplift.model_validate(r) for r in body]
 
     def stores(self) -> list[StoreInfo]:
         result: list[StoreInfo] = self._typed(_STORES, "/stores", None)

@@ -224,11 +224,14 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         backfill: threading.Thread | None = None
         if plan.backfill_days > 0:
+            from orchestration.demo_campaigns import backfill_then_campaigns
+
             earliest = history_end or datetime.min.replace(tzinfo=UTC)
             backfill = threading.Thread(
-                target=demo_data.backfill,
+                target=backfill_then_campaigns,
                 name="backfill",
                 kwargs={
+                    "db_url": db_url,
                     "api_url": api_url,
                     "token": setup.edge_token,
                     "start": max(live_start - timedelta(days=plan.backfill_days), earliest),

@@ -19,6 +19,7 @@ from server.api.middleware import BodyLimit, SecurityHeadersAndMetrics
 from server.api.routes import (
     alerts,
     analytics,
+    campaigns,
     cards,
     chain,
     complaints,
@@ -81,6 +82,7 @@ ROUTERS = (
     alerts,
     referrals,
     stages,
+    campaigns,
 )
 
 

@@ -173,6 +173,12 @@ class Settings(BaseSettings):
         alias="STOREFLOW_ALERT_WEBHOOK",
         description="device alerts are posted here as JSON, each once (unset: not posted)",
     )
+    campaign_webhook: str | None = Field(
+        default=None,
+        alias="STOREFLOW_CAMPAIGN_WEBHOOK",
+        description="campaign contact lists are posted here as JSON when delivered (unset: "
+        "the messaging service reads the outbox)",
+    )
     alert_check_s: float = Field(
         default=60.0,
         alias="STOREFLOW_ALERT_CHECK_S",

@@ -27,8 +27,8 @@ def _locate(node: yaml.Node, loc: tuple[int | str, ...]) -> int:
     for part in loc:
         if isinstance(node, yaml.MappingNode):
             match = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
-            if match is None:
-                break
+            if match is None:  # a missing key, or the tag a tagged union puts in the path
+                continue
             node = match
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             if part >= len(node.value):

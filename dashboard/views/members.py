@@ -12,6 +12,7 @@ import streamlit as st
 from dashboard import context, fmt
 from dashboard.api import ApiError
 from dashboard.context import Selection
+from dashboard.views import campaigns
 from dashboard.views.member_stages import render_transitions
 
 CLASS_RULES = (
@@ -164,6 +165,8 @@ def render(sel: Selection) -> None:
         hide_index=True,
     )
     context.download(demo, f"demographics-{sel.store.id}", key="dl-demo")
+
+    campaigns.render_uplift(sel)
 
     st.subheader("Lapse alerts")
     st.caption(LAPSE_RULES)

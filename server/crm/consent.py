@@ -1,37 +1,27 @@
-"""Whether a member may be contacted: the one place contact lists and "may contact" flags ask.
-
-Reads the latest ``marketing`` consent of each member (consents are appended, never changed:
-server/migrations/0002_membership.sql). No consent on record, or an erased member, means no.
-The privacy module is meant to own this check; re-point these two functions at it then."""
+"""Whether a member may be contacted, in customer care's words: the ``marketing`` purpose of the
+one consent rule, :mod:`server.privacy.consent` (the latest recorded choice over the member's
+record and every record merged into it; no choice, a withdrawal or an erased member: no).
+Contact lists go through :func:`server.privacy.contacts.marketing_contacts`, which also needs a
+phone or an e-mail."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any
 
 from psycopg import AsyncConnection
 
-logger = logging.getLogger(__name__)
+from server.privacy.consent import Purpose, allowed_members, may_use
 
 
 async def contactable(conn: AsyncConnection[Any], member_ids: Iterable[int]) -> set[int]:
-    """The members of ``member_ids`` whose latest marketing consent is a grant."""
+    """The members of ``member_ids`` whose marketing consent is in force."""
     ids = sorted(set(member_ids))
     if not ids:
         return set()
-    rows = await (
-        await conn.execute(
-            "SELECT m.id FROM member m "
-            "JOIN LATERAL (SELECT granted FROM consent c WHERE c.member_id = m.id "
-            "AND c.purpose = 'marketing' ORDER BY c.recorded_at DESC LIMIT 1) last ON true "
-            "WHERE m.id = ANY(%s) AND last.granted AND m.erased_at IS NULL",
-            (ids,),
-        )
-    ).fetchall()
-    return {int(r[0]) for r in rows}
+    return await allowed_members(conn, Purpose.MARKETING, ids)
 
 
 async def may_contact(conn: AsyncConnection[Any], member_id: int) -> bool:
-    """True when the member's latest marketing consent is a grant."""
-    return member_id in await contactable(conn, [member_id])
+    """True when the member's marketing consent is in force."""
+    return await may_use(conn, member_id, Purpose.MARKETING)

@@ -23,10 +23,15 @@ class Contact(BaseModel):
     email: str | None
 
 
-async def marketing_contacts(conn: AsyncConnection[Any]) -> list[Contact]:
+async def marketing_contacts(
+    conn: AsyncConnection[Any], member_ids: list[int] | None = None
+) -> list[Contact]:
+    """Every member who may be contacted, or those of ``member_ids`` who may."""
     cur = await conn.execute(
         "SELECT id, member_no, name, phone, email FROM member WHERE merged_into IS NULL "
-        "AND erased_at IS NULL AND (phone IS NOT NULL OR email IS NOT NULL) ORDER BY id"
+        "AND erased_at IS NULL AND (phone IS NOT NULL OR email IS NOT NULL) "
+        "AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s)) ORDER BY id",
+        {"ids": member_ids},
     )
     rows = await cur.fetchall()
     ok = await allowed_members(conn, Purpose.MARKETING, [int(r[0]) for r in rows])

@@ -113,6 +113,16 @@ async def erase_member(
     detail.update(await _forget_care_texts(conn, group))
     cur = await conn.execute("DELETE FROM member_stage WHERE member_id = ANY(%s)", (group,))
     detail["class_history"] = cur.rowcount
+    # campaign lists keep who was contacted (for the uplift) but not why; nothing left to send
+    cur = await conn.execute(
+        "UPDATE campaign_contact SET reason = 'erased' WHERE member_id = ANY(%s)", (group,)
+    )
+    detail["campaign_contacts"] = cur.rowcount
+    await conn.execute(
+        "UPDATE campaign_outbox SET status = 'withdrawn' WHERE member_id = ANY(%s) "
+        "AND status = 'pending'",
+        (group,),
+    )
     cur = await conn.execute("SELECT id, member_no FROM member WHERE id = ANY(%s)", (group,))
     numbers_of = await cur.fetchall()
     cur = await conn.execute(

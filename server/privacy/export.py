@@ -127,6 +127,14 @@ _TABLES: tuple[tuple[str, str], ...] = (
         "WHERE member_id = ANY(%(g)s) ORDER BY at",
     ),
     (
+        "campaign_contacts",
+        "SELECT r.as_of, cr.name AS rule, c.held_out, c.reason, o.status AS delivery, "
+        "o.delivered_at FROM campaign_contact c JOIN campaign_run r ON r.id = c.run_id "
+        "JOIN campaign_rule cr ON cr.id = r.rule_id LEFT JOIN campaign_outbox o "
+        "ON o.run_id = c.run_id AND o.member_id = c.member_id "
+        "WHERE c.member_id = ANY(%(g)s) ORDER BY r.as_of, cr.name",
+    ),
+    (
         "reads_of_this_data",
         "SELECT at, credential_name, role, endpoint FROM privacy_access_log "
         "WHERE member_id = ANY(%(g)s) ORDER BY at",

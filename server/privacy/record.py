@@ -112,6 +112,7 @@ PERSONAL_DATA: dict[str, dict[str, str]] = {
     "member_stage": {"member_class": "profiling", "as_of": "profiling"},
     "referral_reward": {"member_id": "referrals", "referrer_id": "referrals"},
     "privacy_access_log": {"member_id": "reads of personal data"},
+    "campaign_contact": {"member_id": "marketing contacts", "reason": "why a member was picked"},
     "api_credential": {"name": "staff credential name"},
 }
 

@@ -141,6 +141,24 @@ async def due_lots(conn: AsyncConnection[Any], *, as_of: datetime) -> dict[int, 
     return dict(by_member)
 
 
+async def expiring(
+    conn: AsyncConnection[Any], *, start: datetime, end: datetime
+) -> list[tuple[int, int, datetime]]:
+    """Points in lots earned before ``start`` that expire in ``[start, end)`` with points left:
+    ``member_id, points, first expiry`` per member not erased (merges move the lots).
+    Points left are those of now, so for a past ``start`` they may since have been spent."""
+    rows = await (
+        await conn.execute(
+            "SELECT l.member_id, sum(l.remaining)::int, min(l.expires_at) FROM points_lot l "
+            "JOIN member m ON m.id = l.member_id AND m.erased_at IS NULL "
+            "WHERE l.expires_at >= %s AND l.expires_at < %s AND l.earned_at < %s "
+            "AND l.remaining > 0 GROUP BY l.member_id ORDER BY l.member_id",
+            (start, end, start),
+        )
+    ).fetchall()
+    return [(int(m), int(p), at) for m, p, at in rows]
+
+
 async def purchase_lot_ids(conn: AsyncConnection[Any], purchase_id: int) -> set[str]:
     """The lots a purchase's points went into."""
     rows = await (

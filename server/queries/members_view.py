@@ -36,6 +36,16 @@ LAPSE_MIN_PURCHASES = 3
 
 _RUN = "store_id = %(s)s AND as_of = %(as_of)s"
 
+# The lapse rule on the member figures ``s`` of the run (%(s)s, %(as_of)s): overdue against the
+# member's own rhythm, P(alive) at most %(max_p)s (1: any), never a member who objects to
+# profiling. The lapse alerts and the lapse trigger of a campaign both read it.
+LAPSE_SQL = (
+    "s.store_id = %(s)s AND s.as_of = %(as_of)s AND s.purchase_days >= %(min_n)s "
+    "AND s.median_interval_days > 0 AND s.days_since > %(factor)s * s.median_interval_days "
+    "AND (%(max_p)s >= 1 OR s.p_alive <= %(max_p)s) "
+    "AND NOT s.member_id = ANY(%(unprofiled)s)"
+)
+
 
 def pareto_curve(
     sales: list[float], points: int = PARETO_POINTS
@@ -154,11 +164,7 @@ async def lapse(
         "SELECT m.member_no, s.tier, s.primary_class, s.purchase_days, s.last_purchase_at, "
         "s.days_since, s.median_interval_days, s.days_since / s.median_interval_days AS ratio, "
         "s.p_alive FROM member_status s JOIN member m ON m.id = s.member_id "
-        "WHERE s.store_id = %(s)s AND s.as_of = %(as_of)s AND s.purchase_days >= %(min_n)s "
-        "AND s.median_interval_days > 0 AND s.days_since > %(factor)s * s.median_interval_days "
-        "AND (%(max_p)s >= 1 OR s.p_alive <= %(max_p)s) "
-        "AND (%(segs)s::text[] IS NULL OR s.tier = ANY(%(segs)s)) "
-        "AND NOT s.member_id = ANY(%(unprofiled)s) "
+        f"WHERE {LAPSE_SQL} AND (%(segs)s::text[] IS NULL OR s.tier = ANY(%(segs)s)) "
         "ORDER BY ratio DESC LIMIT %(limit)s",
         Bound(
             sel,
@@ -185,3 +191,31 @@ async def lapse(
         )
         for no, tier, cls, n, last, since, med, ratio, pa in got
     ]
+
+
+async def lapsed_members(
+    conn: AsyncConnection[Any],
+    store_id: str,
+    as_of: datetime,
+    *,
+    factor: float = LAPSE_FACTOR,
+    min_purchases: int = LAPSE_MIN_PURCHASES,
+    max_p_alive: float = 1.0,
+) -> list[tuple[int, float, float, float]]:
+    """The members :func:`lapse` names in the run of ``as_of`` (which must exist:
+    :func:`server.member_status.ensure_status`): ``member_id, ratio, days_since,
+    median_interval_days``, most overdue first."""
+    cur = await conn.execute(
+        "SELECT s.member_id, s.days_since / s.median_interval_days AS ratio, s.days_since, "
+        f"s.median_interval_days FROM member_status s WHERE {LAPSE_SQL} "
+        "ORDER BY ratio DESC, s.member_id",
+        {
+            "s": store_id,
+            "as_of": as_of,
+            "min_n": min_purchases,
+            "factor": factor,
+            "max_p": max_p_alive,
+            "unprofiled": await unprofiled_members(conn),
+        },
+    )
+    return [(int(m), float(r), float(d), float(i)) for m, r, d, i in await cur.fetchall()]
