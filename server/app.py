@@ -43,6 +43,7 @@ from server.api.routes import (
     tiers,
 )
 from server.api.state import AppState, Limits
+from server.crm.schedule import care_every
 from server.db import make_pool
 from server.devices import webhook
 from server.loyalty.rules import load_loyalty_rules
@@ -147,11 +148,20 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
                 trip_gap_s=settings.trip_gap_s,
             )
         )
+        caring = asyncio.create_task(
+            care_every(
+                pool,
+                settings.care_interval_s,
+                tiers=rules.tiers,
+                staleness_s=settings.rollup_staleness_s,
+                webhook=settings.campaign_webhook,
+            )
+        )
         alerting = webhook.start(pool, settings)  # None unless STOREFLOW_ALERT_WEBHOOK is set
         try:
             yield {STATE_KEY: state}
         finally:
-            for task in (refresher, purger):
+            for task in (refresher, purger, caring):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -179,6 +179,13 @@ class Settings(BaseSettings):
         description="campaign contact lists are posted here as JSON when delivered (unset: "
         "the messaging service reads the outbox)",
     )
+    care_interval_s: float = Field(
+        default=3600.0,
+        alias="STOREFLOW_CARE_INTERVAL_S",
+        ge=0,
+        description="how often the server sweeps follow-ups, runs today's trigger rules and "
+        "delivers pending contacts (0: never, use the API)",
+    )
     alert_check_s: float = Field(
         default=60.0,
         alias="STOREFLOW_ALERT_CHECK_S",

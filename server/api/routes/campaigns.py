@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -15,6 +14,7 @@ from server.api.deps import ConnDep, RulesDep, SettingsDep, require
 from server.api.tables import FormatQ, respond
 from server.auth import Role
 from server.crm.access import CrmDep
+from server.crm.schedule import deliver_to
 from server.errors import Conflict, InvalidRequest
 from server.queries import campaigns as q
 from server.queries.credentials import Principal
@@ -198,13 +198,7 @@ async def deliver(run_id: int, conn: ConnDep, settings: SettingsDep, _: CrmDep) 
             "no webhook is configured (STOREFLOW_CAMPAIGN_WEBHOOK): the messaging service "
             "reads the contact list or the outbox instead"
         )
-    async with httpx.AsyncClient(timeout=10.0) as client:
-
-        async def post(payload: dict[str, Any]) -> None:
-            r = await client.post(url, json=payload)
-            r.raise_for_status()
-
-        out = await q.deliver(conn, run_id, post)
+    out = await deliver_to(conn, run_id, url)
     if out.error is not None:
         return JSONResponse(out.model_dump(mode="json"), status_code=502)
     return out
