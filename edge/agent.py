@@ -28,7 +28,7 @@ from edge.reads import TagRead
 from edge.supervise import Supervisor
 from edge.uplink import Uplink
 from edge.zones import AntennaMap
-from storeflow.clock import Clock, ScaledClock, SystemClock
+from storeflow.clock import Clock, FileClock, ScaledClock, SystemClock
 from storeflow.epc import classify_epc
 from storeflow.layout import StoreLayout
 from storeflow.wire import Heartbeat, ReaderHealth, TagKind
@@ -44,6 +44,8 @@ class ReaderLoop(Protocol):
 
 def clock_from_config(cfg: EdgeConfig) -> Clock:
     c = cfg.clock
+    if c.file is not None:
+        return FileClock(c.file)
     if c.sim_epoch is None or c.wall_start is None:
         return SystemClock()
     return ScaledClock(sim_epoch=c.sim_epoch, wall_start=c.wall_start, scale=c.scale)
