@@ -83,6 +83,8 @@ class EdgeAgent:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._metrics: Any = None
+        self._checkpoint_lock = threading.Lock()
+        self._next_checkpoint = 0.0
 
     def _make_loop(self, r: ReaderConfig) -> ReaderLoop:
         if r.serial is not None:
@@ -123,6 +125,17 @@ class EdgeAgent:
         admitted = self.gate.admit(reads)
         if admitted:
             self.pipeline.feed(admitted)
+            self._checkpoint_if_due(self.clock.now())
+
+    def _checkpoint_if_due(self, now: float) -> None:
+        """Save the open visits every ``checkpoint_s`` of edge time, checked on every feed and
+        every tick: a kill -9 loses at most that much of what was read, however busy the
+        ticker is."""
+        with self._checkpoint_lock:
+            if now < self._next_checkpoint:
+                return
+            self._next_checkpoint = now + self.cfg.outbox.checkpoint_s * self.cfg.clock.scale
+        self.pipeline.checkpoint()
 
     def start(self) -> None:
         restored = self.pipeline.restore(self.clock.now())
@@ -145,14 +158,14 @@ class EdgeAgent:
     def _tick_loop(self) -> None:
         """Close timed-out visits, save open ones, retry held writes, prune, send heartbeats."""
         scale = self.cfg.clock.scale
-        next_beat = next_checkpoint = next_prune = 0.0
+        next_beat = next_prune = 0.0
         while not self._stop.wait(0.25):
             now = self.clock.now()
             self.outbox.retry_held()
+            for rid, loop in self.readers.items():
+                self.pipeline.reader_status(rid, connected=loop.health().connected, now=now)
             self.pipeline.tick(now)
-            if now >= next_checkpoint:
-                self.pipeline.checkpoint()
-                next_checkpoint = now + self.cfg.outbox.checkpoint_s * scale
+            self._checkpoint_if_due(now)
             if now >= next_prune:
                 self.outbox.prune()
                 next_prune = now + 60.0 * scale
