@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -40,6 +41,10 @@ class ReaderLoop(Protocol):
     def start(self) -> None: ...
     def stop(self, timeout: float = ...) -> None: ...
     def health(self) -> ReaderHealth: ...
+
+
+LAG_PROBLEM_S = 5.0  # a reader this far behind (edge-clock seconds) makes the edge degraded
+TICK_S = 0.25
 
 
 def clock_from_config(cfg: EdgeConfig) -> Clock:
@@ -85,6 +90,7 @@ class EdgeAgent:
         self._metrics: Any = None
         self._checkpoint_lock = threading.Lock()
         self._next_checkpoint = 0.0
+        self.loop_lag_s = 0.0  # how late the ticker woke last time (wall seconds)
 
     def _make_loop(self, r: ReaderConfig) -> ReaderLoop:
         if r.serial is not None:
@@ -159,12 +165,20 @@ class EdgeAgent:
         """Close timed-out visits, save open ones, retry held writes, prune, send heartbeats."""
         scale = self.cfg.clock.scale
         next_beat = next_prune = 0.0
-        while not self._stop.wait(0.25):
+        due = time.monotonic() + TICK_S
+        while not self._stop.wait(max(due - time.monotonic(), 0.0)):
+            self.loop_lag_s = max(time.monotonic() - due, 0.0)
+            due = time.monotonic() + TICK_S
             now = self.clock.now()
             self.outbox.retry_held()
+            horizons: dict[str, float] = {}
             for rid, loop in self.readers.items():
                 self.pipeline.reader_status(rid, connected=loop.health().connected, now=now)
-            self.pipeline.tick(now)
+                caught_up = getattr(loop, "caught_up_at", None)
+                at = caught_up() if caught_up is not None else None
+                if at is not None:
+                    horizons[rid] = at
+            self.pipeline.tick(now, horizons)
             self._checkpoint_if_due(now)
             if now >= next_prune:
                 self.outbox.prune()
@@ -187,13 +201,17 @@ class EdgeAgent:
             problems.append(f"{box.dead_letters} events in the dead-letter table")
         if restarts:
             problems.append(f"threads restarted after crashes: {restarts}")
+        readers = self.reader_health()
+        for rid, h in sorted(readers.items()):
+            if h.lag_s is not None and h.lag_s > LAG_PROBLEM_S * self.cfg.clock.scale:
+                problems.append(f"reader {rid}: the edge is {h.lag_s:.1f} s behind")
         return Heartbeat(
             event_id=uuid.uuid4(),
             store_id=self.cfg.store_id,
             device_id=self.cfg.device_id,
             sent_at=to_datetime(now),
             outbox_depth=max(box.depth, 0),
-            readers=self.reader_health(),
+            readers=readers,
             status="degraded" if problems else "ok",
             problems=problems,
             rejected=rejected,
@@ -203,6 +221,7 @@ class EdgeAgent:
             outbox_refused_writes=box.refused_writes,
             outbox_dropped=box.dropped,
             thread_restarts=restarts,
+            loop_lag_s=round(self.loop_lag_s, 3),
         )
 
     def reader_health(self) -> dict[str, ReaderHealth]:

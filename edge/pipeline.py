@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 from edge.outbox import Outbox
@@ -79,9 +79,9 @@ class EdgePipeline:
                 goods[read.reader_id] = goods.get(read.reader_id, 0) + 1
             yield read
 
-    def tick(self, now: float) -> None:
+    def tick(self, now: float, horizons: Mapping[str, float] | None = None) -> None:
         with self._lock:
-            self._emit(self.tracker.advance(now))
+            self._emit(self.tracker.advance(now, horizons))
 
     def flush(self) -> None:
         with self._lock:

@@ -247,11 +247,18 @@ class ZoneTracker:
             if state.zone is not None and state.reader_id == reader_id:
                 state.listen_from = max(state.listen_from, at)
 
-    def advance(self, now: float) -> list[Visit]:
+    def advance(self, now: float, horizons: Mapping[str, float] | None = None) -> list[Visit]:
         """Close visits whose tag has been absent for the exit timeout as of ``now`` (absence
-        counted only while their reader was connected)."""
+        counted only while their reader was connected). ``horizons``: per reader, the time up
+        to which its reads have all been fed; its tags are judged as of then (a reader the
+        edge is behind with does not lose its visits to reads still waiting to be read)."""
         p = self.params
         cutoff = now - p.exit_timeout_s - p.late_read_margin_s
+        behind = {
+            r: min(h, now) - p.exit_timeout_s - p.late_read_margin_s
+            for r, h in (horizons or {}).items()
+            if h < now
+        }
         forget = now - max(p.enter_window_s, p.exit_timeout_s) - p.late_read_margin_s
         held = {r for r, since in self._down.items() if now - since < p.reader_outage_hold_s}
         out: list[Visit] = []
@@ -259,7 +266,7 @@ class ZoneTracker:
         for epc, state in self._tags.items():
             if (
                 state.zone is not None
-                and max(state.last, state.listen_from) < cutoff
+                and max(state.last, state.listen_from) < behind.get(state.reader_id, cutoff)
                 and state.reader_id not in held
             ):
                 out.append(self._close(epc, state, next_enter=None))

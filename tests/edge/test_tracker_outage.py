@@ -90,3 +90,15 @@ def test_a_restored_visit_ages_only_from_the_restart() -> None:
     out += after.feed(reads("R1", [22.5, 23.0]))
     out += after.advance(40.0)
     assert spans(out) == [("A", 0.0, 23.0)]
+
+
+@pytest.mark.parametrize(("horizon", "closed"), [(3.0, False), (7.9, False), (8.5, True)])
+def test_a_reader_the_edge_is_behind_with_is_judged_as_of_what_was_read(
+    horizon: float, closed: bool
+) -> None:
+    """Reads of R1 up to ``horizon`` are in; later ones may still wait in the port. Before,
+    the visit closed at ``now`` whatever was still unread, and the waiting reads split it."""
+    tr = tracker()
+    tr.feed(reads("R1", [0.0, 0.5, 1.0, 1.5, 2.0]))
+    out = tr.advance(10.0, {"R1": horizon})
+    assert bool(out) is closed
