@@ -102,11 +102,14 @@ class UplinkConfig(Frozen):
 
 
 class ClockConfig(Frozen):
-    """Simulated time for demos: ``sim_epoch + (wall - wall_start) * scale``. Omit in production."""
+    """Simulated time for demos: ``sim_epoch + (wall - wall_start) * scale``, or the time in
+    ``file`` that a benchmark driving the store in lock-step sets (``storeflow bench faults``).
+    Omit in production."""
 
     scale: float = Field(default=1.0, gt=0)
     sim_epoch: float | None = None
     wall_start: float | None = None
+    file: Path | None = Field(default=None, description="read the time from this file")
 
 
 class PrivacyConfig(Frozen):

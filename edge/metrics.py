@@ -52,6 +52,7 @@ class HeartbeatCollector(Collector):
         yield gauge("outbox_bytes", "bytes waiting to be sent", b.outbox_bytes)
         yield gauge("outbox_held", "events held in memory, the disk refusing", b.outbox_held)
         yield gauge("dead_letters", "events set aside, never to be sent", b.dead_letters)
+        yield gauge("loop_lag_seconds", "how late the edge's ticker woke", b.loop_lag_s)
         refused = CounterMetricFamily(
             "storeflow_edge_outbox_refused_writes", "writes the disk refused", labels=["device"]
         )
@@ -75,12 +76,23 @@ class HeartbeatCollector(Collector):
                 ("goods_reads", "goods (SGTIN-96) reads dropped"),
             )
         }
+        lag = GaugeMetricFamily(
+            "storeflow_reader_lag_seconds",
+            "edge-clock seconds since the reader's input was last read empty",
+            labels=labels,
+        )
+        waiting = GaugeMetricFamily(
+            "storeflow_reader_bytes_waiting", "bytes read but not yet decoded", labels=labels
+        )
         errors = CounterMetricFamily(
             "storeflow_reader_errors", "bad frames by reason", labels=[*labels, "reason"]
         )
         for rid, r in sorted(b.readers.items()):
             key = [b.device_id, rid]
             connected.add_metric(key, int(r.connected))
+            if r.lag_s is not None:
+                lag.add_metric(key, r.lag_s)
+            waiting.add_metric(key, r.bytes_waiting)
             counters["reads"].add_metric(key, r.reads_total)
             counters["frames_ok"].add_metric(key, r.frames_ok)
             counters["frames_bad"].add_metric(key, r.frames_bad)
@@ -90,6 +102,8 @@ class HeartbeatCollector(Collector):
             for reason, n in sorted(r.errors.items()):
                 errors.add_metric([*key, reason], n)
         yield connected
+        yield lag
+        yield waiting
         yield from counters.values()
         yield errors
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 from edge.outbox import Outbox
@@ -79,9 +79,9 @@ class EdgePipeline:
                 goods[read.reader_id] = goods.get(read.reader_id, 0) + 1
             yield read
 
-    def tick(self, now: float) -> None:
+    def tick(self, now: float, horizons: Mapping[str, float] | None = None) -> None:
         with self._lock:
-            self._emit(self.tracker.advance(now))
+            self._emit(self.tracker.advance(now, horizons))
 
     def flush(self) -> None:
         with self._lock:
@@ -96,9 +96,17 @@ class EdgePipeline:
         """Reopen the open visits saved before a crash, close those absent since, return how
         many were reopened. Call before any read is fed."""
         with self._lock:
-            n = self.tracker.restore(self.outbox.load_open_visits())
+            n = self.tracker.restore(self.outbox.load_open_visits(), resumed_at=now)
             self._emit(self.tracker.advance(now))
             return n
+
+    def reader_status(self, reader_id: str, *, connected: bool, now: float) -> None:
+        """Tell the tracker whether ``reader_id`` is connected (:meth:`ZoneTracker.reader_down`)."""
+        with self._lock:
+            if connected:
+                self.tracker.reader_up(reader_id, now)
+            else:
+                self.tracker.reader_down(reader_id, now)
 
     def heartbeat(self, *, device_id: str, now: float, readers: dict[str, ReaderHealth]) -> None:
         beat = Heartbeat(

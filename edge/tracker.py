@@ -13,6 +13,11 @@ The rules, in the spirit of EPCglobal ALE event cycles and the EdgeX LLRP invent
   antenna's weaker, sparser reads therefore never split a visit.
 * **Exit**: a visit ends at the last read in its zone, once the tag has been absent from that
   zone for ``exit_timeout_s`` or another zone took over.
+* **Absence is counted only while the edge listens**: while a visit's reader is disconnected
+  (or the edge itself was down: restored visits) its absence clock stands still, for at most
+  ``reader_outage_hold_s``; once the reader is back, absence counts from then. Reads an MQTT
+  reader queued meanwhile extend the visit instead of opening a second one, and a tag that
+  stays through a short outage keeps one visit.
 * **Edge padding**: reads arrive as a Poisson process, so the first read comes a little after the
   true entry and the last a little before the true exit. Each end is widened by the median of
   that gap, ``ln 2 / rate`` (capped, and never overlapping the tag's neighbouring visits).
@@ -52,6 +57,9 @@ class TrackerParams(Frozen):
     pad_edges: bool = Field(default=True, description="widen visit ends by the expected read gap")
     max_pad_s: float = Field(default=2.0, ge=0)
     late_read_margin_s: float = Field(default=1.0, ge=0, description="wait for late reads")
+    reader_outage_hold_s: float = Field(
+        default=300.0, ge=0, description="longest a disconnected reader's visits are held open"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +116,7 @@ class _TagState:
     rssi_sum: float = 0.0
     last_seen: float = 0.0
     prev_exit: float = -math.inf
+    listen_from: float = -math.inf  # absence counts from max(last, listen_from)
 
 
 ZoneLookup = Callable[[str, int, float], str | None]
@@ -151,6 +160,7 @@ class ZoneTracker:
         self.reads_unmapped = 0
         self.reads_ignored: dict[TagKind, int] = {}
         self.latest_ts = -math.inf
+        self._down: dict[str, float] = {}  # reader -> since when it is disconnected
 
     # -- input -------------------------------------------------------------------------------
 
@@ -225,15 +235,40 @@ class ZoneTracker:
                 self._open(state, zone, read.reader_id, win)
         return out
 
-    def advance(self, now: float) -> list[Visit]:
-        """Close visits whose tag has been absent for the exit timeout as of ``now``."""
+    def reader_down(self, reader_id: str, at: float) -> None:
+        """``reader_id`` is disconnected since ``at``: its visits stop ageing (see the module)."""
+        self._down.setdefault(reader_id, at)
+
+    def reader_up(self, reader_id: str, at: float) -> None:
+        """``reader_id`` is connected again at ``at``: absence of its tags counts from then."""
+        if self._down.pop(reader_id, None) is None:
+            return
+        for state in self._tags.values():
+            if state.zone is not None and state.reader_id == reader_id:
+                state.listen_from = max(state.listen_from, at)
+
+    def advance(self, now: float, horizons: Mapping[str, float] | None = None) -> list[Visit]:
+        """Close visits whose tag has been absent for the exit timeout as of ``now`` (absence
+        counted only while their reader was connected). ``horizons``: per reader, the time up
+        to which its reads have all been fed; its tags are judged as of then (a reader the
+        edge is behind with does not lose its visits to reads still waiting to be read)."""
         p = self.params
         cutoff = now - p.exit_timeout_s - p.late_read_margin_s
+        behind = {
+            r: min(h, now) - p.exit_timeout_s - p.late_read_margin_s
+            for r, h in (horizons or {}).items()
+            if h < now
+        }
         forget = now - max(p.enter_window_s, p.exit_timeout_s) - p.late_read_margin_s
+        held = {r for r, since in self._down.items() if now - since < p.reader_outage_hold_s}
         out: list[Visit] = []
         stale: list[str] = []
         for epc, state in self._tags.items():
-            if state.zone is not None and state.last < cutoff:
+            if (
+                state.zone is not None
+                and max(state.last, state.listen_from) < behind.get(state.reader_id, cutoff)
+                and state.reader_id not in held
+            ):
                 out.append(self._close(epc, state, next_enter=None))
             if state.zone is None and state.last_seen < forget:
                 stale.append(epc)
@@ -268,11 +303,12 @@ class ZoneTracker:
             if s.zone is not None
         ]
 
-    def restore(self, states: Iterable[dict[str, Any]]) -> int:
+    def restore(self, states: Iterable[dict[str, Any]], *, resumed_at: float | None = None) -> int:
         """Reopen visits from a checkpoint (after a crash); returns how many were restored.
 
         A restored visit keeps its enter time, so it closes with the same event id; the next
-        reads of the tag extend it, or :meth:`advance` closes it by the absence rule.
+        reads of the tag extend it, or :meth:`advance` closes it by the absence rule, counted
+        from ``resumed_at`` (the edge heard nothing while it was down, which is no absence).
         """
         n = 0
         for v in states:
@@ -289,6 +325,7 @@ class ZoneTracker:
                     rssi_sum=float(v["rssi_sum"]),
                     last_seen=float(v["last_seen"]),
                     prev_exit=-math.inf if prev is None else float(prev),
+                    listen_from=-math.inf if resumed_at is None else resumed_at,
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 logger.error("cannot restore an open visit %r: %s", v, exc)
@@ -335,6 +372,7 @@ class ZoneTracker:
             mean_rssi_dbm=state.rssi_sum / state.reads,
         )
         state.prev_exit = exit_
+        state.listen_from = -math.inf
         state.zone = None
         state.reads = 0
         state.rssi_sum = 0.0

@@ -50,6 +50,7 @@ class UplinkHealth:
     duplicates: int = 0
     failures: int = 0
     dead_lettered: int = 0  # events the server refused one by one, set aside
+    rejected: int = 0  # events the server acknowledged but will never store (with reasons)
     bisections: int = 0  # refused batches split in two to find the bad rows
     last_ok_at: float | None = None
     last_error: str | None = None
@@ -132,6 +133,14 @@ class Uplink:
             self._outbox.ack([p.seq for p in pending])
             self.health.sent_events += result.accepted
             self.health.duplicates += result.duplicates
+            if result.rejected:
+                self.health.rejected += result.rejected
+                logger.error(
+                    "uplink: the server refused %d events for good (%d so far): %s",
+                    result.rejected,
+                    self.health.rejected,
+                    "; ".join(str(p) for p in result.problems[:3])[:500],
+                )
             self.health.last_ok_at = time.time()
             self.health.last_error = None
             return outcome, ""

@@ -7,6 +7,8 @@
   :mod:`orchestration.bench_ingest`).
 * ``bench pages``: every dashboard page loaded cold in headless Chromium, time to charts (see
   :mod:`orchestration.bench_pages`).
+* ``bench faults``: visits lost or duplicated while one fault at a time hits the live pipeline
+  (see :mod:`orchestration.bench_faults`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 from edge.drivers.r2000 import R2000Decoder
 from edge.tracker import TrackerParams, ZoneTracker
 from firmware_sim.encoders import GID_MANAGER, r2000_tag_frame
+from orchestration.bench_faults import add_faults_parser
 from storeflow.epc import OBJECT_CLASS_MEMBER_CARD, classify_epc, encode_gid96
 
 BAUD = 115_200
@@ -176,6 +179,7 @@ def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     s.add_argument("--days", type=int, default=14, help="simulated days (default 14)")
     s.add_argument("--json", action="store_true", help="print one JSON line")
     s.set_defaults(func=_run_sim)
+    add_faults_parser(bsub)
 
 
 def _run_sim(args: argparse.Namespace) -> int:

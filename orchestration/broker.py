@@ -3,8 +3,10 @@
 :class:`InProcessBroker` runs the broker on its own asyncio loop in a background thread, so
 synchronous code (the demo, the simulator, tests) can start it, point paho clients at
 :attr:`InProcessBroker.url` and stop it again. ``python -m orchestration.broker --port N`` runs the
-same broker in the foreground until SIGTERM/SIGINT, which is how tests run it as a process they
-can kill and restart.
+same broker in the foreground until SIGTERM/SIGINT. :class:`BrokerProcess` runs a broker as a
+child process that can be stopped and restarted on the same port: Mosquitto when it is installed
+(with ``persistence``, its sessions and queued messages survive a restart), else this amqtt
+broker; the fault tests and ``storeflow bench faults`` use it.
 """
 
 from __future__ import annotations
@@ -13,16 +15,27 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
+import shutil
 import signal
+import socket
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+from storeflow.net import free_port
 
 logger = logging.getLogger(__name__)
 
 _START_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 10.0
+_PROCESS_START_TIMEOUT_S = 15.0
+_PROCESS_STOP_TIMEOUT_S = 5.0
+_ROOT = Path(__file__).resolve().parent.parent
 
 
 def broker_config(host: str, port: int) -> dict[str, Any]:
@@ -152,6 +165,103 @@ def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(loop.shutdown_default_executor())
     finally:
         loop.close()
+
+
+def port_accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class BrokerProcess:
+    """A broker subprocess on ``host:port`` that can be stopped and restarted on the same port."""
+
+    def __init__(
+        self, kind: str, workdir: Path, host: str = "127.0.0.1", *, persistence: bool = False
+    ) -> None:
+        if kind not in ("mosquitto", "amqtt"):
+            raise ValueError(f"unknown broker kind {kind!r}")
+        self.kind = kind
+        self.host = host
+        self.port = free_port(host)
+        self.workdir = workdir
+        self.persistence = persistence  # Mosquitto keeps sessions and queued messages on disk
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log = workdir / f"{kind}.log"
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _command(self) -> list[str]:
+        if self.kind == "mosquitto":
+            conf = self.workdir / "mosquitto.conf"
+            conf.write_text(
+                f"listener {self.port} {self.host}\n"
+                "allow_anonymous true\n"
+                f"persistence {'true' if self.persistence else 'false'}\n"
+                f"persistence_location {self.workdir}/\n"
+                # as root Mosquitto would switch to a user that cannot write the working dir
+                + ("user root\n" if os.geteuid() == 0 else "")
+                + "log_dest stderr\n"
+            )
+            binary = shutil.which("mosquitto")
+            if binary is None:
+                raise RuntimeError("no mosquitto binary on PATH")
+            return [binary, "-c", str(conf)]
+        return [
+            sys.executable,
+            "-m",
+            "orchestration.broker",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+        ]
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = self._log.open("ab")
+        try:
+            self._proc = subprocess.Popen(
+                self._command(),
+                cwd=_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + _PROCESS_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                break
+            if port_accepts(self.host, self.port):
+                return
+            time.sleep(0.05)
+        output = self._log.read_text(errors="replace")[-2000:]
+        self.stop()
+        raise RuntimeError(f"{self.kind} broker did not start on port {self.port}:\n{output}")
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(_PROCESS_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(_PROCESS_STOP_TIMEOUT_S)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -89,6 +89,11 @@ class ReaderHealth(Frozen):
     bytes_skipped: int = 0
     errors: dict[str, int] = Field(default_factory=dict)  # bad frames/messages by reason
     goods_reads: int = Field(default=0, ge=0, description="goods (SGTIN-96) reads dropped")
+    # How far behind the edge is with this reader (optional: older edges do not send them).
+    lag_s: float | None = Field(
+        default=None, ge=0, description="edge-clock seconds since its input was last read empty"
+    )
+    bytes_waiting: int = Field(default=0, ge=0, description="bytes read but not yet decoded")
 
 
 class Heartbeat(_Event):
@@ -109,6 +114,7 @@ class Heartbeat(_Event):
     outbox_refused_writes: int = Field(default=0, ge=0)
     outbox_dropped: dict[str, int] = Field(default_factory=dict)  # by reason: age, rows, ...
     thread_restarts: dict[str, int] = Field(default_factory=dict)  # crashes, by thread
+    loop_lag_s: float = Field(default=0.0, ge=0)  # how late the edge's ticker woke (wall s)
 
 
 class CardScan(_Event):

@@ -175,7 +175,7 @@ class MqttReaderLoop:
     def health(self) -> ReaderHealth:
         return reader_health(
             self.decoder.stats,
-            connected=self.connected,
+            connected=self._subscribed.is_set(),  # connected and subscribed: messages flow
             reads_total=self._reads_total,
             reconnects=self.reconnects,
             last_read_at=self._last_read_at,

@@ -40,9 +40,13 @@ def reader_health(
     reads_total: int,
     reconnects: int,
     last_read_at: float | None,
+    lag_s: float | None = None,
+    bytes_waiting: int = 0,
 ) -> ReaderHealth:
     """A reader loop's health report, with its decoder's statistics."""
     return ReaderHealth(
+        lag_s=None if lag_s is None else max(lag_s, 0.0),
+        bytes_waiting=bytes_waiting,
         connected=connected,
         reads_total=reads_total,
         frames_bad=stats.frames_bad,
@@ -91,6 +95,7 @@ class SerialReaderLoop:
         self._connects = 0
         self._reads_total = 0
         self._last_read_at: float | None = None
+        self._caught_up_at: float | None = None  # edge time the port was last read empty
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -120,13 +125,21 @@ class SerialReaderLoop:
         """Successful connects after the first one."""
         return max(self._connects - 1, 0)
 
+    def caught_up_at(self) -> float | None:
+        """Edge-clock time up to which everything the reader sent has been read and handed
+        over (None while disconnected): how far the tracker may judge this reader's tags."""
+        return self._caught_up_at if self._connected else None
+
     def health(self) -> ReaderHealth:
+        caught_up = self.caught_up_at()
         return reader_health(
             self.decoder.stats,
             connected=self._connected,
             reads_total=self._reads_total,
             reconnects=self.reconnects,
             last_read_at=self._last_read_at,
+            lag_s=None if caught_up is None else self.clock.now() - caught_up,
+            bytes_waiting=int(getattr(self.decoder, "pending_bytes", 0)),
         )
 
     # -- thread -------------------------------------------------------------------------------
@@ -149,6 +162,7 @@ class SerialReaderLoop:
                 self._stop.wait(delay)
                 continue
             self._connects += 1
+            self._caught_up_at = self.clock.now()
             self._connected = True
             delay = 0.0
             if outage_logged or self._connects > 1:
@@ -178,12 +192,16 @@ class SerialReaderLoop:
             self._write_inventory(port)
         while not self._stop.is_set():
             data = _read_available(port)
+            now = self.clock.now()
             if not data:
+                self._caught_up_at = now  # nothing came within the timeout: nothing waits
                 continue
             ignored_before = self.decoder.stats.ignored
-            reads = self.decoder.feed(data, self.clock.now())
+            reads = self.decoder.feed(data, now)
             if reads:
                 self._deliver(reads)
+            if len(data) <= READ_CHUNK:  # the port was read empty: what came before is in
+                self._caught_up_at = now
             if self.send_inventory and self.decoder.stats.ignored > ignored_before:
                 self._write_inventory(port)
 

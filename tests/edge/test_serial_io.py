@@ -247,3 +247,26 @@ def test_reads_arrive_over_a_pty() -> None:
             assert em.stats.reads_sent == 9
         finally:
             loop.stop()
+
+
+def test_the_loop_says_how_far_behind_it_is(emitter: R2000SocketEmitter) -> None:
+    """``caught_up_at`` is the edge time the port was last read empty; the health report's
+    ``lag_s`` is how long ago that was, and ``bytes_waiting`` a partial frame held back."""
+    sink = Collector()
+    host = FixedClock(1_800_000_000.0)
+    loop = make_loop(emitter.url, sink, clock=host)
+    assert loop.caught_up_at() is None and loop.health().lag_s is None
+    loop.start()
+    try:
+        assert attached(loop, emitter)
+        host.t += 10.0
+        emitter.emit(sim_reads(3))
+        sink.wait_for(3)
+        assert wait_until(lambda: loop.caught_up_at() == host.t)
+        assert loop.health().lag_s == 0.0
+        host.t += 2.5  # the loop reads nothing new while the clock stands still
+        assert wait_until(lambda: loop.health().lag_s in (0.0, 2.5))
+        assert loop.health().bytes_waiting == 0
+    finally:
+        loop.stop()
+    assert loop.health().lag_s is None  # disconnected: no horizon
