@@ -10,6 +10,7 @@ simulator's ground truth with the matching of ``storeflow sim evaluate``.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
@@ -25,6 +26,8 @@ PLAN = BenchPlan(shoppers=8, minutes=2.0, step_s=1.0)
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     if shutil.which("mosquitto") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but mosquitto is missing (apt-get install -y mosquitto)")
         pytest.skip("the broker restart needs Mosquitto's persistent sessions")
     with rig_in(tmp_path_factory.mktemp("faults")) as r:
         yield r

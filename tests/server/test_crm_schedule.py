@@ -70,7 +70,11 @@ def _pass(db_url: str, url: str | None) -> CarePass:
         await pool.open(wait=True)
         try:
             return await care_once(
-                pool, tiers=load_loyalty_rules(earning=None, tiers=None).tiers, staleness_s=0, webhook=url, today=DAY
+                pool,
+                tiers=load_loyalty_rules(earning=None, tiers=None).tiers,
+                staleness_s=0,
+                webhook=url,
+                today=DAY,
             )
         finally:
             await pool.close()
