@@ -503,9 +503,15 @@ def backfill(
 async def score_live(
     db_url: str, *, truth_dir: Path, start: datetime, end: datetime
 ) -> dict[str, Any]:
-    """Visits and trips stored for the live window, scored against the simulator's truth."""
+    """Visits and trips stored for the live window, scored against the simulator's truth.
+
+    The card tags of members who did not consent to tracking are stored under the server's
+    keyed pseudonym (server/privacy/tracking.py); the simulator knows the true tags, so each
+    pseudonym is mapped back to its tag before scoring (the same tag, stored as the law asks)."""
     from firmware_sim.evaluate import DetectedVisit, score_visits
     from firmware_sim.truth import read_truth_visits
+    from server.privacy.keys import hasher, keys_from
+    from server.settings import Settings
 
     margin = 15.0  # visits still open when the simulation stopped are not judged
     lo, hi = start.timestamp(), end.timestamp() - margin
@@ -513,6 +519,8 @@ async def score_live(
         v for v in read_truth_visits(truth_dir) if v.enter >= lo and v.exit <= hi
     ]
     async with await psycopg.AsyncConnection.connect(db_url) as conn:
+        keyed = await hasher(conn, keys_from(Settings()))
+        true_tag = {keyed.untracked_epc(t.epc): t.epc for t in truth}
         cur = await conn.execute(
             "SELECT epc, zone, extract(epoch from enter_at)::float8, "
             "extract(epoch from exit_at)::float8 FROM zone_visit "
@@ -527,7 +535,7 @@ async def score_live(
         )
         trips_row = await cur.fetchone()
     detected = [
-        DetectedVisit(epc=r[0], zone=r[1], enter=r[2], exit=r[3])
+        DetectedVisit(epc=true_tag.get(r[0]) or r[0], zone=r[1], enter=r[2], exit=r[3])
         for r in rows
         if lo <= r[2] and r[3] <= hi
     ]
