@@ -25,6 +25,9 @@ class Kpis(ApiModel):
     sales_per_trip: float | None
     mean_trip_s: float | None
     median_dwell_s: float | None
+    units: float = 0.0  # the quantities of the sales' lines, net of returns
+    average_sale: float | None = None  # ATV: sales / transactions
+    units_per_sale: float | None = None  # UPT: units / transactions
 
 
 class Summary(Kpis):
@@ -109,6 +112,15 @@ class CounterFigures(ApiModel):
     buyers: int = 0  # visitor trips that bought at the counter
     basket_value: float | None = None  # sales / buyers
     verdict: str = "no data"  # keep, improve placement, review ..., replace, no data
+    transactions: int = 0  # sales with a line at the counter (net of returns above zero)
+    units: float = 0.0  # the quantities of those lines, net of returns
+    average_sale: float | None = None  # ATV: sales / transactions
+    units_per_sale: float | None = None  # UPT: units / transactions
+    # the counter's terms from the layout, and the store's take per m² per month from them
+    rent_per_m2: float | None = None  # per month
+    commission_rate: float | None = None
+    take_per_m2: float | None = None
+    take_target_per_m2: float | None = None  # the store's target
 
 
 class OutlierSale(ApiModel):
