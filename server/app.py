@@ -19,6 +19,7 @@ from server.api.middleware import BodyLimit, SecurityHeadersAndMetrics
 from server.api.routes import (
     alerts,
     analytics,
+    calendar,
     cards,
     chain,
     complaints,
@@ -77,6 +78,7 @@ ROUTERS = (
     followups,
     devices,
     alerts,
+    calendar,
 )
 
 

@@ -140,3 +140,19 @@ class SalesOutliers(ApiModel):
     threshold: float | None  # sales above this are flagged
     outlier_sales: float  # the flagged sales' net total
     outliers: list[OutlierSale]
+
+
+class StaffHour(ApiModel):
+    hour_start: datetime
+    shoppers: float  # mean shoppers in the store over the hour (occupancy)
+    staff: int  # distinct staff badges seen in a zone during the hour
+    shoppers_per_staff: float | None  # None: no staff badge seen in that hour
+
+
+class Staffing(ApiModel):
+    """Shoppers per staff member, per hour and over the period (docs/metrics.md)."""
+
+    shoppers_per_staff: float | None  # Σ shoppers ÷ Σ staff, hours with both
+    busiest: StaffHour | None  # the hour with the most shoppers per staff member
+    hours_without_staff: int  # hours with shoppers in the store and no staff badge seen
+    hours: list[StaffHour]
