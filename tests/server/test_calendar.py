@@ -57,3 +57,25 @@ def test_events_are_recorded_checked_listed_and_removed(api: Api) -> None:
     assert c.delete(f"{url}/{promo_id}", headers=h).status_code == 204
     assert c.delete(f"{url}/{promo_id}", headers=h).status_code == 404
     assert "promotion" not in [e["kind"] for e in c.get(url, params=PERIOD, headers=h).json()]
+
+
+def test_the_demo_records_its_planted_promotion_and_layout_change(api: Api) -> None:
+    import asyncio
+
+    from orchestration import demo_data
+
+    load_layout(api)
+
+    async def record() -> None:
+        async with await psycopg.AsyncConnection.connect(api.db_url) as conn:
+            await demo_data.record_planted(conn)
+            await conn.commit()
+
+    asyncio.run(record())
+    c: TestClient = api.client  # type: ignore[assignment]
+    got = c.get("/api/v1/stores/demo/calendar", headers=api.headers("planner")).json()
+    assert [(e["kind"], e["counters"]) for e in got] == [
+        ("layout_change", ["C03", "C07"]),
+        ("promotion", ["C06"]),
+    ]
+    assert got[1]["last_day"] > got[1]["first_day"]
