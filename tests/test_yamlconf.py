@@ -63,23 +63,23 @@ def test_layout_reference_errors(tmp_path: Path) -> None:
 
 def test_the_demo_layout_gives_counter_terms_and_a_take_target() -> None:
     layout = load_layout("firmware_sim/stores/demo.yaml")
-    assert layout.store.take_target_per_m2 == 400
+    assert layout.store.take_target_per_m2 == 900
     terms = {c.code: (c.rent_per_m2, c.commission_rate) for c in layout.counters}
-    assert terms["C06"] == (None, 0.10) and terms["C08"] == (120, None)
+    assert terms["C06"] == (None, 0.08) and terms["C08"] == (600, None)
 
 
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
         (
-            "commission_rate: 0.10}",
-            "commission_rate: 10}",
-            r"store.yaml:\d+: counters\[5\].commission_rate: .*10 is not a share of the sales: "
+            "commission_rate: 0.08}",
+            "commission_rate: 8}",
+            r"store.yaml:\d+: counters\[5\].commission_rate: .*8 is not a share of the sales: "
             "write 25 % as 0.25",
         ),
-        ("rent_per_m2: 120}", "rent_per_m2: -5}", r"counters\[7\].rent_per_m2: .*greater than"),
-        ("take_target_per_m2: 400", "take_target_per_m2: 0", r"store.yaml:7: store.take_target"),
-        ("rent_per_m2: 120}", "rent: 120}", r"counters\[7\].rent: Extra inputs"),
+        ("rent_per_m2: 600}", "rent_per_m2: -5}", r"counters\[7\].rent_per_m2: .*greater than"),
+        ("take_target_per_m2: 900", "take_target_per_m2: 0", r"store.yaml:7: store.take_target"),
+        ("rent_per_m2: 600}", "rent: 600}", r"counters\[7\].rent: Extra inputs"),
     ],
 )
 def test_counter_terms_errors_name_the_line_and_key(

@@ -13,7 +13,8 @@ from storeflow.api.analytics import VISITOR_MIN_DWELL_S
 
 DEFINITION = (
     "Ranking by sales per m² (net of returns). Verdict: counters earning at least the store's "
-    "median sales per m² are kept, whatever their traffic; below it, the quadrant and the "
+    "median sales per m² are kept, whatever their traffic, unless their terms fall short (below "
+    "the table); below it, the quadrant and the "
     "basket value say what to work on, and a counter under half the median with low conversion "
     "and small baskets is a candidate to replace. Visitors = trips that dwelt at the counter at "
     f"least {VISITOR_MIN_DWELL_S:.0f} s. Exposure = visitor trips ÷ store trips. "

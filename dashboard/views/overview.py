@@ -218,9 +218,14 @@ def staffing_figure(staffing: Staffing) -> go.Figure:
     fig = go.Figure()
     if not hours.empty:
         hours["hour_start"] = pd.to_datetime(hours["hour_start"])
+        # hours without shoppers or staff (the store closed) are gaps, not a line across them
+        ratio = hours.set_index("hour_start")["shoppers_per_staff"].astype("float64")
+        ratio = ratio.reindex(
+            pd.date_range(ratio.index.min(), ratio.index.max(), freq="h"), fill_value=None
+        )
         fig.add_scatter(
-            x=hours["hour_start"],
-            y=hours["shoppers_per_staff"],
+            x=ratio.index,
+            y=ratio.to_numpy(),
             mode="lines",
             name="shoppers per staff member",
             connectgaps=False,

@@ -57,7 +57,7 @@ def test_units_per_sale_and_average_sale_net_of_returns(api: Api) -> None:
     assert (c02["transactions"], c02["units"], c02["units_per_sale"]) == (1, 1.0, 1.0)
     assert counters["C05"]["units_per_sale"] is None  # no sale: no UPT, not zero
     # the layout's terms: C01 pays 20 % commission; one day with sales is 1/30 of a month
-    assert c01["commission_rate"] == 0.20 and c01["take_target_per_m2"] == 400
+    assert c01["commission_rate"] == 0.20 and c01["take_target_per_m2"] == 900
     assert c01["take_per_m2"] == pytest.approx(0.20 * 140 / 150 * 30)
-    assert counters["C08"]["take_per_m2"] == 120  # its rent, whatever it sold
-    assert "under its target of 400" in c01["recommendation"]
+    assert counters["C08"]["take_per_m2"] == 600  # its rent, whatever it sold
+    assert "under its target of 900" in c01["recommendation"]
