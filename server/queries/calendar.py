@@ -65,12 +65,15 @@ async def add_event(
     return _event(got)
 
 
-async def delete_event(conn: AsyncConnection[Any], store_id: str, event_id: int) -> None:
+async def delete_event(conn: AsyncConnection[Any], store_id: str, event_id: int) -> StoreEvent:
     cur = await conn.execute(
-        "DELETE FROM store_event WHERE store_id = %s AND id = %s", (store_id, event_id)
+        f"DELETE FROM store_event WHERE store_id = %s AND id = %s RETURNING {_COLUMNS}",
+        (store_id, event_id),
     )
-    if cur.rowcount == 0:
+    got = await cur.fetchone()
+    if got is None:
         raise NotFound(f"no event {event_id} in the calendar of store {store_id!r}")
+    return _event(got)
 
 
 async def events(

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
 from server.api.deps import ConnDep, PlannerDep
 from server.api.tables import FormatQ, respond
@@ -53,8 +53,7 @@ async def add(store_id: str, body: EventIn, conn: ConnDep, who: PlannerDep) -> S
     return await q.add_event(conn, store_id, body, recorded_by=who.name)
 
 
-@router.delete("/{event_id}", status_code=204)
-async def delete(store_id: str, event_id: int, conn: ConnDep, _: PlannerDep) -> Response:
-    """Take a recorded event off the calendar."""
-    await q.delete_event(conn, store_id, event_id)
-    return Response(status_code=204)
+@router.delete("/{event_id}")
+async def delete(store_id: str, event_id: int, conn: ConnDep, _: PlannerDep) -> StoreEvent:
+    """Take a recorded event off the calendar; answers with the event taken off."""
+    return await q.delete_event(conn, store_id, event_id)
