@@ -31,6 +31,7 @@ from storeflow.api.analytics import (
     ZoneDwell,
     ZoneVisits,
 )
+from storeflow.api.calendar import EventIn, StoreEvent
 from storeflow.api.campaigns import RuleUplift
 from storeflow.api.chain import ChainStores, Concession, ConcessionComparison
 from storeflow.api.devices import CompletenessHour, StoreAlerts, StoreDevices
@@ -79,6 +80,14 @@ COUNTER_COLUMNS = (
     "buyers",
     "basket_value",
     "verdict",
+    "transactions",
+    "units",
+    "average_sale",
+    "units_per_sale",
+    "rent_per_m2",
+    "commission_rate",
+    "take_per_m2",
+    "take_target_per_m2",
 )
 
 
@@ -291,6 +300,16 @@ class StoreflowClient:
         return result
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self._send("GET", path, params=params)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
         url = self.config.base_url + API_PREFIX + path
         if not self.config.token and path != "/health":
             raise ApiError(
@@ -298,25 +317,27 @@ class StoreflowClient:
                 "token, e.g. from `storeflow db create-token --role planner`."
             )
         try:
-            response = self._http.get(path, params=dict(params or {}))
+            response = self._http.request(method, path, params=dict(params or {}), json=body)
         except httpx.TimeoutException as exc:
-            logger.warning("GET %s timed out: %s", url, exc)
+            logger.warning("%s %s timed out: %s", method, url, exc)
             raise ApiError(
                 f"The Storeflow server at {self.config.base_url} did not answer within "
                 f"{self.config.timeout_s:g} s."
             ) from exc
         except httpx.TransportError as exc:
-            logger.warning("GET %s failed: %s", url, exc)
+            logger.warning("%s %s failed: %s", method, url, exc)
             raise ApiError(
                 f"Cannot reach the Storeflow server at {self.config.base_url} ({exc}). Is it "
                 "running? Set STOREFLOW_API_URL (or --api-url) to its address."
             ) from exc
         if response.status_code >= 400:
             detail = _detail(response)
-            logger.warning("GET %s -> HTTP %s: %s", url, response.status_code, detail)
+            logger.warning("%s %s -> HTTP %s: %s", method, url, response.status_code, detail)
             raise ApiError(
                 error_message(response.status_code, detail, url=url), status=response.status_code
             )
+        if response.status_code == 204:
+            return None
         try:
             return response.json()
         except ValueError as exc:
@@ -357,6 +378,19 @@ class StoreflowClient:
         body = self._get("/campaigns/uplift", {"store_id": store_id})
         return [RuleUplift.model_validate(r) for r in body]
 
+    def calendar(self, store_id: str, period: Period | None = None) -> list[StoreEvent]:
+        """The store's promotions, layout changes and other events overlapping ``period``."""
+        params = period.params() if period else None
+        result: list[StoreEvent] = self._typed(_CALENDAR, f"/stores/{store_id}/calendar", params)
+        return result
+
+    def add_event(self, store_id: str, event: EventIn) -> StoreEvent:
+        """Record an event in the store's calendar."""
+        body = self._send(
+            "POST", f"/stores/{store_id}/calendar", body=event.model_dump(mode="json")
+        )
+        return StoreEvent.model_validate(body)
+
     def stores(self) -> list[StoreInfo]:
         result: list[StoreInfo] = self._typed(_STORES, "/stores", None)
         return result
@@ -389,10 +423,15 @@ class StoreflowClient:
         result: Paths = self._typed(_PATHS, f"/stores/{store_id}/analytics/paths", params)
         return result
 
-    def counters(self, store_id: str, period: Period | None = None) -> pd.DataFrame:
+    def counter_figures(self, store_id: str, period: Period | None = None) -> list[CounterFigures]:
         params = period.params() if period else None
-        rows = self._typed(_COUNTERS, f"/stores/{store_id}/analytics/counters", params)
-        return rows_frame(rows, COUNTER_COLUMNS)
+        rows: list[CounterFigures] = self._typed(
+            _COUNTERS, f"/stores/{store_id}/analytics/counters", params
+        )
+        return rows
+
+    def counters(self, store_id: str, period: Period | None = None) -> pd.DataFrame:
+        return rows_frame(self.counter_figures(store_id, period), COUNTER_COLUMNS)
 
     def zone_visits(self, store_id: str, period: Period | None = None) -> pd.DataFrame:
         params = period.params() if period else None
@@ -409,6 +448,7 @@ _DWELL: TypeAdapter[list[ZoneDwell]] = TypeAdapter(list[ZoneDwell])
 _ZONE_VISITS: TypeAdapter[list[ZoneVisits]] = TypeAdapter(list[ZoneVisits])
 _PATHS: TypeAdapter[Paths] = TypeAdapter(Paths)
 _COUNTERS: TypeAdapter[list[CounterFigures]] = TypeAdapter(list[CounterFigures])
+_CALENDAR: TypeAdapter[list[StoreEvent]] = TypeAdapter(list[StoreEvent])
 _CHAIN_STORES: TypeAdapter[ChainStores] = TypeAdapter(ChainStores)
 _CONCESSIONS: TypeAdapter[list[Concession]] = TypeAdapter(list[Concession])
 _CONCESSION: TypeAdapter[ConcessionComparison] = TypeAdapter(ConcessionComparison)

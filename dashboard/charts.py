@@ -22,6 +22,7 @@ import plotly.colors as pcolors
 import plotly.graph_objects as go
 
 from storeflow.api.analytics import VISITOR_MIN_DWELL_S
+from storeflow.api.calendar import StoreEvent
 from storeflow.layout import Floor, StoreLayout, Zone, ZoneKind
 
 logger = logging.getLogger(__name__)
@@ -206,6 +207,74 @@ def _base_layout(fig: go.Figure, *, title: str, height: int) -> None:
     )
     fig.update_xaxes(showline=True, linecolor="#999", gridcolor="#eee")
     fig.update_yaxes(showline=True, linecolor="#999", gridcolor="#eee", rangemode="tozero")
+
+
+# --- the store's calendar on time-series charts ----------------------------------------------
+
+EVENT_STYLE: dict[str, tuple[str, str]] = {  # kind -> (span fill, line colour)
+    "promotion": ("rgba(255,165,0,0.16)", "#e67e00"),
+    "layout_change": ("rgba(148,103,189,0.12)", "#9467bd"),
+    "other": ("rgba(127,127,127,0.12)", "#7f7f7f"),
+}
+CALENDAR_NOTE = (
+    "Markers: the store's calendar — promotions shaded orange, layout changes purple, other "
+    "events grey (Experiments page: record one)."
+)
+MAX_LABEL = 28
+
+
+def add_calendar(fig: go.Figure, events: list[StoreEvent], *, daily: bool = False) -> go.Figure:
+    """Draw the store's events on a time-series figure (x in store-local wall time): an event of
+    several days as a shaded span, a one-day event as a dashed line at the start of its day,
+    each labelled at the top. ``daily``: the x values are days (points at midnight), so a day's
+    span runs from noon before to noon after."""
+    half = pd.Timedelta(hours=12) if daily else pd.Timedelta(0)
+    for i, e in enumerate(events):
+        fill, line = EVENT_STYLE.get(e.kind, EVENT_STYLE["other"])
+        x0 = pd.Timestamp(e.first_day) - half
+        x1 = pd.Timestamp(e.last_day) + pd.Timedelta(days=1) - half
+        label = e.title if len(e.title) <= MAX_LABEL else e.title[: MAX_LABEL - 1] + "…"
+        if e.last_day > e.first_day:
+            fig.add_shape(
+                type="rect",
+                xref="x",
+                yref="paper",
+                x0=x0,
+                x1=x1,
+                y0=0,
+                y1=1,
+                fillcolor=fill,
+                line_width=0,
+                layer="below",
+            )
+        else:
+            fig.add_shape(
+                type="line",
+                xref="x",
+                yref="paper",
+                x0=x0,
+                x1=x0,
+                y0=0,
+                y1=1,
+                line={"color": line, "dash": "dash", "width": 1.5},
+            )
+        fig.add_annotation(
+            x=x0,
+            xref="x",
+            y=1 - 0.07 * (i % 3),
+            yref="paper",
+            text=label,
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font={"size": 10, "color": line},
+            bgcolor="rgba(255,255,255,0.7)",
+            hovertext=f"{e.title} ({e.first_day:%d %b}"
+            + (f" – {e.last_day:%d %b}" if e.last_day > e.first_day else "")
+            + (f"; {', '.join(e.counters)}" if e.counters else "")
+            + ")",
+        )
+    return fig
 
 
 # --- figures ---------------------------------------------------------------------------------

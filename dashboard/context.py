@@ -19,7 +19,9 @@ from dashboard.api import (
     default_dates,
     period_for_dates,
 )
+from dashboard.digest import Digest, gather
 from storeflow.api.analytics import Summary
+from storeflow.api.calendar import StoreEvent
 from storeflow.api.paths import Paths
 from storeflow.api.stores import StoreInfo
 from storeflow.layout import StoreLayout
@@ -100,6 +102,27 @@ def counters(store_id: str, period: Period) -> pd.DataFrame:
 def analytics(store_id: str, name: str, period: Period | None, **extra: Any) -> Any:
     """Any analytics endpoint's JSON answer (cached for 30 s per arguments)."""
     return client().analytics(store_id, name, period, **extra)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def calendar(store_id: str, period: Period | None) -> list[StoreEvent]:
+    return client().calendar(store_id, period)
+
+
+def events(store_id: str, period: Period | None) -> list[StoreEvent]:
+    """The store's calendar for the charts' markers; none (with a note) if it cannot be read,
+    so a chart never fails for want of its markers."""
+    try:
+        return calendar(store_id, period)
+    except ApiError as exc:
+        st.caption(f"The store's calendar could not be read: {exc}")
+        return []
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="Reading what needs attention ...")
+def digest(store: StoreInfo, first: date, last: date, compare: str, period: Period) -> Digest:
+    """The period's alerts and verdicts (dashboard/digest.py), as the overview opens on them."""
+    return gather(client(), store, first, last, compare=compare, period=period)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)

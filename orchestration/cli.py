@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dashboard.cli import add_dashboard_parser
+    from dashboard.cli import add_dashboard_parser, add_report_parser
     from edge.cli import add_edge_parser
     from edge.register import add_register_parser
     from firmware_sim.cli import add_sim_commands
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_evaluate_parser(sim_sub)
     add_register_parser(sub)
     add_dashboard_parser(sub)
+    add_report_parser(sub)
     add_db_parser(sub)
     add_bench_parser(sub)
     return parser

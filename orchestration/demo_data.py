@@ -131,6 +131,7 @@ async def prepare_database(db_url: str) -> Credentials:
             members = load_scenario_for_demo().traffic.members
             await enrol_demo_members(conn, members)
             await conn.execute(DEMO_EXTRAS_SQL)
+            await record_planted(conn)
         await seed_customer_care(conn)
         edge = await create_credential(conn, name="demo-edge", role="edge", store_id=STORE_ID)
         pos = await create_credential(
@@ -174,6 +175,34 @@ async def seed_customer_care(conn: psycopg.AsyncConnection[Any]) -> None:
         conn, store_id=STORE_ID, timezone=layout().store.timezone, now=datetime.now(UTC)
     ):
         _say("seeded the customer care console: complaints, follow-ups, referrals, classes")
+
+
+async def record_planted(conn: psycopg.AsyncConnection[Any]) -> None:
+    """The planted promotion and layout change in the store's calendar, as a planner records
+    them: the dashboard's charts mark them and the overview says what they did."""
+    from server.queries.calendar import add_event
+    from storeflow.api.calendar import EventIn
+
+    scenario = load_scenario_for_demo()
+    promo, change = scenario.promotion, scenario.layout_change
+    if promo is not None:
+        event = EventIn(
+            kind="promotion",
+            title=f"Promotion of {promo.counter}",
+            first_day=promo.start,
+            last_day=promo.end,
+            counters=[promo.counter],
+        )
+        await add_event(conn, STORE_ID, event, recorded_by="demo")
+    if change is not None:
+        moved = [change.counter] + ([change.swap_with] if change.swap_with else [])
+        event = EventIn(
+            kind="layout_change",
+            title=f"{' and '.join(moved)} trade places" if change.swap_with else "Layout change",
+            first_day=change.date,
+            counters=moved,
+        )
+        await add_event(conn, STORE_ID, event, recorded_by="demo")
 
 
 def load_scenario_for_demo(noise: str | None = None, *, today: date | None = None) -> Any:

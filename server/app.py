@@ -19,6 +19,7 @@ from server.api.middleware import BodyLimit, SecurityHeadersAndMetrics
 from server.api.routes import (
     alerts,
     analytics,
+    calendar,
     campaigns,
     cards,
     chain,
@@ -84,6 +85,7 @@ ROUTERS = (
     referrals,
     stages,
     campaigns,
+    calendar,
 )
 
 

@@ -107,6 +107,15 @@ async def mark_range_dirty(conn: AsyncConnection[Any], store_id: str) -> int:
 
 # --------------------------------------------------------------------------- the facts of a day
 
+# A sale line's units net of returns (docs/metrics.md#atv-and-upt): its quantity times the share
+# of its value not returned (a line without value counts whole). ``pl`` is the purchase line.
+NET_UNITS_SQL = (
+    "pl.quantity * CASE WHEN pl.amount > 0 THEN greatest(pl.amount - (SELECT coalesce("
+    "sum(x.amount), 0) FROM purchase_return r JOIN purchase_return_line x "
+    "ON x.return_pk = r.id WHERE r.purchase_id = pl.purchase_id AND x.line_no = pl.line_no), 0) "
+    "/ pl.amount ELSE 1 END"
+)
+
 _SEGMENTS = """
 CREATE TEMP TABLE r_seg ON COMMIT DROP AS
 SELECT e.epc, coalesce((
@@ -148,33 +157,37 @@ HAVING sum(v.dwell_s) >= %(min_dwell)s
 
 _HOUR = """
 INSERT INTO fact_hour (store_id, day, hour, segment, entries, buying_trips, sales, transactions,
-                       occupancy_s, duration_s, zones)
-SELECT %(s)s, %(d)s, h, seg, sum(e), sum(b), sum(sa), sum(tx), sum(occ), sum(dur), sum(zn)
+                       occupancy_s, duration_s, zones, units)
+SELECT %(s)s, %(d)s, h, seg, sum(e), sum(b), sum(sa), sum(tx), sum(occ), sum(dur), sum(zn),
+       sum(un)
 FROM (
     SELECT extract(hour FROM start_at AT TIME ZONE %(tz)s)::int AS h, seg, count(*) AS e,
            count(*) FILTER (WHERE bought) AS b, 0 AS sa, 0 AS tx, 0 AS occ,
-           sum(extract(epoch FROM end_at - start_at)) AS dur, sum(cardinality(zones)) AS zn
+           sum(extract(epoch FROM end_at - start_at)) AS dur, sum(cardinality(zones)) AS zn,
+           0 AS un
     FROM r_trip GROUP BY 1, 2
     UNION ALL
     SELECT extract(hour FROM p.at AT TIME ZONE %(tz)s)::int, coalesce(m.tier, %(nonmember)s),
            0, 0, sum(p.total - rt.amount), count(*) FILTER (WHERE p.total - rt.amount > 0),
-           0, 0, 0
+           0, 0, 0, sum(un.units)
     FROM purchase p LEFT JOIN member m ON m.id = p.member_id
     CROSS JOIN LATERAL (SELECT coalesce(sum(r.amount), 0) AS amount FROM purchase_return r
                         WHERE r.purchase_id = p.id) rt
+    CROSS JOIN LATERAL (SELECT coalesce(sum(NET_UNITS), 0) AS units
+                        FROM purchase_line pl WHERE pl.purchase_id = p.id) un
     WHERE p.store_id = %(s)s AND p.at >= %(lo)s AND p.at < %(hi)s GROUP BY 1, 2
     UNION ALL
     SELECT extract(hour FROM g AT TIME ZONE %(tz)s)::int, t.seg, 0, 0, 0, 0,
            sum(extract(epoch FROM least(t.end_at, g + interval '1 hour')
                                   - greatest(t.start_at, g))),
-           0, 0
+           0, 0, 0
     FROM r_trip t,
          generate_series(date_bin('1 hour', t.start_at, %(lo)s::timestamptz), t.end_at,
                          interval '1 hour') AS g
     WHERE g < t.end_at GROUP BY 1, 2
 ) x
 GROUP BY h, seg
-"""
+""".replace("NET_UNITS", NET_UNITS_SQL)
 
 _ZONE = """
 INSERT INTO fact_zone (store_id, day, zone, segment, visits, visitors, dwell_s)
@@ -195,15 +208,17 @@ GROUP BY v.zone, r.seg, b
 """
 
 _COUNTER = """
-INSERT INTO fact_counter (store_id, day, counter, segment, visitors, buyers, sales, transactions)
-SELECT %(s)s, %(d)s, counter, seg, sum(vi), sum(bu), sum(sa), sum(tx)
+INSERT INTO fact_counter (store_id, day, counter, segment, visitors, buyers, sales, transactions,
+                          units)
+SELECT %(s)s, %(d)s, counter, seg, sum(vi), sum(bu), sum(sa), sum(tx), sum(un)
 FROM (
     SELECT counter, seg, count(*) AS vi, count(*) FILTER (WHERE bought) AS bu,
-           0 AS sa, 0 AS tx
+           0 AS sa, 0 AS tx, 0 AS un
     FROM r_cv GROUP BY 1, 2
     UNION ALL
     SELECT pl.counter, coalesce(m.tier, %(nonmember)s), 0, 0, sum(pl.amount - rl.amount),
-           count(DISTINCT p.id) FILTER (WHERE pl.amount - rl.amount > 0)
+           count(DISTINCT p.id) FILTER (WHERE pl.amount - rl.amount > 0),
+           sum(NET_UNITS)
     FROM purchase p JOIN purchase_line pl ON pl.purchase_id = p.id
     CROSS JOIN LATERAL (SELECT coalesce(sum(x.amount), 0) AS amount
                         FROM purchase_return r JOIN purchase_return_line x ON x.return_pk = r.id
@@ -213,7 +228,7 @@ FROM (
     GROUP BY 1, 2
 ) x
 GROUP BY counter, seg
-"""
+""".replace("NET_UNITS", NET_UNITS_SQL)
 
 _COUNTER_DWELL = f"""
 INSERT INTO fact_counter_dwell (store_id, day, counter, segment, bin, n)

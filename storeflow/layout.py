@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from storeflow.models import Frozen
 from storeflow.yamlconf import load_yaml
@@ -34,6 +34,9 @@ class Store(Frozen):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str
     timezone: str = "UTC"
+    # what the store should take per m² of a counter per month (rent plus commission); a
+    # counter whose terms are known and take less is told to review its contract
+    take_target_per_m2: float | None = Field(default=None, gt=0)
 
 
 class Floor(Frozen):
@@ -69,7 +72,9 @@ class Zone(Frozen):
 
 
 class Counter(Frozen):
-    """A concession or brand counter (专柜) occupying one zone."""
+    """A concession or brand counter (专柜) occupying one zone, and optionally its terms with
+    the store: a fixed rent per m² per month and/or a commission (the store's share of the
+    counter's sales, 0.25 = 25 %)."""
 
     code: str
     name: str
@@ -77,6 +82,15 @@ class Counter(Frozen):
     category: str
     zone: str
     area_m2: float = Field(gt=0)
+    rent_per_m2: float | None = Field(default=None, ge=0, description="per m² per month")
+    commission_rate: float | None = Field(default=None, description="0.25 = 25 % of sales")
+
+    @field_validator("commission_rate")
+    @classmethod
+    def _a_share(cls, v: float | None) -> float | None:
+        if v is not None and not 0 < v < 1:
+            raise ValueError(f"{v:g} is not a share of the sales: write 25 % as 0.25")
+        return v
 
 
 class Antenna(Frozen):

@@ -59,3 +59,35 @@ def test_layout_reference_errors(tmp_path: Path) -> None:
         load_layout(path)
     with pytest.raises(ConfigError, match="cannot read"):
         load_layout(tmp_path / "missing.yaml")
+
+
+def test_the_demo_layout_gives_counter_terms_and_a_take_target() -> None:
+    layout = load_layout("firmware_sim/stores/demo.yaml")
+    assert layout.store.take_target_per_m2 == 900
+    terms = {c.code: (c.rent_per_m2, c.commission_rate) for c in layout.counters}
+    assert terms["C06"] == (None, 0.08) and terms["C08"] == (600, None)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "commission_rate: 0.08}",
+            "commission_rate: 8}",
+            r"store.yaml:\d+: counters\[5\].commission_rate: .*8 is not a share of the sales: "
+            "write 25 % as 0.25",
+        ),
+        ("rent_per_m2: 600}", "rent_per_m2: -5}", r"counters\[7\].rent_per_m2: .*greater than"),
+        ("take_target_per_m2: 900", "take_target_per_m2: 0", r"store.yaml:7: store.take_target"),
+        ("rent_per_m2: 600}", "rent: 600}", r"counters\[7\].rent: Extra inputs"),
+    ],
+)
+def test_counter_terms_errors_name_the_line_and_key(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    text = Path("firmware_sim/stores/demo.yaml").read_text()
+    assert old in text
+    path = tmp_path / "store.yaml"
+    path.write_text(text.replace(old, new))
+    with pytest.raises(ConfigError, match=message):
+        load_layout(path)

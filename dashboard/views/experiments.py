@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,9 +9,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import context, fmt
+from dashboard import charts, context
 from dashboard.api import ApiError
 from dashboard.context import Selection
+from dashboard.effects import LABELS, change, value
+from dashboard.effects import interval as _interval
+from storeflow.api.calendar import EventIn, StoreEvent
 
 METHOD = (
     "Difference-in-differences: the change of the treated counters minus the change of the "
@@ -25,43 +27,6 @@ METHOD = (
     "today is left out until it is over. Without counters, a layout change is judged for the "
     "whole store on the same weekdays before and after."
 )
-LABELS = {
-    "traffic": "Traffic (visitor trips)",
-    "dwell": "Median dwell (s)",
-    "conversion": "Conversion",
-    "sales": "Sales",
-}
-
-
-def _interval(e: dict[str, Any]) -> str:
-    lo, hi = e["ci_low"], e["ci_high"]
-    if e["metric"] in ("traffic", "sales"):  # compared on a log scale: a relative change
-        return f"{math.expm1(lo):+.0%} … {math.expm1(hi):+.0%}"
-    if e["metric"] == "conversion":
-        return f"{lo * 100:+.1f} … {hi * 100:+.1f} points"
-    return f"{lo:+.0f} … {hi:+.0f} s"
-
-
-def _value(metric: str, v: float | None) -> str:
-    if v is None:
-        return "–"
-    if metric == "conversion":
-        return f"{v:.1%}"
-    if metric == "dwell":
-        return f"{v:.0f} s"
-    return fmt.money(v) if metric == "sales" else f"{v:,.1f}"
-
-
-def change(e: dict[str, Any]) -> str:
-    """The estimate in words that say what kind of change it is (relative, points, seconds)."""
-    rel = f"{e['relative']:+.0%} relative" if e["relative"] is not None else None
-    if e["metric"] == "conversion":
-        points = f"{e['estimate'] * 100:+.1f} points"
-        return f"{points} ({rel})" if rel else points
-    if e["metric"] == "dwell":
-        seconds = f"{e['estimate']:+.0f} s"
-        return f"{seconds} ({rel})" if rel else seconds
-    return rel or "–"
 
 
 def effects_table(effects: list[dict[str, Any]]) -> pd.DataFrame:
@@ -69,10 +34,10 @@ def effects_table(effects: list[dict[str, Any]]) -> pd.DataFrame:
         [
             {
                 "metric": LABELS.get(e["metric"], e["metric"]),
-                "treated before": _value(e["metric"], e["treated_before"]),
-                "treated after": _value(e["metric"], e["treated_after"]),
-                "control before": _value(e["metric"], e["control_before"]),
-                "control after": _value(e["metric"], e["control_after"]),
+                "treated before": value(e["metric"], e["treated_before"]),
+                "treated after": value(e["metric"], e["treated_after"]),
+                "control before": value(e["metric"], e["control_before"]),
+                "control after": value(e["metric"], e["control_after"]),
                 "change": change(e),
                 "95 % interval": _interval(e),
                 "distinguishable": "yes" if e["distinguishable"] else "no (within noise)",
@@ -135,7 +100,17 @@ def by_unit(effects: list[dict[str, Any]]) -> list[tuple[str | None, list[dict[s
     return list(groups.items())
 
 
-def _show(result: dict[str, Any], name: str, key: str) -> None:
+def on_chart(events: list[StoreEvent], daily: pd.DataFrame) -> list[StoreEvent]:
+    """The calendar's events within the days a series chart shows."""
+    if daily.empty:
+        return []
+    first, last = daily["day"].min().date(), daily["day"].max().date()
+    return [e for e in events if e.last_day >= first and e.first_day <= last]
+
+
+def _show(
+    result: dict[str, Any], name: str, key: str, events: list[StoreEvent] | None = None
+) -> None:
     warnings = "; ".join(result.get("warnings", []))
     if warnings:
         st.warning(warnings[0].upper() + warnings[1:] + ".")
@@ -157,12 +132,13 @@ def _show(result: dict[str, Any], name: str, key: str) -> None:
         "Chart", list(LABELS), format_func=LABELS.__getitem__, horizontal=True, key=f"{key}-m"
     )
     spans = [result["during"]] + ([result["after"]] if result.get("after") else [])
-    st.plotly_chart(
-        series_figure(daily, result["treated"], result["control"], metric, spans), width="stretch"
-    )
+    fig = series_figure(daily, result["treated"], result["control"], metric, spans)
+    marked = on_chart(events or [], daily)
+    st.plotly_chart(charts.add_calendar(fig, marked, daily=True), width="stretch")
     st.caption(
         f"Treated: {', '.join(result['treated'])}. Control: {', '.join(result['control']) or '–'}."
         " Shaded: the promotion (orange) and the days after (green), or the new layout."
+        + (f" {charts.CALENDAR_NOTE}" if marked else "")
     )
     context.download(daily, f"{name}-daily", key=f"{key}-d")
 
@@ -174,6 +150,39 @@ def _day(text: str | None, default: date) -> date:
         return default
 
 
+def _span(e: StoreEvent) -> str:
+    if e.last_day > e.first_day:
+        return f"{e.first_day:%d %b} – {e.last_day:%d %b %Y}"
+    return f"{e.first_day:%d %b %Y}"
+
+
+def on_record(events: list[StoreEvent], kind: str) -> str | None:
+    """The recorded events of a kind, in words, for the caption above the question."""
+    got = [e for e in events if e.kind == kind and e.source == "recorded"]
+    if not got:
+        return None
+    return "; ".join(
+        f"{e.title} ({', '.join(e.counters) or 'whole store'}, {_span(e)})" for e in got
+    )
+
+
+def record_form(sel: Selection, event: EventIn, key: str) -> None:
+    """Put the question just asked in the store's calendar, so the charts mark it."""
+    with st.expander("Record this in the store's calendar"):
+        title = st.text_input("Title", value=event.title, key=f"{key}-title", max_chars=200)
+        if st.button("Record", key=f"{key}-record"):
+            try:
+                saved = context.client().add_event(
+                    sel.store.id, event.model_copy(update={"title": title.strip() or event.title})
+                )
+            except ApiError as exc:
+                context.problem(exc)
+                return
+            context.calendar.clear()
+            context.digest.clear()
+            st.success(f"Recorded: {saved.title} ({_span(saved)}). The charts now mark it.")
+
+
 def render(sel: Selection) -> None:
     st.title("Experiments")
     st.caption(METHOD)
@@ -183,6 +192,7 @@ def render(sel: Selection) -> None:
     except ApiError as exc:
         context.problem(exc)
         return
+    events = context.events(sel.store.id, None)
     codes = [c.code for c in layout.counters]
     names = {c.code: f"{c.code} {c.name}" for c in layout.counters}
 
@@ -202,16 +212,25 @@ def render(sel: Selection) -> None:
     )
     default_day = sel.last - timedelta(days=max(7, (sel.last - sel.first).days // 2))
     linked = [c for c in q.get_all("counter") if c in codes]
+    promotions = [e for e in events if e.kind == "promotion" and e.counters]
+    moves = [e for e in events if e.kind == "layout_change"]
     if kind == "Promotion":
+        recorded = on_record(events, "promotion")
+        if recorded:
+            st.caption(f"Promotions on record: {recorded}.")
+        latest = promotions[-1] if promotions and not q.get("first") else None
         a, b, c = st.columns(3)
         treated = a.multiselect(
-            "Promoted counters", codes, default=linked or codes[-3:-2], format_func=label, key="p-c"
+            "Promoted counters",
+            codes,
+            default=linked or (latest.counters if latest else codes[-3:-2]),
+            format_func=label,
+            key="p-c",
         )
-        first_default = _day(q.get("first"), default_day)
+        first_default = latest.first_day if latest else _day(q.get("first"), default_day)
+        last_default = latest.last_day if latest else first_default + timedelta(days=6)
         first: date = b.date_input("First day", value=first_default, key="p-first")
-        last: date = c.date_input(
-            "Last day", value=_day(q.get("last"), first_default + timedelta(days=6)), key="p-last"
-        )
+        last: date = c.date_input("Last day", value=_day(q.get("last"), last_default), key="p-last")
         control = st.multiselect(
             "Control counters (default: all others)",
             [x for x in codes if x not in treated],
@@ -229,10 +248,20 @@ def render(sel: Selection) -> None:
         if control:
             params["control"] = control
         path, name = "experiments/promotion", f"promotion-{'-'.join(treated)}"
+        event = EventIn(
+            kind="promotion",
+            title=f"Promotion of {', '.join(treated)}",
+            first_day=first,
+            last_day=last,
+            counters=treated,
+        )
     else:
-        known = [date.fromisoformat(c["day"]) for c in changes]
+        known = sorted(
+            {date.fromisoformat(c["day"]) for c in changes} | {e.first_day for e in moves}
+        )
         if known:
             st.caption("Layout changes on record: " + ", ".join(f"{d:%d %b %Y}" for d in known))
+        latest_move = moves[-1] if moves and not q.get("day") else None
         a, b = st.columns(2)
         day: date = a.date_input(
             "First day of the new layout",
@@ -242,7 +271,7 @@ def render(sel: Selection) -> None:
         moved = b.multiselect(
             "Moved counters (empty: the whole store)",
             codes,
-            default=linked,
+            default=linked or (latest_move.counters if latest_move else []),
             format_func=label,
             key="l-c",
         )
@@ -260,10 +289,24 @@ def render(sel: Selection) -> None:
         if moved and control:
             params["control"] = control
         path, name = "experiments/layout-change", f"layout-change-{day.isoformat()}"
+        event = EventIn(
+            kind="layout_change",
+            title=f"{' and '.join(moved)} moved" if moved else "Layout change",
+            first_day=day,
+            counters=moved,
+        )
     try:
         with st.spinner("Estimating ..."):
             result = context.analytics(sel.store.id, path, None, **params)
     except ApiError as exc:
         context.problem(exc)
         return
-    _show(result, name, key="exp-" + kind[0])
+    _show(result, name, key="exp-" + kind[0], events=events)
+    recorded_already = any(
+        e.kind == event.kind
+        and e.first_day == event.first_day
+        and sorted(e.counters) == sorted(event.counters)
+        for e in events
+    )
+    if not recorded_already:
+        record_form(sel, event, key="exp-" + kind[0])

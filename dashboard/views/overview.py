@@ -4,6 +4,7 @@ and the weekday x hour patterns of traffic and conversion."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -13,11 +14,20 @@ import streamlit as st
 from dashboard import charts, context, fmt
 from dashboard.api import ApiError
 from dashboard.context import Selection
-from storeflow.api.analytics import Kpis, Summary
+from dashboard.digest import Digest, Item
+from storeflow.api.analytics import Kpis, Staffing, Summary
 
 Render = Callable[[Selection], None]
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 CONVERSION_DEFINITION = "Conversion = trips with a sale linked to them ÷ trips (entries)."
+UPT_DEFINITION = (
+    "Units per transaction = units sold (the quantities on the sales' lines, net of returns) "
+    "÷ sales (transactions) in the period."
+)
+STAFF_DEFINITION = (
+    "Shoppers per staff member = shoppers in the store (mean over the hour) ÷ staff badges seen "
+    "in a zone in that hour; over the period, summed over the hours with both."
+)
 OCCUPANCY_DEFINITION = (
     "Occupancy = shoppers in the store: per hour, the trip time spent inside that hour ÷ 1 h."
 )
@@ -27,7 +37,7 @@ def _delta(now: float | None, before: float | None) -> str | None:
     return fmt.relative_change(now, before)
 
 
-def kpi_row(cur: Summary, prev: Kpis | None) -> None:
+def kpi_row(cur: Summary, prev: Kpis | None, staffing: Staffing | None = None) -> None:
     """The period's headline figures; changes only against a like-for-like previous period."""
     if cur.not_comparable is not None:
         prev = None
@@ -78,6 +88,17 @@ def kpi_row(cur: Summary, prev: Kpis | None) -> None:
         fmt.money(atv(cur)),
         _delta(atv(cur), atv(prev)),
         help="Average transaction value = net sales ÷ sales (transactions) in the period.",
+    )
+    c[7].metric(
+        "Units per sale (UPT)",
+        fmt.number(cur.units_per_sale, decimals=2),
+        _delta(cur.units_per_sale, p("units_per_sale")),
+        help=UPT_DEFINITION,
+    )
+    c[8].metric(
+        "Shoppers per staff member",
+        fmt.number(staffing.shoppers_per_staff if staffing else None, decimals=1),
+        help=STAFF_DEFINITION,
     )
 
 
@@ -146,58 +167,87 @@ def heatmap_figure(
     return fig
 
 
-def attention(sel: Selection) -> None:
-    """What needs a decision in this period: counters to act on, overdue key members, sales
-    far above the usual one. Each line links to the page with the detail."""
-    try:
-        counters = context.counters(sel.store.id, sel.period)
-        outliers: dict[str, Any] = context.analytics(sel.store.id, "sales/outliers", sel.period)
-        alerts = context.analytics(sel.store.id, "members/lapse", sel.period, limit=500)
-    except ApiError as exc:
-        st.warning(f"The alerts could not be loaded: {exc}")
-        return
+def attention_markdown(items: list[Item], *, first: date, last: date) -> str:
+    """The digest's lines as a list, each with a link to its page on the same days."""
+    period = f"from={first.isoformat()}&to={last.isoformat()}"
     lines = []
-    act = counters[~counters["verdict"].isin(["keep", "no data"])] if not counters.empty else None
-    if act is not None and not act.empty:
-        lines.append(
-            "**Counters:** "
-            + "; ".join(
-                f"{name} — {verdict} (#{rank} by sales per m²)"
-                for name, verdict, rank in act[["name", "verdict", "rank"]].itertuples(index=False)
-            )
+    for item in items:
+        text = f"- **{item.topic}:** {item.text}"
+        if item.page is not None:
+            sep = "&" if "?" in item.page else "?"
+            text += f" [details]({item.page}{sep}{period})"
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def attention(sel: Selection, digest: Digest) -> None:
+    """What needs a decision: the store's device alerts, counters to act on, overdue members,
+    sales far above the usual one, what the period's promotions and layout changes did. Each
+    line links to the page with the detail."""
+    st.subheader("Needs attention")
+    if not digest.items:
+        st.success(
+            "Nothing needs attention in this period: every counter is kept, no member is "
+            "overdue, no sale stands out and the store's devices report no problem."
         )
-    key = [a for a in alerts if "call" in a["action"]]
-    if key:
-        lines.append(
-            f"**Members:** {len(key):,} core or VIP members are overdue against their own "
-            f"purchase rhythm (of {len(alerts):,} overdue in all) — see Members."
-        )
+    else:
+        st.markdown(attention_markdown(digest.items, first=sel.first, last=sel.last))
+    try:
+        outliers: dict[str, Any] = context.analytics(sel.store.id, "sales/outliers", sel.period)
+    except ApiError:
+        return  # the digest has said so
     if outliers["outliers"]:
-        share = outliers["outlier_sales"] / outliers["sales"] if outliers["sales"] else 0.0
-        lines.append(
-            f"**Sales:** {len(outliers['outliers'])} unusually large sales (above "
-            f"{fmt.money(outliers['threshold'])}, the usual sale is "
-            f"{fmt.money(outliers['median_sale'])}) make {share:.0%} of the period's sales."
+        with st.expander("Unusually large sales"):
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "when": [fmt.moment(o["at"]) for o in outliers["outliers"]],
+                        "net total": [fmt.money(o["net_total"]) for o in outliers["outliers"]],
+                        "x usual sale": [f"{o['times_median']:.0f}x" for o in outliers["outliers"]],
+                        "shopper": [o["segment"] for o in outliers["outliers"]],
+                    }
+                ),
+                width="stretch",
+                hide_index=True,
+            )
+
+
+def staffing_figure(staffing: Staffing) -> go.Figure:
+    """Shoppers per staff member per hour; hours with shoppers and no staff seen as markers."""
+    hours = pd.DataFrame([h.model_dump() for h in staffing.hours])
+    fig = go.Figure()
+    if not hours.empty:
+        hours["hour_start"] = pd.to_datetime(hours["hour_start"])
+        # hours without shoppers or staff (the store closed) are gaps, not a line across them
+        ratio = hours.set_index("hour_start")["shoppers_per_staff"].astype("float64")
+        ratio = ratio.reindex(
+            pd.date_range(ratio.index.min(), ratio.index.max(), freq="h"), fill_value=None
         )
-    if lines:
-        st.subheader("Needs attention")
-        st.markdown("\n".join(f"- {line}" for line in lines))
-        if outliers["outliers"]:
-            with st.expander("Unusually large sales"):
-                st.dataframe(
-                    pd.DataFrame(
-                        {
-                            "when": [fmt.moment(o["at"]) for o in outliers["outliers"]],
-                            "net total": [fmt.money(o["net_total"]) for o in outliers["outliers"]],
-                            "x usual sale": [
-                                f"{o['times_median']:.0f}x" for o in outliers["outliers"]
-                            ],
-                            "shopper": [o["segment"] for o in outliers["outliers"]],
-                        }
-                    ),
-                    width="stretch",
-                    hide_index=True,
-                )
+        fig.add_scatter(
+            x=ratio.index,
+            y=ratio.to_numpy(),
+            mode="lines",
+            name="shoppers per staff member",
+            connectgaps=False,
+        )
+        alone = hours[(hours["staff"] == 0) & (hours["shoppers"] > 0)]
+        if not alone.empty:
+            fig.add_scatter(
+                x=alone["hour_start"],
+                y=[0] * len(alone),
+                mode="markers",
+                marker={"color": "#d62728", "symbol": "x"},
+                name="no staff seen",
+            )
+    fig.update_layout(
+        title="Shoppers per staff member (per hour)",
+        height=300,
+        margin={"t": 50},
+        yaxis_title="Shoppers per staff",
+        plot_bgcolor="white",
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
 
 
 def render(sel: Selection) -> None:
@@ -220,7 +270,9 @@ def render(sel: Selection) -> None:
     except ApiError as exc:
         context.problem(exc)
         return
-    kpi_row(cur, cur.previous)
+    digest = context.digest(sel.store, sel.first, sel.last, sel.compare, sel.period)
+    attention(sel, digest)
+    kpi_row(cur, cur.previous, digest.staffing)
     if cur.not_comparable is None:
         st.caption(
             f"Changes are relative (conversion: in percentage points) against "
@@ -230,16 +282,24 @@ def render(sel: Selection) -> None:
         )
     else:
         st.caption(f"No change shown: {cur.not_comparable}.")
-    attention(sel)
     if foot.empty:
         st.info("No trips in this period.")
         return
     foot["bucket_start"] = pd.to_datetime(foot["bucket_start"])
-    st.plotly_chart(footfall_figure(foot, sel.bucket), width="stretch")
-    st.caption(charts.FOOTFALL_DEFINITION)
+    events = digest.events
+    st.plotly_chart(
+        charts.add_calendar(footfall_figure(foot, sel.bucket), events, daily=sel.bucket != "hour"),
+        width="stretch",
+    )
+    st.caption(charts.FOOTFALL_DEFINITION + (f" {charts.CALENDAR_NOTE}" if events else ""))
     occ["hour_start"] = pd.to_datetime(occ["hour_start"])
-    st.plotly_chart(occupancy_figure(occ), width="stretch")
+    st.plotly_chart(charts.add_calendar(occupancy_figure(occ), events), width="stretch")
     st.caption(OCCUPANCY_DEFINITION)
+    if digest.staffing is not None and digest.staffing.hours:
+        st.plotly_chart(
+            charts.add_calendar(staffing_figure(digest.staffing), events), width="stretch"
+        )
+        st.caption(STAFF_DEFINITION + " Staff badges are tags of kind staff.")
     left, right = st.columns(2)
     heat["conversion_pct"] = heat["conversion"].astype("float64") * 100
     hours = heatmap_hours(heat)

@@ -62,11 +62,11 @@ async def entries(conn: AsyncConnection[Any], sel: Selection) -> int:
 
 
 async def kpis(conn: AsyncConnection[Any], sel: Selection) -> Kpis:
-    (e, b, sales, tx, dur), *_ = await rows(
+    (e, b, sales, tx, dur, units), *_ = await rows(
         conn,
         "SELECT coalesce(sum(entries), 0), coalesce(sum(buying_trips), 0), "
-        "coalesce(sum(sales), 0), coalesce(sum(transactions), 0), coalesce(sum(duration_s), 0) "
-        f"FROM fact_hour WHERE {_WHERE}",
+        "coalesce(sum(sales), 0), coalesce(sum(transactions), 0), coalesce(sum(duration_s), 0), "
+        f"coalesce(sum(units), 0) FROM fact_hour WHERE {_WHERE}",
         sel,
     )
     hists = await histograms(conn, "fact_zone_dwell", "zone", sel, floor_sql="{col} = {col}")
@@ -94,6 +94,9 @@ async def kpis(conn: AsyncConnection[Any], sel: Selection) -> Kpis:
         sales_per_trip=float(sales) / e if e else None,
         mean_trip_s=float(dur) / e if e else None,
         median_dwell_s=histogram.percentile(all_bins, 0.5),
+        units=float(units),
+        average_sale=float(sales) / tx if tx else None,
+        units_per_sale=float(units) / tx if tx else None,
     )
 
 

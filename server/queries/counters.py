@@ -4,7 +4,9 @@ Definitions (docs/metrics.md): a counter's *visitors* are the trips that dwelt i
 ``min_dwell_s`` (default ``VISITOR_MIN_DWELL_S``); *exposure rate* = visitor trips / store
 trips; *conversion* = visitor trips that bought at the counter / visitor trips (identity from
 the member card or the cart tag that links a sale to its trip); *sales per visitor* = counter
-sales / visitors; *sales per m²* = counter sales / counter area.
+sales / visitors; *sales per m²* = counter sales / counter area; *ATV* and *UPT* = the counter's
+sales and units / its transactions; the store's *take per m²* a month from the counter's terms
+(rent, commission) in the layout, over the days from the first to the last with data.
 """
 
 from __future__ import annotations
@@ -92,6 +94,45 @@ async def _from_facts(conn: AsyncConnection[Any], sel: Selection) -> list[tuple[
     return [(*r, histogram.percentile(hists.get(r[0], {}), 0.5)) for r in got]
 
 
+async def _sales(conn: AsyncConnection[Any], sel: Selection) -> dict[str, tuple[int, float]]:
+    """Per counter: transactions and units (net of returns) from the daily facts."""
+    got = await rows(
+        conn,
+        "SELECT counter, coalesce(sum(transactions), 0), coalesce(sum(units), 0) "
+        "FROM fact_counter WHERE store_id = %(s)s AND day BETWEEN %(d0)s AND %(d1)s "
+        "AND (%(segs)s::text[] IS NULL OR segment = ANY(%(segs)s)) GROUP BY counter",
+        sel,
+    )
+    return {str(c): (int(tx), float(u)) for c, tx, u in got}
+
+
+async def _terms(
+    conn: AsyncConnection[Any], sel: Selection
+) -> tuple[dict[str, tuple[float | None, float | None]], float | None]:
+    """Per counter its rent per m² a month and commission rate; the store's take target."""
+    got = await rows(
+        conn,
+        "SELECT code, rent_per_m2, commission_rate FROM counter WHERE store_id = %(s)s",
+        sel,
+    )
+    (target,), *_ = await rows(
+        conn, "SELECT max(take_target_per_m2) FROM store WHERE id = %(s)s", sel
+    )
+    return {str(c): (r, k) for c, r, k in got}, target
+
+
+async def trading_days(conn: AsyncConnection[Any], sel: Selection) -> int:
+    """Days from the selection's first to its last day with data (at least 1): what monthly
+    figures are prorated by (a history that starts inside the selection is not a loss)."""
+    (first, last), *_ = await rows(
+        conn,
+        "SELECT min(day), max(day) FROM fact_hour WHERE store_id = %(s)s "
+        "AND day BETWEEN %(d0)s AND %(d1)s AND entries > 0",
+        sel,
+    )
+    return (last - first).days + 1 if first is not None else sel.days
+
+
 async def counter_figures(
     conn: AsyncConnection[Any], sel: Selection, *, min_dwell_s: float = VISITOR_MIN_DWELL_S
 ) -> list[CounterFigures]:
@@ -119,25 +160,30 @@ async def counter_figures(
         )
     if not base:
         return []
-    ranked = sorted(base, key=lambda b: b[7] / b[3], reverse=True)
-    rank = {b[0]: i + 1 for i, b in enumerate(ranked)}
-    judged = judge(
-        [
-            Economics(
-                code=code,
-                visitors=visitors,
-                conversion=conv,
-                sales=sales,
-                sales_per_m2=sales / area,
-                basket_value=sales / buyers if buyers else None,
-            )
-            for code, _, _, area, visitors, buyers, conv, sales, _ in base
-        ]
-    )
+    terms, target = await _terms(conn, sel)
+    sold = await _sales(conn, sel)
+    days = await trading_days(conn, sel)
+    economics = {
+        code: Economics(
+            code=code,
+            visitors=visitors,
+            conversion=conv,
+            sales=sales,
+            sales_per_m2=sales / area,
+            basket_value=sales / buyers if buyers else None,
+            rent_per_m2=terms.get(code, (None, None))[0],
+            commission_rate=terms.get(code, (None, None))[1],
+            days=days,
+        )
+        for code, _, _, area, visitors, buyers, conv, sales, _ in base
+    }
+    judged = judge(list(economics.values()), take_target_per_m2=target)
     out = []
     for code, name, category, area, visitors, buyers, conv, sales, med in base:
         exposure = visitors / store_trips if store_trips else 0.0
         j = judged[code]
+        e = economics[code]
+        tx, units = sold.get(code, (0, 0.0))
         out.append(
             CounterFigures(
                 code=code,
@@ -151,7 +197,7 @@ async def counter_figures(
                 sales_per_visitor=sales / visitors if visitors else 0.0,
                 sales_per_m2=sales / area,
                 median_dwell_s=med,
-                rank=rank[code],
+                rank=j.rank,
                 quadrant=j.quadrant,
                 recommendation=recommend(
                     j.verdict, j.reason, visitors=visitors, exposure=exposure, conversion=conv
@@ -159,6 +205,14 @@ async def counter_figures(
                 buyers=buyers,
                 basket_value=sales / buyers if buyers else None,
                 verdict=j.verdict,
+                transactions=tx,
+                units=units,
+                average_sale=sales / tx if tx else None,
+                units_per_sale=units / tx if tx else None,
+                rent_per_m2=e.rent_per_m2,
+                commission_rate=e.commission_rate,
+                take_per_m2=e.take_per_m2,
+                take_target_per_m2=target,
             )
         )
     return sorted(out, key=lambda c: c.rank)

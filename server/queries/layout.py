@@ -14,9 +14,10 @@ async def import_layout(conn: AsyncConnection[Any], layout: StoreLayout) -> None
     """Replace the store's layout (zones, counters, readers, adjacency, antenna map) at once."""
     sid = layout.store.id
     await conn.execute(
-        "INSERT INTO store (id, name, timezone) VALUES (%s, %s, %s) ON CONFLICT (id) DO UPDATE "
-        "SET name = EXCLUDED.name, timezone = EXCLUDED.timezone",
-        (sid, layout.store.name, layout.store.timezone),
+        "INSERT INTO store (id, name, timezone, take_target_per_m2) VALUES (%s, %s, %s, %s) "
+        "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, timezone = EXCLUDED.timezone, "
+        "take_target_per_m2 = EXCLUDED.take_target_per_m2",
+        (sid, layout.store.name, layout.store.timezone, layout.store.take_target_per_m2),
     )
     for table in ("antenna_zone", "reader", "counter", "zone_adjacency", "zone", "floor"):
         await conn.execute(f"DELETE FROM {table} WHERE store_id = %s", (sid,))
@@ -38,10 +39,20 @@ async def import_layout(conn: AsyncConnection[Any], layout: StoreLayout) -> None
             [(sid, z.code, other) for z in layout.zones for other in z.adjacent],
         )
         await cur.executemany(
-            "INSERT INTO counter (store_id, code, name, brand, category, zone_code, area_m2) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            "INSERT INTO counter (store_id, code, name, brand, category, zone_code, area_m2, "
+            "rent_per_m2, commission_rate) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
-                (sid, c.code, c.name, c.brand, c.category, c.zone, c.area_m2)
+                (
+                    sid,
+                    c.code,
+                    c.name,
+                    c.brand,
+                    c.category,
+                    c.zone,
+                    c.area_m2,
+                    c.rent_per_m2,
+                    c.commission_rate,
+                )
                 for c in layout.counters
             ],
         )
@@ -66,7 +77,9 @@ async def list_stores(conn: AsyncConnection[Any]) -> list[dict[str, str]]:
 
 
 async def load_layout(conn: AsyncConnection[Any], store_id: str) -> StoreLayout | None:
-    cur = await conn.execute("SELECT id, name, timezone FROM store WHERE id = %s", (store_id,))
+    cur = await conn.execute(
+        "SELECT id, name, timezone, take_target_per_m2 FROM store WHERE id = %s", (store_id,)
+    )
     store = await cur.fetchone()
     if store is None:
         return None
@@ -90,7 +103,8 @@ async def load_layout(conn: AsyncConnection[Any], store_id: str) -> StoreLayout 
     ).fetchall()
     counters = await (
         await conn.execute(
-            "SELECT code, name, brand, category, zone_code, area_m2 FROM counter "
+            "SELECT code, name, brand, category, zone_code, area_m2, rent_per_m2, "
+            "commission_rate FROM counter "
             "WHERE store_id = %s ORDER BY code",
             (store_id,),
         )
@@ -111,7 +125,12 @@ async def load_layout(conn: AsyncConnection[Any], store_id: str) -> StoreLayout 
     for a, b in adj:
         neighbours.setdefault(a, []).append(b)
     doc: dict[str, Any] = {
-        "store": {"id": store[0], "name": store[1], "timezone": store[2]},
+        "store": {
+            "id": store[0],
+            "name": store[1],
+            "timezone": store[2],
+            "take_target_per_m2": store[3],
+        },
         "floors": [{"id": f[0], "name": f[1], "width_m": f[2], "height_m": f[3]} for f in floors],
         "zones": [
             {
@@ -132,6 +151,8 @@ async def load_layout(conn: AsyncConnection[Any], store_id: str) -> StoreLayout 
                 "category": c[3],
                 "zone": c[4],
                 "area_m2": c[5],
+                "rent_per_m2": c[6],
+                "commission_rate": c[7],
             }
             for c in counters
         ],

@@ -25,6 +25,9 @@ class Kpis(ApiModel):
     sales_per_trip: float | None
     mean_trip_s: float | None
     median_dwell_s: float | None
+    units: float = 0.0  # the quantities of the sales' lines, net of returns
+    average_sale: float | None = None  # ATV: sales / transactions
+    units_per_sale: float | None = None  # UPT: units / transactions
 
 
 class Summary(Kpis):
@@ -109,6 +112,15 @@ class CounterFigures(ApiModel):
     buyers: int = 0  # visitor trips that bought at the counter
     basket_value: float | None = None  # sales / buyers
     verdict: str = "no data"  # keep, improve placement, review ..., replace, no data
+    transactions: int = 0  # sales with a line at the counter (net of returns above zero)
+    units: float = 0.0  # the quantities of those lines, net of returns
+    average_sale: float | None = None  # ATV: sales / transactions
+    units_per_sale: float | None = None  # UPT: units / transactions
+    # the counter's terms from the layout, and the store's take per m² per month from them
+    rent_per_m2: float | None = None  # per month
+    commission_rate: float | None = None
+    take_per_m2: float | None = None
+    take_target_per_m2: float | None = None  # the store's target
 
 
 class OutlierSale(ApiModel):
@@ -128,3 +140,19 @@ class SalesOutliers(ApiModel):
     threshold: float | None  # sales above this are flagged
     outlier_sales: float  # the flagged sales' net total
     outliers: list[OutlierSale]
+
+
+class StaffHour(ApiModel):
+    hour_start: datetime
+    shoppers: float  # mean shoppers in the store over the hour (occupancy)
+    staff: int  # distinct staff badges seen in a zone during the hour
+    shoppers_per_staff: float | None  # None: no staff badge seen in that hour
+
+
+class Staffing(ApiModel):
+    """Shoppers per staff member, per hour and over the period (docs/metrics.md)."""
+
+    shoppers_per_staff: float | None  # Σ shoppers ÷ Σ staff, hours with both
+    busiest: StaffHour | None  # the hour with the most shoppers per staff member
+    hours_without_staff: int  # hours with shoppers in the store and no staff badge seen
+    hours: list[StaffHour]

@@ -120,3 +120,62 @@ def test_a_planner_reads_verdicts_that_hold(planner_url: str, browser_page: obje
     text = _open(page, f"{planner_url}/", "verdict-overview")
     assert "relative" in text and "points" in text  # changes say what kind they are
     assert "Needs attention" in text
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_planner_opens_on_alerts_verdicts_and_the_calendar(
+    planted: Store, browser_page: object, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The promotion and the layout change recorded in the store's calendar are marked on the
+    charts and judged on the overview, which opens on what needs attention; the counters show
+    their terms and the store's take; UPT and shoppers per staff member are on the overview."""
+    import httpx
+    from playwright.sync_api import Page
+
+    page = browser_page
+    assert isinstance(page, Page)
+    auth = {"Authorization": f"Bearer {planted.token}"}
+    for event in (
+        {
+            "kind": "promotion",
+            "title": "Aurum watch week",
+            "first_day": PROMO[0].isoformat(),
+            "last_day": PROMO[1].isoformat(),
+            "counters": ["C06"],
+        },
+        {
+            "kind": "layout_change",
+            "title": "C03 and C07 trade places",
+            "first_day": CHANGE_DAY.isoformat(),
+            "counters": ["C03", "C07"],
+        },
+    ):
+        r = httpx.post(f"{planted.url}/api/v1/stores/demo/calendar", json=event, headers=auth)
+        assert r.status_code == 201, r.text
+    log = tmp_path_factory.mktemp("streamlit") / "calendar.log"
+    # a dashboard of its own: the module's one may hold the calendar from before, for 30 s
+    with streamlit_app(api_url=planted.url, token=planted.token, log=log) as url:
+        first, last = PROMO[0] - timedelta(days=14), PROMO[1] + timedelta(days=7)
+        text = _open(page, f"{url}/?from={first}&to={last}", "calendar-overview")
+        assert text.index("Needs attention") < text.index("Entries (trips)")  # opens on it
+        calendar = next(line for line in text.splitlines() if line.startswith("Calendar:"))
+        assert "Aurum watch week (promotion of C06" in calendar, calendar
+        assert "traffic +" in calendar and "distinguishable from noise" in calendar, calendar
+        assert "Aurum Watches (C06) — Review the contract: ranks #" in text
+        assert "Units per sale (UPT)" in text and "Shoppers per staff member" in text
+        # the promotion is drawn on the footfall, occupancy and staffing charts
+        marks = page.locator(".js-plotly-plot .annotation-text", has_text="Aurum watch week")
+        assert marks.count() == 3
+
+        text = _open(page, f"{url}/counters?from={first}&to={last}", "calendar-counters")
+        assert "Terms from the store layout" in text  # the table's terms and take columns
+        assert "at 8% commission, the store takes" in text
+        assert "under its target of 900" in text
+
+        text = _open(page, f"{url}/experiments?kind=layout", "calendar-layout")
+        assert f"Layout changes on record: {CHANGE_DAY:%d %b %Y}" in text
+        assert "Effect on C03" in text and "Effect on C07" in text  # the recorded counters
+        swap = page.locator(".js-plotly-plot .annotation-text", has_text="C03 and C07 trade")
+        assert swap.count() == 1

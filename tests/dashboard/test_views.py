@@ -9,7 +9,7 @@ import pandas as pd
 
 from dashboard import fmt
 from dashboard.views.experiments import by_unit, change
-from dashboard.views.overview import heatmap_figure, heatmap_hours
+from dashboard.views.overview import heatmap_figure, heatmap_hours, staffing_figure
 from dashboard.views.paths import sankey_links, zone_order
 from orchestration import demo_data
 from storeflow.layout import StoreLayout
@@ -75,3 +75,27 @@ def test_effects_say_their_kind_and_each_moved_counter_stands_alone() -> None:
     assert change(effects[1]) == "+1.2 points (+5% relative)"
     groups = dict(by_unit(effects))
     assert set(groups) == {"C03", "C07"} and len(groups["C03"]) == 2
+
+
+def test_shoppers_per_staff_leave_closed_hours_as_gaps_and_mark_hours_without_staff() -> None:
+    from storeflow.api.analytics import StaffHour, Staffing
+
+    def hour(h: int, shoppers: float, staff: int) -> StaffHour:
+        return StaffHour(
+            hour_start=datetime(2026, 11, 2, h, tzinfo=UTC),
+            shoppers=shoppers,
+            staff=staff,
+            shoppers_per_staff=shoppers / staff if staff else None,
+        )
+
+    got = Staffing(
+        shoppers_per_staff=2.0,
+        busiest=None,
+        hours_without_staff=1,
+        hours=[hour(10, 4.0, 2), hour(11, 3.0, 0), hour(14, 6.0, 3)],
+    )
+    fig = staffing_figure(got)
+    line, alone = fig.data
+    assert len(line.x) == 5  # 10:00 to 14:00, hour by hour
+    assert [None if pd.isna(v) else v for v in line.y] == [2.0, None, None, None, 2.0]
+    assert len(alone.x) == 1 and alone.name == "no staff seen"

@@ -84,6 +84,10 @@ def test_layout_round_trips(api: Api) -> None:
     assert c03["polygon"] == [[30, 10], [45, 10], [45, 22], [30, 22]]
     a3 = next(z for z in doc["zones"] if z["code"] == "A3")
     assert a3["adjacent"] == ["A5", "C03", "C04", "CHK"]
+    # the counters' terms and the store's take target come back as the YAML gave them
+    terms = {c["code"]: (c["rent_per_m2"], c["commission_rate"]) for c in doc["counters"]}
+    assert terms["C06"] == (None, 0.08) and terms["C08"] == (600, None)
+    assert doc["store"]["take_target_per_m2"] == 900
 
 
 def test_analytics_on_a_known_dataset(api: Api) -> None:

@@ -18,6 +18,7 @@ from server.api.tables import FormatQ, TableQ, respond
 from server.queries import analytics as q
 from server.queries import counters as qc
 from server.queries import paths as qp
+from server.queries import staffing as qs
 from server.queries.facts import Selection, select
 from server.rollup import ensure_fresh
 from storeflow.api.analytics import (
@@ -28,6 +29,7 @@ from storeflow.api.analytics import (
     HeatCell,
     OccupancyHour,
     SalesOutliers,
+    Staffing,
     Summary,
     ZoneDwell,
     ZoneFootfall,
@@ -121,6 +123,14 @@ async def zone_footfall(
 async def occupancy(conn: ConnDep, sel: SelectionDep, format: FormatQ = "json") -> Any:
     """Per hour: entries and mean occupancy (shoppers in the store)."""
     return respond(await q.occupancy(conn, sel), format, name="occupancy")
+
+
+@router.get("/staffing", response_model=Staffing)
+async def staffing(
+    conn: ConnDep, sel: SelectionDep, format: FormatQ = "json", table: TableQ = None
+) -> Any:
+    """Per hour: mean shoppers in the store, staff badges seen, shoppers per staff member."""
+    return respond(await qs.staffing(conn, sel), format, name="staffing", table=table)
 
 
 @router.get("/heatmap", response_model=list[HeatCell])
