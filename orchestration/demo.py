@@ -238,6 +238,7 @@ def run_demo(args: argparse.Namespace) -> int:
                     "stop": stop,
                     "pos_token": setup.pos_token,
                     "nice": BACKFILL_NICE,
+                    "db_url": db_url,
                 },
                 daemon=True,
             )
