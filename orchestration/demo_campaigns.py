@@ -80,10 +80,11 @@ async def seed_campaigns(
 
 
 def backfill_then_campaigns(*, db_url: str, **backfill: Any) -> None:
-    """The demo's back-fill thread: the simulated history, then the campaign runs on it."""
+    """The demo's back-fill thread: the simulated history (then the past months' class
+    snapshots), then the campaign runs on it."""
     from orchestration.demo_data import backfill as run_backfill
 
-    run_backfill(**backfill)
+    run_backfill(db_url=db_url, **backfill)
     if backfill["stop"].is_set():
         return
     try:

@@ -5,9 +5,12 @@ something to show on a fresh demo.
 Everything goes through the server's own query functions (complaints are recorded, assigned,
 answered and resolved at planted times; resolving makes the rule's follow-up tasks) except the
 class snapshots of the months before the simulated history: the demo's purchases cover only the
-back-filled days, so those months are planted from a simple monthly chain between the classes
-(the runs of the class analysis add the real snapshots from then on). Seeded once per database:
-a complaint recorded by :data:`ACTOR` marks it done.
+back-filled days, so those months are planted from a simple monthly chain between the classes,
+run backwards from each member's real current class (the class analysis run over the store's
+sales), so the current month shows the members' real moves rather than a jump from made-up
+classes. Complaints, follow-ups and referrals are seeded once per database (a complaint recorded
+by :data:`ACTOR` marks it done); the class snapshots once per store, as soon as the store has
+sales (:func:`plant_class_history`: on a fresh demo, after the back-fill).
 """
 
 from __future__ import annotations
@@ -123,14 +126,15 @@ FOLLOWUPS_BY_HAND: tuple[tuple[str, int, int], ...] = (
 
 REFERRED = ("Qian Yu", "Deng Hui", "Feng Lin", "Cao Min", "Peng Jie", "Xie Wen")
 
-# Planted months: the class at a month's end given last month's (rows sum to 1).
-MONTHLY_CHAIN: dict[str, tuple[tuple[str, float], ...]] = {
-    "potential": (("potential", 0.86), ("occasional", 0.14)),
-    "occasional": (("occasional", 0.82), ("loyal", 0.11), ("potential", 0.07)),
-    "loyal": (("loyal", 0.80), ("core", 0.09), ("occasional", 0.11)),
-    "core": (("core", 0.88), ("loyal", 0.12)),
+# Planted months, backwards: the class at the month end before, given this month end's class
+# (rows sum to 1). A member who has never bought (potential) never was anything else; buyers were
+# now and then a stage lower (they have moved up since) and less often a stage higher.
+BACKWARD_CHAIN: dict[str, tuple[tuple[str, float], ...]] = {
+    "potential": (("potential", 1.0),),
+    "occasional": (("occasional", 0.86), ("potential", 0.10), ("loyal", 0.04)),
+    "loyal": (("loyal", 0.80), ("occasional", 0.13), ("core", 0.07)),
+    "core": (("core", 0.85), ("loyal", 0.12), ("occasional", 0.03)),
 }
-START_SHARES = (("potential", 0.45), ("occasional", 0.35), ("loyal", 0.12), ("core", 0.08))
 
 
 def _pick(rng: random.Random, choices: tuple[tuple[str, float], ...]) -> str:
@@ -149,31 +153,34 @@ def month_ends(today: date, months: int) -> list[date]:
 
 
 def planted_classes(
-    members: list[tuple[int, date]], ends: list[date], *, seed: int = SEED
+    members: list[tuple[int, date, str]], ends: list[date], *, seed: int = SEED
 ) -> list[tuple[int, date, str]]:
-    """Each member's class at each month end since they joined: a start drawn from
-    :data:`START_SHARES`, then :data:`MONTHLY_CHAIN` month by month (new members start as
-    potential). Deterministic for a seed."""
+    """Each member's class at each month end since they joined, from ``members`` as (id, joined,
+    current class): the last month end is the current class, and each one before it is drawn
+    from :data:`BACKWARD_CHAIN` given the one after. A class the chain does not know (a member
+    objecting to profiling: ``unprofiled``) stays as it is. Deterministic for a seed; oldest
+    first per member."""
     rng = random.Random(seed)
     out: list[tuple[int, date, str]] = []
-    for member_id, joined in members:
-        cls: str | None = None
-        for end in ends:
+    for member_id, joined, current in members:
+        chain: list[tuple[int, date, str]] = []
+        cls = current
+        for end in reversed(ends):
             if joined > end:
-                continue
-            if cls is None:
-                cls = _pick(rng, START_SHARES) if end == ends[0] else "potential"
-            else:
-                cls = _pick(rng, MONTHLY_CHAIN[cls])
-            out.append((member_id, end, cls))
+                break
+            chain.append((member_id, end, cls))
+            if cls in BACKWARD_CHAIN:
+                cls = _pick(rng, BACKWARD_CHAIN[cls])
+        out.extend(reversed(chain))
     return out
 
 
 async def seed_crm(
     conn: psycopg.AsyncConnection[Any], *, store_id: str, timezone: str, now: datetime
 ) -> bool:
-    """Seed the demo's complaints, follow-ups, referrals and past class snapshots; False (and
-    nothing done) when this database was seeded before."""
+    """Seed the demo's complaints, follow-ups and referrals, and plant past class snapshots if
+    the store has sales (:func:`plant_class_history`); False (and nothing done) when this
+    database was seeded before."""
     seen = await (
         await conn.execute("SELECT 1 FROM complaint WHERE created_by = %s LIMIT 1", (ACTOR,))
     ).fetchone()
@@ -181,21 +188,60 @@ async def seed_crm(
         return False
     rng = random.Random(SEED)
     members = [
-        (int(r[0]), r[1])
+        int(r[0])
         for r in await (
             await conn.execute(
-                "SELECT id, (joined_at AT TIME ZONE %s)::date FROM member "
-                "WHERE member_no LIKE 'D%%' AND merged_into IS NULL ORDER BY id",
-                (timezone,),
+                "SELECT id FROM member WHERE member_no LIKE 'D%%' AND merged_into IS NULL "
+                "ORDER BY id"
             )
         ).fetchall()
     ]
     if not members:
         return False
-    await _complaints(conn, rng, [m for m, _ in members], store_id=store_id, now=now)
-    await _followups_by_hand(conn, rng, [m for m, _ in members], now=now)
+    await _complaints(conn, rng, members, store_id=store_id, now=now)
+    await _followups_by_hand(conn, rng, members, now=now)
     await _referrals(conn)
+    await plant_class_history(conn, store_id=store_id, timezone=timezone, now=now)
+    return True
+
+
+async def plant_class_history(
+    conn: psycopg.AsyncConnection[Any], *, store_id: str, timezone: str, now: datetime
+) -> int:
+    """Plant each member's class at the :data:`SNAPSHOT_MONTHS` month ends before ``now``'s
+    month, ending in their current class: the class analysis as of the end of ``now``'s day
+    (run now unless a current run is there, as the Members page would; it keeps that day's real
+    snapshot too). Returns the snapshots planted: 0 when the store has snapshots from before
+    this month already (planted or real), or no sales yet (everyone would be potential; the
+    demo plants them after the back-fill). Commits."""
+    from server.member_status import ensure_status
+    from server.rollup import day_bounds
+
     today = now.astimezone(ZoneInfo(timezone)).date()
+    older = await (
+        await conn.execute(
+            "SELECT 1 FROM member_stage WHERE store_id = %s AND as_of < %s LIMIT 1",
+            (store_id, today.replace(day=1)),
+        )
+    ).fetchone()
+    sales = await (
+        await conn.execute("SELECT 1 FROM purchase WHERE store_id = %s LIMIT 1", (store_id,))
+    ).fetchone()
+    if older is not None or sales is None:
+        return 0
+    as_of = day_bounds(today, timezone).hi
+    await ensure_status(conn, store_id, as_of, staleness_s=0.0)
+    members = [
+        (int(r[0]), r[1], str(r[2]))
+        for r in await (
+            await conn.execute(
+                "SELECT s.member_id, (m.joined_at AT TIME ZONE %s)::date, s.primary_class "
+                "FROM member_status s JOIN member m ON m.id = s.member_id "
+                "WHERE s.store_id = %s AND s.as_of = %s ORDER BY s.member_id",
+                (timezone, store_id, as_of),
+            )
+        ).fetchall()
+    ]
     rows = planted_classes(members, month_ends(today, SNAPSHOT_MONTHS))
     referrers = {
         int(r[0])
@@ -205,14 +251,23 @@ async def seed_crm(
             )
         ).fetchall()
     }
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO member_stage (store_id, member_id, as_of, member_class, is_referrer) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            [(store_id, m, d, c, m in referrers and c != "potential") for m, d, c in rows],
-        )
-    logger.info("demo customer care seeded: %s class snapshots planted", len(rows))
-    return True
+    await conn.execute(
+        "INSERT INTO member_stage (store_id, member_id, as_of, member_class, is_referrer) "
+        "SELECT %s, * FROM unnest(%s::bigint[], %s::date[], %s::text[], %s::boolean[]) "
+        "ON CONFLICT DO NOTHING",
+        (
+            store_id,
+            [m for m, _, _ in rows],
+            [d for _, d, _ in rows],
+            [c for _, _, c in rows],
+            [m in referrers and c not in ("potential", "unprofiled") for m, _, c in rows],
+        ),
+    )
+    await conn.commit()
+    logger.info(
+        "demo class history: %s snapshots planted, ending in the current classes", len(rows)
+    )
+    return len(rows)
 
 
 async def _complaints(

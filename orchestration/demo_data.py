@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -168,13 +169,30 @@ def server_env(data_dir: Path, *, headless: bool) -> dict[str, str]:
 
 async def seed_customer_care(conn: psycopg.AsyncConnection[Any]) -> None:
     """Complaints, follow-ups, referrals and past months' class snapshots (once per database;
-    orchestration/demo_crm.py)."""
+    orchestration/demo_crm.py). The snapshots wait for the store's first sales."""
     from orchestration import demo_crm
 
-    if await demo_crm.seed_crm(
+    tz, now = layout().store.timezone, datetime.now(UTC)
+    if await demo_crm.seed_crm(conn, store_id=STORE_ID, timezone=tz, now=now):
+        _say("seeded the customer care console: complaints, follow-ups, referrals")
+    await plant_class_history(conn)
+
+
+async def plant_class_history(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Past months' class snapshots ending in each member's current class, once the store has
+    sales and no history yet (orchestration/demo_crm.py)."""
+    from orchestration import demo_crm
+
+    planted = await demo_crm.plant_class_history(
         conn, store_id=STORE_ID, timezone=layout().store.timezone, now=datetime.now(UTC)
-    ):
-        _say("seeded the customer care console: complaints, follow-ups, referrals, classes")
+    )
+    if planted:
+        _say(f"planted {planted:,} class snapshots of past months, ending in today's classes")
+
+
+async def plant_class_history_at(db_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(db_url) as conn:
+        await plant_class_history(conn)
 
 
 async def record_planted(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -460,9 +478,12 @@ def backfill(
     pos_token: str | None = None,
     workers: int = 2,
     nice: int = 0,
+    db_url: str | None = None,
 ) -> None:
     """Simulate [start, end) a day at a time, newest day first, on ``workers`` processes
-    (``nice``: their CPU priority below this one's, so a live store next to them keeps up)."""
+    (``nice``: their CPU priority below this one's, so a live store next to them keeps up).
+    With ``db_url``, a back-fill that ran to the end plants the past months' class snapshots
+    from the classes its sales give (:func:`plant_class_history`)."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from queue import Empty
@@ -527,6 +548,8 @@ def backfill(
         f"back-fill done: {len(slices)} days, {total_reads:,} reads -> {total_visits:,} visits "
         f"in {elapsed:.0f} s ({total_reads / elapsed:,.0f} reads/s)"
     )
+    if db_url is not None:
+        asyncio.run(plant_class_history_at(db_url))
 
 
 async def score_live(

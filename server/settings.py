@@ -77,6 +77,9 @@ class Settings(BaseSettings):
         default=3650, alias="STOREFLOW_RETAIN_ERASED_PURCHASES_DAYS", ge=1
     )
     retain_audit_days: int = Field(default=1095, alias="STOREFLOW_RETAIN_AUDIT_DAYS", ge=1)
+    retain_class_history_days: int = Field(
+        default=730, alias="STOREFLOW_RETAIN_CLASS_HISTORY_DAYS", ge=1
+    )
     purge_interval_s: float = Field(
         default=3600.0,
         alias="STOREFLOW_PURGE_INTERVAL_S",

@@ -1,5 +1,6 @@
-"""Referrals, the pure part: what a referral code looks like, and the referral tree below a member
-built from the rows the database gives (``server.queries.referrals`` reads them).
+"""Referrals, the pure part: what a referral code looks like, which purchase keeps a referral
+reward, and the referral tree below a member built from the rows the database gives
+(``server.queries.referrals`` reads them).
 
 A code is eight characters from ``ALPHABET`` (no 0/O or 1/I to mistake), made by the database
 (``new_referral_code()``, migration 0130). People type codes as they see them, so spaces, dashes
@@ -11,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
@@ -36,6 +38,14 @@ def normalise_code(text: str) -> str:
             "(codes use no 0, O, 1 or I)"
         )
     return code
+
+
+def keeps_reward(net: Decimal, min_purchase: Decimal) -> bool:
+    """Whether a purchase whose net amount (total less what was returned of it) is ``net``
+    qualifies for, or keeps, a referral reward with minimum ``min_purchase``: it reaches the
+    minimum and something was kept (a purchase returned in full never qualifies, even with a
+    minimum of 0)."""
+    return net > 0 and net >= min_purchase
 
 
 @dataclass(frozen=True, slots=True)

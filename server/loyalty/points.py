@@ -4,9 +4,10 @@ Points live in *lots*: every earn creates a lot with an expiry time; spending, e
 reversing take points out of lots. The ledger is append-only (:class:`LedgerEntry`, whose rules
 say which kind of entry has which sign and needs which lot); every change to a member's points is
 a batch of entries made here by one of the entry builders (:func:`earn_entry`,
-:func:`redemption_entries`, :func:`return_entries`, :func:`expiry_entries`,
-:func:`debt_settlement_entries`), and :func:`lot_changes` says what a batch does to the lots. A
-lot is expired at ``at`` when ``at >= expires_at``.
+:func:`referral_entry`, :func:`redemption_entries`, :func:`return_entries`,
+:func:`referral_reversal_entries`, :func:`expiry_entries`, :func:`debt_settlement_entries`), and
+:func:`lot_changes` says what a batch does to the lots. A lot is expired at ``at`` when
+``at >= expires_at``.
 
 Reversing points that were already spent cannot take them from a lot; :func:`plan_reversal`
 reports that part as a shortfall, which :func:`return_entries` records as a lot-less ``reverse``
@@ -418,6 +419,9 @@ def debit_entries(
 EARN_REASON = "purchase"
 REFERRER_REASON = "referral: a member you referred made their first purchase"
 REFERRED_REASON = "referral: welcome bonus on your first purchase"
+REFERRER_REVERSED_REASON = "referral reversed: the purchase it was paid on was returned"
+REFERRED_REVERSED_REASON = "referral: welcome bonus reversed, the purchase was returned"
+REFERRAL_DEBT_SUFFIX = "; points already spent (debt)"
 RETURN_REASON = "goods returned"
 RETURN_DEBT_REASON = "goods returned; points already spent (debt)"
 EXPIRY_REASON = "points expired"
@@ -504,6 +508,33 @@ def return_entries(
     if plan.shortfall:
         entries.append(
             LedgerEntry("reverse", -plan.shortfall, None, at, actor, RETURN_DEBT_REASON, ref)
+        )
+    return Reversal(entries=entries, shortfall=plan.shortfall)
+
+
+def referral_reversal_entries(
+    lots: Sequence[Lot],
+    points: int,
+    *,
+    at: datetime,
+    actor: str,
+    referred_member_id: int,
+    to_referrer: bool,
+    reward_lot_ids: Collection[str] = (),
+) -> Reversal:
+    """Taking back a referral reward's ``points`` (its purchase was returned): out of the reward's
+    own lot first, then the newest lots (:func:`plan_reversal`); what was already spent becomes
+    one lot-less entry, a debt, as on a return. ``ref`` is ``referral:<referred member>`` like
+    the reward's own entry."""
+    plan = plan_reversal(lots, points, at=at, prefer_lot_ids=reward_lot_ids)
+    reason = REFERRER_REVERSED_REASON if to_referrer else REFERRED_REVERSED_REASON
+    ref = f"referral:{referred_member_id}"
+    entries = debit_entries("reverse", plan.from_lots, at=at, actor=actor, reason=reason, ref=ref)
+    if plan.shortfall:
+        entries.append(
+            LedgerEntry(
+                "reverse", -plan.shortfall, None, at, actor, reason + REFERRAL_DEBT_SUFFIX, ref
+            )
         )
     return Reversal(entries=entries, shortfall=plan.shortfall)
 

@@ -106,7 +106,10 @@ class ReferralReward(Frozen):
     ``referrer_points`` to the referrer and ``new_member_points`` to the new member (either may
     be 0). A referred member whose earlier purchase already reached ``min_purchase`` (say, before
     the rule was in force) earns no reward later. The points are fixed: no tier, counter or
-    promotion multiplier applies, and they expire like purchase points.
+    promotion multiplier applies, and they expire like purchase points. Returns are counted: a
+    purchase qualifies while its total less what was returned of it reaches ``min_purchase``;
+    when the rewarded one no longer does and no other does, the reward is taken back and the
+    next qualifying purchase pays it again (docs/crm.md).
     """
 
     referrer_points: int = Field(ge=0, le=1_000_000)

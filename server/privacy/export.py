@@ -118,12 +118,13 @@ _TABLES: tuple[tuple[str, str], ...] = (
     (
         "referrals_made",
         "SELECT m.member_no AS referred_member, m.joined_at, w.at AS rewarded_at, "
-        "w.referrer_points FROM member m LEFT JOIN referral_reward w ON w.member_id = m.id "
-        "WHERE m.referrer_id = ANY(%(g)s) ORDER BY m.joined_at",
+        "w.referrer_points, w.reversed_at AS reward_reversed_at FROM member m "
+        "LEFT JOIN referral_reward w ON w.member_id = m.id "
+        "WHERE m.referrer_id = ANY(%(g)s) ORDER BY m.joined_at, w.at",
     ),
     (
         "referral_rewards_received",
-        "SELECT at, purchase_id, member_points FROM referral_reward "
+        "SELECT at, purchase_id, member_points, reversed_at FROM referral_reward "
         "WHERE member_id = ANY(%(g)s) ORDER BY at",
     ),
     (

@@ -2,7 +2,8 @@
 
 Periods (settings, in days): anonymous visits (carts, baskets, untracked member tags),
 member-linked visits (a registered card's tag), purchases of erased members, audit entries
-(access log, purge log, completed requests). The purge runs in the server on a schedule and from
+(access log, purge log, completed requests), members' class snapshots (``member_stage``, the
+stage history; by their store-local day). The purge runs in the server on a schedule and from
 ``storeflow db purge``; each run is a row in ``privacy_purge_run`` and a log line.
 
 Visits and trips go by whole store-local days. Before a day loses raw data its daily facts are
@@ -43,6 +44,7 @@ class Retention:
     member_visits_days: int = 180
     erased_purchases_days: int = 3650
     audit_days: int = 1095
+    class_history_days: int = 730
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Retention:
@@ -51,6 +53,7 @@ class Retention:
             member_visits_days=settings.retain_member_visits_days,
             erased_purchases_days=settings.retain_erased_purchases_days,
             audit_days=settings.retain_audit_days,
+            class_history_days=settings.retain_class_history_days,
         )
 
     def as_days(self) -> dict[str, int]:
@@ -169,6 +172,17 @@ async def _purge_erased_purchases(conn: AsyncConnection[Any], cutoff: datetime) 
     return cur.rowcount
 
 
+async def _purge_class_history(conn: AsyncConnection[Any], cutoff: datetime) -> int:
+    """Class snapshots of store-local days before the day of ``cutoff`` (in each store's zone)."""
+    cur = await conn.execute(
+        "DELETE FROM member_stage s WHERE s.as_of < (%s::timestamptz AT TIME ZONE coalesce("
+        "(SELECT timezone FROM store WHERE id = s.store_id), 'UTC'))::date",
+        (cutoff,),
+    )
+    await conn.commit()
+    return cur.rowcount
+
+
 async def _purge_audit(conn: AsyncConnection[Any], cutoff: datetime, run_id: int) -> int:
     n = 0
     for sql in (
@@ -226,6 +240,7 @@ async def purge(
         deleted["erased_member_purchases"] = await _purge_erased_purchases(
             conn, cutoffs["erased_purchases"]
         )
+        deleted["class_snapshots"] = await _purge_class_history(conn, cutoffs["class_history"])
         deleted["audit_entries"] = await _purge_audit(conn, cutoffs["audit"], run_id)
     except Exception as exc:
         await conn.rollback()

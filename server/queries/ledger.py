@@ -167,6 +167,14 @@ async def purchase_lot_ids(conn: AsyncConnection[Any], purchase_id: int) -> set[
     return {str(r[0]) for r in rows}
 
 
+async def lot_holder(conn: AsyncConnection[Any], lot_id: int) -> int | None:
+    """The member lot ``lot_id`` belongs to now (a merge moves lots); None for no such lot."""
+    row = await (
+        await conn.execute("SELECT member_id FROM points_lot WHERE id = %s", (lot_id,))
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
 async def owed(conn: AsyncConnection[Any], member_id: int) -> int:
     """Points the member (and the records merged into it) owes: minus the lot-less entries."""
     row = await (

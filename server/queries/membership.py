@@ -576,7 +576,9 @@ async def record_return(
 
     Points are taken back from the purchase's own lot first, then the newest lots; what was
     already spent is recorded as a ``reverse`` ledger entry with no lot (a debt), so the
-    balance may go below zero rather than leave points for goods no longer bought."""
+    balance may go below zero rather than leave points for goods no longer bought. A referral
+    reward paid on the sale is taken back when what is kept of it no longer qualifies
+    (:func:`server.queries.referrals.take_back_on_return`)."""
     row = await (
         await conn.execute(
             "SELECT member_id, store_id, register_id FROM purchase WHERE id = %s", (purchase_id,)
@@ -635,11 +637,12 @@ async def record_return(
         raise InvalidRequest(str(exc)) from exc
     amount = sum(returning, Decimal("0"))
     shortfall = 0
+    now = datetime.now(UTC)
     if member_id is not None and points > 0:
         reversal = return_entries(
             await ledger.lots(conn, member_id),
             points,
-            at=datetime.now(UTC),
+            at=now,
             actor=actor,
             purchase_id=purchase_id,
             return_id=r.return_id,
@@ -659,6 +662,14 @@ async def record_return(
         await cur.executemany(
             "INSERT INTO purchase_return_line (return_pk, line_no, amount) VALUES (%s, %s, %s)",
             [(ret[0], lines[i][0], amt) for i, amt in enumerate(returning) if amt > 0],
+        )
+    if member_id is not None:  # a referral reward paid on this sale may no longer be earned
+        await referrals.take_back_on_return(
+            conn,
+            purchase_id=purchase_id,
+            at=now,
+            actor=actor,
+            return_ref=f"return:{purchase_id}:{r.return_id}",
         )
     return ReturnOut(
         purchase_id=purchase_id,

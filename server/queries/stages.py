@@ -1,6 +1,7 @@
 """Stage history in the database: the class snapshot a class run leaves (``member_stage``), one
 member's history, and the monthly transitions between classes (server/analysis/stages.py has
-the definitions).
+the definitions). The transitions read only each member's last snapshot of a month
+(``month_end``, kept by triggers: migration 0136).
 
 :func:`record_snapshot` copies a run's classes from ``member_status`` after the profiling
 objections were applied there, so a member who objects is kept as ``unprofiled``; a second run
@@ -101,23 +102,26 @@ async def member_stages(
     )
 
 
+# Month ends only (``month_end``, migration 0136: a member's last snapshot of a month, read from
+# a partial index in member order): each one's "from" is the member's previous month end. Counted
+# per snapshot day first (few distinct days), then summed per month.
 _TRANSITIONS = """
-WITH monthly AS (
-    SELECT DISTINCT ON (member_id, date_trunc('month', as_of))
-           member_id, date_trunc('month', as_of)::date AS month, member_class
+WITH moves AS (
+    SELECT as_of, member_class AS to_class,
+           coalesce(lag(member_class) OVER (PARTITION BY member_id ORDER BY as_of), 'new')
+               AS from_class
       FROM member_stage
-     WHERE store_id = %(s)s AND as_of < %(until)s
-     ORDER BY member_id, date_trunc('month', as_of), as_of DESC
-), moves AS (
-    SELECT month, coalesce(lag(member_class) OVER w, 'new') AS from_class,
-           member_class AS to_class
-      FROM monthly
-    WINDOW w AS (PARTITION BY member_id ORDER BY month)
+     WHERE store_id = %(s)s AND as_of < %(until)s AND month_end
+), per_day AS (
+    SELECT as_of, from_class, to_class, count(*) AS members
+      FROM moves
+     WHERE as_of >= greatest(%(first)s::date, (
+               SELECT (date_trunc('month', min(as_of)::timestamp) + interval '1 month')::date
+                 FROM member_stage WHERE store_id = %(s)s))
+     GROUP BY 1, 2, 3
 )
-SELECT month, from_class, to_class, count(*)::int FROM moves
- WHERE month >= %(first)s
-   AND month > (SELECT date_trunc('month', min(as_of))::date FROM member_stage
-                 WHERE store_id = %(s)s)
+SELECT date_trunc('month', as_of::timestamp)::date, from_class, to_class, sum(members)::int
+  FROM per_day
  GROUP BY 1, 2, 3
  ORDER BY 1, 2, 3
 """

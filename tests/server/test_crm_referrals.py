@@ -1,18 +1,34 @@
 """Referrals: codes, the referrer recorded at enrolment, the reward paid once on the referred
-member's first purchase (an earning rule, through the ledger), the referral tree, and the
-referrer class fed by recorded referrals who bought."""
+member's first purchase (an earning rule, through the ledger) and taken back when that purchase
+is returned, the referral tree, and the referrer class fed by recorded referrals who bought."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from server.crm.referrals import ALPHABET, BadCode, Referred, build_tree, count, normalise_code
-from server.loyalty import EarningRules, ReferralReward, parse_earning_rules
+from server.crm.referrals import (
+    ALPHABET,
+    BadCode,
+    Referred,
+    build_tree,
+    count,
+    keeps_reward,
+    normalise_code,
+)
+from server.loyalty import (
+    EarningRules,
+    Lot,
+    ReferralReward,
+    lot_changes,
+    parse_earning_rules,
+    referral_reversal_entries,
+)
 from tests.fix_db import Api
 from tests.helpers.crm import crm
 from tests.helpers.membership import client, ledger_sum, one, sale, till
@@ -241,6 +257,170 @@ def test_no_reward_without_a_rule_or_a_referrer(api: Api, api_rules: Api) -> Non
     )
     assert r.status_code == 200 and ledger_sum(api.db_url, carl) == 120
     assert one(api.db_url, "SELECT count(*) FROM referral_reward") == 0
+
+
+# ------------------------------------------------------------------------ rewards taken back
+
+
+@pytest.mark.parametrize(
+    ("net", "minimum", "keeps"),
+    [
+        ("120.00", "50.00", True),
+        ("50.00", "50.00", True),  # reaching the minimum is enough
+        ("49.99", "50.00", False),  # a partial return below the minimum
+        ("0.00", "50.00", False),  # returned in full
+        ("0.00", "0.00", False),  # returned in full, even without a minimum
+        ("0.01", "0.00", True),
+    ],
+)
+def test_a_purchase_keeps_the_reward_while_its_net_reaches_the_minimum(
+    net: str, minimum: str, keeps: bool
+) -> None:
+    assert keeps_reward(Decimal(net), Decimal(minimum)) is keeps
+
+
+def test_a_reward_is_taken_back_from_its_own_lot_first_then_as_a_debt() -> None:
+    at = datetime(2026, 11, 5, tzinfo=UTC)
+    exp = at + timedelta(days=300)
+    lots = [
+        Lot("7", at - timedelta(days=9), exp, 500, 120),  # the reward's lot, partly spent
+        Lot("9", at - timedelta(days=1), exp, 300, 300),  # a newer purchase lot
+    ]
+    back = referral_reversal_entries(
+        lots, 500, at=at, actor="t", referred_member_id=4, to_referrer=True, reward_lot_ids={"7"}
+    )
+    assert [(e.kind, e.points, e.lot_id, e.ref) for e in back.entries] == [
+        ("reverse", -120, "7", "referral:4"),
+        ("reverse", -300, "9", "referral:4"),
+        ("reverse", -80, None, "referral:4"),
+    ]
+    assert back.shortfall == 80 and "debt" in back.entries[-1].reason
+    assert "reversed" in back.entries[0].reason
+    assert lot_changes(back.entries).taken == {"7": 120, "9": 300}
+
+
+def _buy(api: Api, pos_id: str, amount: str, card: str, *, day: int) -> int:
+    at = datetime(2026, 11, day, 12, tzinfo=UTC).isoformat()
+    r = client(api).post(
+        "/api/v1/purchases", json=sale(pos_id, amount, card, at=at), headers=till(api)
+    )
+    assert r.status_code == 200, r.text
+    purchase_id: int = r.json()["purchase_id"]
+    return purchase_id
+
+
+def _return(api: Api, purchase_id: int, return_id: str, amount: str) -> dict[str, object]:
+    line = {"line_no": 1, "amount": amount}
+    body = {"return_id": return_id, "register_id": "T1", "lines": [line]}
+    r = client(api).post(f"/api/v1/purchases/{purchase_id}/returns", json=body, headers=till(api))
+    assert r.status_code == 200, r.text
+    answer: dict[str, object] = r.json()
+    return answer
+
+
+def _rewards(db_url: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(db_url) as conn:
+        return conn.execute(
+            "SELECT purchase_id, referrer_points, reversed_at IS NOT NULL, reversed_by "
+            "FROM referral_reward ORDER BY id"
+        ).fetchall()
+
+
+def test_a_full_return_takes_the_reward_back_once_and_a_later_purchase_pays_it_again(
+    api_rules: Api,
+) -> None:
+    api = api_rules
+    anna, code = join(api, "Anna")
+    ben, _ = join(api, "Ben", code=code, card="7001")
+    p1 = _buy(api, "P1", "120.00", "7001", day=2)
+    assert (ledger_sum(api.db_url, anna), ledger_sum(api.db_url, ben)) == (500, 120 + 200)
+
+    back = _return(api, p1, "R1", "120.00")
+    assert back["points_reversed"] == 120
+    assert back["points_balance"] == 0  # the purchase's points and the welcome bonus
+    assert (ledger_sum(api.db_url, anna), ledger_sum(api.db_url, ben)) == (0, 0)
+    assert _rewards(api.db_url) == [(p1, 500, True, f"return:{p1}:R1")]
+    assert _return(api, p1, "R1", "120.00")["duplicate"] is True  # a retried return
+    assert (ledger_sum(api.db_url, anna), ledger_sum(api.db_url, ben)) == (0, 0)
+    with psycopg.connect(api.db_url) as conn:
+        taken = conn.execute(
+            "SELECT member_id, points, lot_id IS NOT NULL FROM points_ledger "
+            "WHERE kind = 'reverse' AND ref = %s ORDER BY member_id",
+            (f"referral:{ben}",),
+        ).fetchall()
+        lots = conn.execute(
+            "SELECT l.member_id, l.remaining FROM referral_reward w JOIN points_lot l "
+            "ON l.id IN (w.referrer_lot_id, w.member_lot_id) ORDER BY l.member_id"
+        ).fetchall()
+    assert taken == [(anna, -500, True), (ben, -200, True)]  # out of the reward's own lots
+    assert lots == [(anna, 0), (ben, 0)]
+
+    tree = client(api).get(f"/api/v1/members/{anna}/referrals", headers=crm(api)).json()
+    assert tree["reward_points"] == 0 and tree["referred"][0]["reward_points"] is None
+
+    _buy(api, "P2", "30.00", "7001", day=3)  # below the minimum: still nothing
+    assert ledger_sum(api.db_url, anna) == 0
+    p3 = _buy(api, "P3", "60.00", "7001", day=4)  # qualifies: the reward is paid again
+    assert (ledger_sum(api.db_url, anna), ledger_sum(api.db_url, ben)) == (500, 30 + 60 + 200)
+    assert _rewards(api.db_url) == [(p1, 500, True, f"return:{p1}:R1"), (p3, 500, False, None)]
+    tree = client(api).get(f"/api/v1/members/{anna}/referrals", headers=crm(api)).json()
+    assert tree["reward_points"] == 500 and tree["referred"][0]["reward_points"] == 500
+    _buy(api, "P4", "90.00", "7001", day=5)  # and only once
+    assert ledger_sum(api.db_url, anna) == 500
+
+
+def test_a_partial_return_takes_the_reward_back_only_below_the_minimum(api_rules: Api) -> None:
+    api = api_rules
+    anna, code = join(api, "Anna")
+    join(api, "Ben", code=code, card="7001")
+    p1 = _buy(api, "P1", "120.00", "7001", day=2)
+    _return(api, p1, "R1", "70.00")  # 50.00 kept: still reaches the minimum
+    assert ledger_sum(api.db_url, anna) == 500
+    assert _rewards(api.db_url) == [(p1, 500, False, None)]
+    _return(api, p1, "R2", "0.01")  # 49.99 kept: below it
+    assert ledger_sum(api.db_url, anna) == 0
+    assert _rewards(api.db_url) == [(p1, 500, True, f"return:{p1}:R2")]
+    _return(api, p1, "R3", "49.99")  # the rest: nothing more to take back
+    assert ledger_sum(api.db_url, anna) == 0
+
+
+def test_a_spent_reward_becomes_a_debt_and_another_qualifying_purchase_keeps_it(
+    api_rules: Api,
+) -> None:
+    api = api_rules
+    anna, code = join(api, "Anna")
+    ben, _ = join(api, "Ben", code=code, card="7001")
+    p1 = _buy(api, "P1", "120.00", "7001", day=2)
+    p2 = _buy(api, "P2", "80.00", "7001", day=3)  # qualifies too, no second reward
+    _return(api, p1, "R1", "120.00")  # the reward moves to P2: nothing taken back
+    assert ledger_sum(api.db_url, anna) == 500
+    assert _rewards(api.db_url) == [(p2, 500, False, None)]
+
+    r = client(api).post(
+        f"/api/v1/members/{anna}/redemptions",
+        json={
+            "points": 450,
+            "reason": "voucher",
+            "store_id": "demo",
+            "register_id": "T1",
+            "idempotency_key": "K1",
+        },
+        headers=till(api),
+    )
+    assert r.status_code == 200, r.text
+    _return(api, p2, "R2", "80.00")  # now nothing qualifies: taken back, 450 already spent
+    assert ledger_sum(api.db_url, anna) == -450
+    assert (
+        one(
+            api.db_url,
+            "SELECT points FROM points_ledger WHERE member_id = %s AND kind = 'reverse' "
+            "AND lot_id IS NULL",
+            anna,
+        )
+        == -450
+    )
+    assert ledger_sum(api.db_url, ben) == 0
+    assert _rewards(api.db_url) == [(p2, 500, True, f"return:{p2}:R2")]
 
 
 # ------------------------------------------------------------------------------------- tree

@@ -285,3 +285,78 @@ def test_transitions_per_month_from_planted_snapshots(api: Api) -> None:
         headers=api.headers("planner"),
     )
     assert r.status_code == 422
+
+
+def _month_ends(db_url: str) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+    """The rows marked as month ends, and the rows that are (each member's last of a month)."""
+    with psycopg.connect(db_url) as conn:
+        marked = conn.execute(
+            "SELECT store_id, member_id, as_of FROM member_stage WHERE month_end"
+        ).fetchall()
+        truth = conn.execute(
+            "SELECT DISTINCT ON (store_id, member_id, date_trunc('month', as_of::timestamp)) "
+            "store_id, member_id, as_of FROM member_stage "
+            "ORDER BY store_id, member_id, date_trunc('month', as_of::timestamp), as_of DESC"
+        ).fetchall()
+    return set(marked), set(truth)
+
+
+def test_month_ends_stay_marked_whatever_writes_the_snapshots(api: Api) -> None:
+    """The transitions read only rows marked month_end; triggers keep the mark on each member's
+    last snapshot of a month through inserts in any order, in one statement or many, updates of
+    a day, and deletes."""
+    m1, m2 = _members(api, 2)
+    db = api.db_url
+    steps: list[tuple[str, str, tuple[object, ...]]] = [
+        # several days of one month in one statement, out of order, and another month
+        (
+            "insert",
+            "INSERT INTO member_stage (store_id, member_id, as_of, member_class, is_referrer) "
+            "SELECT 'demo', m, d::date, 'potential', false FROM unnest(%s::bigint[]) m, "
+            "unnest(%s::date[]) d",
+            ([m1, m2], ["2024-03-20", "2024-03-05", "2024-03-31", "2024-04-02"]),
+        ),
+        # an earlier day of a month whose end is already there: not an end
+        (
+            "insert",
+            "INSERT INTO member_stage (store_id, member_id, as_of, member_class, is_referrer) "
+            "VALUES ('demo', %s, '2024-03-10', 'loyal', false)",
+            (m1,),
+        ),
+        # a later day: it becomes the end, the old end is cleared
+        (
+            "insert",
+            "INSERT INTO member_stage (store_id, member_id, as_of, member_class, is_referrer) "
+            "VALUES ('demo', %s, '2024-04-15', 'loyal', false)",
+            (m1,),
+        ),
+        # a second run of a day (ON CONFLICT DO UPDATE) and another store's own months
+        (
+            "insert",
+            "INSERT INTO member_stage (store_id, member_id, as_of, member_class, is_referrer) "
+            "VALUES ('demo', %s, '2024-04-15', 'core', false), "
+            "('other', %s, '2024-04-01', 'core', false) "
+            "ON CONFLICT (store_id, member_id, as_of) DO UPDATE "
+            "SET member_class = EXCLUDED.member_class",
+            (m1, m1),
+        ),
+        # the end deleted: the newest day left of the month takes over
+        (
+            "delete",
+            "DELETE FROM member_stage WHERE member_id = %s AND as_of = '2024-03-31'",
+            (m1,),
+        ),
+        # days before a cut deleted (as the retention purge does)
+        ("delete", "DELETE FROM member_stage WHERE as_of < '2024-03-15'", ()),
+        ("delete", "DELETE FROM member_stage WHERE member_id = %s", (m2,)),  # erasure
+    ]
+    for _, sql, params in steps:
+        with psycopg.connect(db) as conn:
+            conn.execute(sql, params)  # type: ignore[arg-type]
+        marked, truth = _month_ends(db)
+        assert marked == truth, sql
+    assert marked == {
+        ("demo", m1, date(2024, 3, 20)),
+        ("demo", m1, date(2024, 4, 15)),
+        ("other", m1, date(2024, 4, 1)),
+    }

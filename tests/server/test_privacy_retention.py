@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -47,6 +48,7 @@ def test_the_record_is_served_without_a_credential(configured: Api) -> None:
     assert fields[("member", "phone")] and fields[("zone_visit", "epc")]
     assert all(fields.values())  # every declared field exists in the database
     assert rec["system"]["retention_days"]["member_visits_days"] == 180
+    assert rec["system"]["retention_days"]["class_history_days"] == 730
     assert {c["purpose"]: c["default"] for c in rec["system"]["consents"]} == {
         "in_store_tracking": False,
         "marketing": False,
@@ -170,6 +172,7 @@ def test_purge_deletes_what_is_past_retention_and_leaves_the_facts(
         "anonymous_visits": 6,  # only the 400 days old: anonymous visits stay 395 days
         "anonymous_trips": 1,
         "erased_member_purchases": 1,
+        "class_snapshots": 0,
         "audit_entries": 1,
     }
     db = api.db_url
@@ -191,3 +194,40 @@ def test_purge_deletes_what_is_past_retention_and_leaves_the_facts(
     out = capsys.readouterr().out
     assert "purge run" in out and "deleted member_visits: 0" in out
     assert one(db, "SELECT count(*) FROM privacy_purge_run WHERE trigger = 'cli'") == 1
+
+
+def test_class_snapshots_are_kept_for_their_period_by_store_local_day(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STOREFLOW_RETAIN_CLASS_HISTORY_DAYS", "30")
+    with TestClient(create_app(Settings(), database_url=db_url)) as c:
+        api = Api(client=c, db_url=db_url)
+        load_layout(api)
+        member = enrol(api, api.headers("admin"))
+        now = datetime.now(UTC)
+        kept: dict[str, list[object]] = {}
+        with psycopg.connect(db_url) as conn:
+            conn.execute("UPDATE store SET timezone = 'Asia/Shanghai' WHERE id = 'demo'")
+            # a store without a row of its own goes by UTC days
+            for store, tz in (("demo", "Asia/Shanghai"), ("elsewhere", "UTC")):
+                cut = (now - timedelta(days=30)).astimezone(ZoneInfo(tz)).date()
+                today = now.astimezone(ZoneInfo(tz)).date()
+                conn.execute(
+                    "INSERT INTO member_stage (store_id, member_id, as_of, member_class, "
+                    "is_referrer) SELECT %s, %s, d, 'occasional', false FROM unnest(%s::date[]) d",
+                    (store, member, [cut - timedelta(days=1), cut, today]),
+                )
+                kept[store] = [cut, today]
+        rec = c.get("/api/v1/privacy/record").json()
+        assert rec["system"]["retention_days"]["class_history_days"] == 30
+        r = c.post("/api/v1/privacy/purge", headers=api.headers("admin"))
+        assert r.status_code == 200, r.text
+        assert r.json()["deleted"]["class_snapshots"] == 2  # the day before the cut, per store
+        assert "class_history" in r.json()["cutoffs"]
+        with psycopg.connect(db_url) as conn:
+            rows = conn.execute(
+                "SELECT store_id, array_agg(as_of ORDER BY as_of) FROM member_stage GROUP BY 1"
+            ).fetchall()
+        assert dict(rows) == kept
+        runs = c.get("/api/v1/privacy/purge-runs", headers=api.headers("admin")).json()
+        assert runs[0]["deleted"]["class_snapshots"] == 2

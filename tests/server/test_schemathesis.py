@@ -29,6 +29,7 @@ SCOPES: dict[str, dict[str, str]] = {
     "cashier": {"store_id": "demo", "register_id": "T1"},
     "edge": {"store_id": "demo"},
     "register": {"store_id": "demo", "register_id": "T1"},
+    "crm": {},
 }
 
 
