@@ -108,6 +108,7 @@ class LlrpReaderLoop:
         handshake_timeout_s: float = 10.0,
         backoff_initial_s: float = BACKOFF_INITIAL_S,
         backoff_max_s: float = BACKOFF_MAX_S,
+        polite_stop_s: float = _STOP_TIMEOUT_S,
     ) -> None:
         self.reader_id = reader_id
         self.host = host
@@ -120,6 +121,7 @@ class LlrpReaderLoop:
         self.handshake_timeout_s = handshake_timeout_s
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
+        self.polite_stop_s = polite_stop_s  # how long a stop waits for the reader's answers
         self.stats = DecodeStats()
         self._stop = threading.Event()
         self._lost = threading.Event()
@@ -265,7 +267,7 @@ class LlrpReaderLoop:
         if polite and client.is_alive():
             # DELETE_ACCESSSPEC + DELETE_ROSPEC, then sllurp closes the socket.
             try:
-                client.disconnect(timeout=_STOP_TIMEOUT_S)
+                client.disconnect(timeout=self.polite_stop_s)
             except Exception as exc:  # sllurp raises bare errors on a dead socket
                 logger.debug("reader %s: polite LLRP disconnect failed: %s", self.reader_id, exc)
         client.disconnect_requested.set()
