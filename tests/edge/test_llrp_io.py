@@ -179,10 +179,14 @@ def test_stop_deletes_the_rospec_and_closes(reader: LlrpReaderEmitter) -> None:
     lp = make_loop(reader, sink, polite_stop_s=30.0)
     lp.start()
     assert lp.wait_connected(5.0)
+    # the reader has answered the whole start-up (a stop in the middle of it is a hard close)
+    assert reader.wait_inventorying(5.0)
     lp.stop(timeout=60.0)
     assert not lp.connected
     # DELETE_ROSPEC on connect and again on the polite stop, then the socket is closed.
-    assert wait_until(lambda: reader.stats.requests.get(c.DELETE_ROSPEC) == 2, timeout=30.0)
+    assert wait_until(lambda: reader.stats.requests.get(c.DELETE_ROSPEC) == 2, timeout=30.0), (
+        reader.stats.requests
+    )
     assert wait_until(lambda: not reader.inventorying, timeout=30.0)
 
 
