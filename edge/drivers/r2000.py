@@ -46,7 +46,7 @@ def checksum(frame_wo_check: bytes) -> int:
     return -sum(frame_wo_check) & 0xFF
 
 
-def _sums_to_zero(frame: bytes) -> bool:
+def sums_to_zero(frame: bytes) -> bool:
     """Whether the bytes of ``frame`` sum to 0 mod 256 (the checksum rule holds).
 
     Adler-32 started from 0 keeps the plain byte sum in its low 16 bits while that sum stays
@@ -71,7 +71,7 @@ def _find_good_frame(buf: bytes, start: int, end: int) -> int:
         if pos + 1 < end:
             length = buf[pos + 1]
             stop = pos + 2 + length
-            if length >= _MIN_LEN and stop <= end and _sums_to_zero(buf[pos:stop]):
+            if length >= _MIN_LEN and stop <= end and sums_to_zero(buf[pos:stop]):
                 return pos
         pos = buf.find(_HEADER_BYTE, pos + 1, end)
     return -1
@@ -96,7 +96,7 @@ def _inner_tag_frame(buf: bytes, start: int, stop: int, end: int) -> int:
             if (
                 buf[pos + 3] == CMD_REAL_TIME_INVENTORY
                 and ((buf[pos + 5] >> 2) & 0x3E) + _TAG_OVERHEAD == length
-                and _sums_to_zero(buf[pos:frame_end])
+                and sums_to_zero(buf[pos:frame_end])
             ):
                 return _FOUND
         pos = buf.find(_HEADER_BYTE, pos + 1, stop)
@@ -156,7 +156,7 @@ class R2000Decoder:
                     and end <= n
                     and buf[pos + 3] == CMD_REAL_TIME_INVENTORY
                     and ((buf[pos + 5] >> 2) & 0x3E) + _TAG_OVERHEAD == length
-                    and not adler32(buf[pos:end], 0) & 0xFF  # _sums_to_zero, inlined
+                    and not adler32(buf[pos:end], 0) & 0xFF  # sums_to_zero, inlined
                 ):
                     key = buf[pos + 7 : end - 2]
                     epc = cache.get(key)
@@ -208,7 +208,7 @@ class R2000Decoder:
                 stats.bytes_skipped += nxt - pos - 1
                 pos = nxt
                 continue
-            if not _sums_to_zero(buf[pos:end]):
+            if not sums_to_zero(buf[pos:end]):
                 self._reject(buf, pos, "checksum")
                 pos += 1
                 continue

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from edge.drivers.r2000 import R2000Decoder, _sums_to_zero, checksum, inventory_command
+from edge.drivers.r2000 import R2000Decoder, checksum, inventory_command, sums_to_zero
 from firmware_sim.encoders import r2000_end_of_round, r2000_tag_frame
 
 EXAMPLE = bytes.fromhex("A0130189043000E2003016661301211550 74EF45BF".replace(" ", ""))
@@ -48,7 +48,7 @@ def test_inventory_command_and_checksum() -> None:
 )
 def test_checksum_rule_is_the_byte_sum(frame: bytes) -> None:
     """The decoder's fast checksum test agrees with the plain byte sum for every frame size."""
-    assert _sums_to_zero(frame) == (sum(frame) % 256 == 0)
+    assert sums_to_zero(frame) == (sum(frame) % 256 == 0)
 
 
 @pytest.mark.parametrize(
