@@ -10,10 +10,11 @@ the trip rebuild of the tags concerned.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -29,7 +30,7 @@ from server.queries.credentials import Principal
 from server.queries.devices import record_heartbeat
 from server.queries.staged import StagedVisit
 from server.queries.tags import classify_visits
-from server.queries.trips import rebuild_trips
+from server.queries.trips import TripRebuild, begin_rebuild, rebuild_trips, store_trips
 from server.rollup import mark_dirty
 from storeflow.columns import ColumnarBatch
 from storeflow.wire import (
@@ -54,7 +55,8 @@ _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS staging_visit (
     event_id uuid, store_id text, zone text, epc text, tag_kind text,
     enter_at timestamptz, exit_at timestamptz, reads integer, mean_rssi_dbm double precision,
-    reader_id text, device_id text
+    reader_id text, device_id text,
+    epc_sent text  -- the tag as sent, before tracking consent replaced any
 ) ON COMMIT DELETE ROWS
 """
 _STAGING_TYPES = (
@@ -69,11 +71,13 @@ _STAGING_TYPES = (
     "float8",
     "text",
     "text",
+    "text",
 )
 
 VISIT_COLUMNS = ", ".join(StagedVisit._fields)
 _VISIT_KIND: str = ZoneVisit.model_fields["kind"].default
 _KIND_VALUES = {k: k.value for k in TagKind}
+_SHOPPER_VALUES = frozenset(SHOPPER_TAG_VALUES)
 _new_tuple = tuple.__new__
 
 
@@ -428,35 +432,97 @@ async def _insert_visits(
     await conn.execute(_STAGING)
     async with conn.cursor() as cur:
         async with cur.copy(
-            f"COPY staging_visit ({VISIT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+            f"COPY staging_visit ({VISIT_COLUMNS}, epc_sent) FROM STDIN (FORMAT BINARY)"
         ) as copy:
             copy.set_types(_STAGING_TYPES)
             for v in visits:
-                await copy.write_row(v)
+                await copy.write_row((*v, v.epc))
         # member cards without tracking consent go in under a pseudonym (server/privacy/)
         await apply_to_staged(conn, privacy or PrivacyKeys())
-        # per stored tag: shopper or not, its earliest new visit, how many went in
-        await cur.execute(
-            f"WITH ins AS (INSERT INTO zone_visit ({VISIT_COLUMNS}) "
-            f"SELECT {VISIT_COLUMNS} FROM staging_visit ON CONFLICT DO NOTHING "
-            "RETURNING store_id, epc, tag_kind, enter_at) "
-            "SELECT store_id, epc, tag_kind = ANY(%s), min(enter_at), count(*) FROM ins "
-            "GROUP BY 1, 2, 3",
-            (list(SHOPPER_TAG_VALUES),),
+        await cur.execute("SELECT DISTINCT epc_sent, epc FROM staging_visit WHERE epc <> epc_sent")
+        renamed = dict(await cur.fetchall())
+        rows = [v._replace(epc=renamed[v.epc]) if v.epc in renamed else v for v in visits]
+        # The trips are prepared while the visits go in: the trip assembly of the stores is
+        # locked, the trips of the tags from their bounds deleted and what was stored of them
+        # read before the insert; the trips of the stored and the new visits are assembled
+        # while the insert runs, and kept if the insert took exactly the visits expected
+        # (a visit stored before is not taken again); otherwise they are rebuilt from what is
+        # stored, as a rebuild after the insert does.
+        shoppers = _earliest(
+            (v.store_id, v.epc, v.enter_at) for v in rows if v.tag_kind in _SHOPPER_VALUES
         )
+        rebuilds = {
+            store_id: await begin_rebuild(
+                conn, store_id=store_id, earliest=tags, gap_s=gap_s, event_ids=True
+            )
+            for store_id, tags in shoppers.items()
+        }
+        # per stored tag: shopper or not, its earliest new visit, how many went in
+        insert = asyncio.ensure_future(
+            cur.execute(
+                f"WITH ins AS (INSERT INTO zone_visit ({VISIT_COLUMNS}) "
+                f"SELECT {VISIT_COLUMNS} FROM staging_visit ON CONFLICT DO NOTHING "
+                "RETURNING store_id, epc, tag_kind, enter_at) "
+                "SELECT store_id, epc, tag_kind = ANY(%s), min(enter_at), count(*) FROM ins "
+                "GROUP BY 1, 2, 3",
+                (list(SHOPPER_TAG_VALUES),),
+            )
+        )
+        try:
+            await asyncio.sleep(0)  # the insert is sent; what follows runs meanwhile
+            expected = _add_new_visits(rebuilds, shoppers, rows)
+            trips = {store_id: r.rows() for store_id, r in rebuilds.items()}
+        finally:
+            await insert
         inserted = await cur.fetchall()
-    earliest: dict[str, dict[str, datetime]] = {}
-    stored = 0
-    for store_id, epc, shopper, enter_at, n in inserted:
-        stored += n
-        if not shopper:
-            continue
-        per_store = earliest.setdefault(store_id, {})
-        if epc not in per_store or enter_at < per_store[epc]:
-            per_store[epc] = enter_at
-    for store_id, tags in earliest.items():
-        await rebuild_trips(conn, store_id=store_id, earliest=tags, gap_s=gap_s)
-        # a visit shortly after midnight may belong to a trip that started the day before
-        lows = [t - timedelta(seconds=gap_s) for t in tags.values()]
-        await mark_dirty(conn, store_id, [*tags.values(), *lows])
+    earliest = _earliest((s, e, t) for s, e, shopper, t, _ in inserted if shopper)
+    taken: dict[tuple[str, str], int] = {}
+    for store_id, epc, _, _, n in inserted:
+        taken[(store_id, epc)] = taken.get((store_id, epc), 0) + n
+    kept = {
+        store_id
+        for store_id, tags in shoppers.items()
+        if all(taken.get((store_id, e), 0) == expected.get((store_id, e), 0) for e in tags)
+    }
+    for store_id, tags in shoppers.items():
+        if store_id not in kept:  # trips deleted from the bounds of ``tags``: rebuild from there
+            await rebuild_trips(conn, store_id=store_id, earliest=tags, gap_s=gap_s)
+    async with conn.pipeline():  # the trips and the days' marks in one round trip
+        for store_id in kept:
+            await store_trips(conn, trips[store_id])
+        for store_id, tags in earliest.items():
+            # a visit shortly after midnight may belong to a trip that started the day before
+            lows = [t - timedelta(seconds=gap_s) for t in tags.values()]
+            await mark_dirty(conn, store_id, [*tags.values(), *lows])
+    stored = sum(taken.values())
     return stored, len(visits) - stored
+
+
+def _earliest(rows: Iterable[tuple[str, str, datetime]]) -> dict[str, dict[str, datetime]]:
+    """Per store, per tag: the earliest of the times."""
+    out: dict[str, dict[str, datetime]] = {}
+    for store_id, epc, at in rows:
+        per_store = out.setdefault(store_id, {})
+        if epc not in per_store or at < per_store[epc]:
+            per_store[epc] = at
+    return out
+
+
+def _add_new_visits(
+    rebuilds: Mapping[str, TripRebuild],
+    shoppers: Mapping[str, Mapping[str, datetime]],
+    rows: Sequence[StagedVisit],
+) -> dict[tuple[str, str], int]:
+    """Add the batch's visits of the tags being rebuilt (any kind, not read as stored already)
+    to their rebuilds; how many each tag got."""
+    added: dict[tuple[str, str], int] = {}
+    for v in rows:
+        rebuild = rebuilds.get(v.store_id)
+        if rebuild is None or v.epc not in shoppers[v.store_id]:
+            continue
+        if rebuild.event_ids and v.event_id in rebuild.event_ids:
+            continue
+        rebuild.add(v.epc, v.tag_kind, v.zone, v.enter_at, v.exit_at)
+        key = (v.store_id, v.epc)
+        added[key] = added.get(key, 0) + 1
+    return added
