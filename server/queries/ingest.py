@@ -11,19 +11,23 @@ the trip rebuild of the tags concerned.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
-from pydantic import BaseModel
 
-from server.auth import REGISTER_SCOPED, Role
 from server.errors import InvalidRequest
+from server.ingest_checks import (
+    TimeWindow,
+    WireEvent,
+    has_nul,
+    row_problem,
+    scope_problem,
+    visit_problem,
+)
 from server.privacy.keys import PrivacyKeys
 from server.privacy.tracking import apply_to_staged
 from server.queries.credentials import Principal
@@ -39,13 +43,10 @@ from storeflow.wire import (
     Heartbeat,
     IngestBatch,
     IngestResult,
-    RawRead,
     RowProblem,
     TagKind,
     ZoneVisit,
 )
-
-WireEvent = RawRead | ZoneVisit | Heartbeat | CardScan
 
 logger = logging.getLogger(__name__)
 
@@ -98,138 +99,6 @@ def visit_row(v: ZoneVisit, *, device_id: str) -> StagedVisit:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class TimeWindow:
-    """Event times the server accepts: from ``max_age`` before its clock to ``max_ahead``
-    after (a reader clock set to year 1 or 2099 is a fault, not a visit)."""
-
-    now: datetime
-    max_age: timedelta
-    max_ahead: timedelta
-    _bounds: dict[tzinfo | None, tuple[datetime, datetime]] = field(
-        init=False, default_factory=dict, compare=False, repr=False
-    )
-
-    def problem(self, at: datetime) -> str | None:
-        earliest, latest = self._bounds_for(at.tzinfo)
-        if at < earliest:
-            return f"dated {at.isoformat()}: older than the server accepts"
-        if at > latest:
-            return f"dated {at.isoformat()}: later than the server's clock allows"
-        return None
-
-    def _bounds_for(self, tz: tzinfo | None) -> tuple[datetime, datetime]:
-        """The bounds in ``tz`` when it is a fixed offset (the same instants: comparing two
-        times of one tzinfo object then skips the offset look-ups, which are slow for
-        pydantic's), else in the window's own zone."""
-        bounds = self._bounds.get(tz)
-        if bounds is None:
-            earliest, latest = self.now - self.max_age, self.now + self.max_ahead
-            if tz is not None and tz.utcoffset(None) is not None:
-                with contextlib.suppress(OverflowError):  # a bound next to year 1 or 9999
-                    earliest, latest = earliest.astimezone(tz), latest.astimezone(tz)
-            bounds = self._bounds[tz] = (earliest, latest)
-        return bounds
-
-
-# -- the row checks: pure, shared by both encodings -------------------------------------------
-
-
-def scope_problem(
-    principal: Principal, *, store_id: str, kind: str, register_id: str | None = None
-) -> str | None:
-    """Whether the credential may send this event: its store, and who sends card scans (a
-    till's credential, never an edge device; ``register_id`` is the scan's register)."""
-    if principal.store_id is not None and store_id != principal.store_id:
-        return f"store {store_id!r} is not this credential's"
-    at_register = principal.role in REGISTER_SCOPED
-    if kind == "card_scan":
-        if not at_register and principal.role is not Role.ADMIN:
-            return "card scans are accepted from a register's credential only"
-        if principal.register_id is not None and register_id != principal.register_id:
-            return f"register {register_id!r} is not this credential's"
-    elif at_register:
-        return f"a register's credential sends card scans only, not {kind}"
-    return None
-
-
-def visit_problem(
-    *,
-    texts: tuple[str, ...],
-    enter_at: datetime,
-    exit_at: datetime,
-    mean_rssi_dbm: float,
-    window: TimeWindow,
-) -> str | None:
-    """What is wrong with a zone visit's values, after its scope: times within the window and
-    in order, a finite RSSI, and ``texts`` (its text fields) free of NUL characters."""
-    if (why := window.problem(enter_at)) is not None:
-        return why
-    if (why := window.problem(exit_at)) is not None:
-        return why
-    if exit_at < enter_at:
-        return "exit_at is before enter_at"
-    if not math.isfinite(mean_rssi_dbm):
-        return "mean_rssi_dbm is not a finite number"
-    for text in texts:
-        if "\x00" in text:
-            return _NUL
-    return None
-
-
-_NUL = "a text field holds a NUL character"
-
-
-def _times(event: WireEvent) -> tuple[datetime, ...]:
-    if isinstance(event, Heartbeat):
-        return (event.sent_at,)
-    if isinstance(event, CardScan):
-        return (event.scanned_at,)
-    if isinstance(event, RawRead):
-        return (event.read_at,)
-    return (event.enter_at, event.exit_at)
-
-
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
-    if isinstance(value, BaseModel):
-        return _has_nul(value.model_dump())
-    return False
-
-
-def row_problem(event: WireEvent, *, principal: Principal, window: TimeWindow) -> str | None:
-    """Why this event of a batch cannot be stored, or None: the store and register scope of the
-    credential, who may send card scans (a till's credential, never an edge device), times
-    within the window, and values PostgreSQL can hold."""
-    why = scope_problem(
-        principal,
-        store_id=event.store_id,
-        kind=event.kind,
-        register_id=event.register_id if isinstance(event, CardScan) else None,
-    )
-    if why is not None:
-        return why
-    if isinstance(event, ZoneVisit):
-        return visit_problem(
-            texts=(event.store_id, event.zone, event.epc, event.reader_id),
-            enter_at=event.enter_at,
-            exit_at=event.exit_at,
-            mean_rssi_dbm=event.mean_rssi_dbm,
-            window=window,
-        )
-    for at in _times(event):
-        if (why := window.problem(at)) is not None:
-            return why
-    if _has_nul(event):
-        return _NUL
-    return None
-
-
 # -- sorting a batch into rows ----------------------------------------------------------------
 
 
@@ -265,7 +134,7 @@ class _Rows:
 
 
 def _check_device(device_id: str) -> None:
-    if _has_nul(device_id):
+    if has_nul(device_id):
         raise InvalidRequest("device_id holds a NUL character")
 
 

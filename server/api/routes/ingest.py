@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter
 
 from server.api.deps import ConnDep, IngestDep, SettingsDep, StateDep
+from server.ingest_checks import TimeWindow
 from server.privacy.keys import keys_from
-from server.queries.ingest import TimeWindow, ingest_batch, ingest_columns
+from server.queries.ingest import ingest_batch, ingest_columns
 from server.settings import Settings
 from storeflow.columns import ColumnarBatch
 from storeflow.wire import IngestBatch, IngestResult
