@@ -28,7 +28,7 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/storeflow bench edge
+	$(BIN)/storeflow bench edge --baseline bench/baseline_edge.json --tolerance 0.30
 	$(BIN)/storeflow bench ingest
 	$(BIN)/storeflow bench dashboard
 	$(BIN)/storeflow bench pages

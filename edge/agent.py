@@ -83,6 +83,7 @@ class EdgeAgent:
             device_id=cfg.device_id,
             outbox=self.outbox,
             batch_size=cfg.uplink.batch_size,
+            encoding=cfg.uplink.encoding,
         )
         self.readers: dict[str, ReaderLoop] = {r.id: self._make_loop(r) for r in cfg.readers}
         self._stop = threading.Event()

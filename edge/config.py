@@ -16,6 +16,7 @@ from edge.metrics import MetricsConfig
 from edge.outbox import OutboxLimits
 from edge.tag_rules import TagRulesConfig
 from edge.tracker import TrackerParams
+from edge.uplink import Encoding
 from storeflow.layout import StoreLayout, load_layout
 from storeflow.models import Frozen
 from storeflow.yamlconf import ConfigError, error_at, load_yaml
@@ -99,6 +100,11 @@ class OutboxConfig(Frozen):
 class UplinkConfig(Frozen):
     batch_size: int = Field(default=500, ge=1, le=10_000)
     heartbeat_s: float = Field(default=10.0, gt=0)
+    encoding: Encoding = Field(
+        default="columns",
+        description="columns: zone visits as one array per field (a server without that "
+        "endpoint gets JSON); json: the JSON batch every client may send",
+    )
 
 
 class ClockConfig(Frozen):

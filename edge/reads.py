@@ -8,12 +8,12 @@ go on with the next good frame.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(slots=True, frozen=True)
-class TagRead:
-    """One read of one tag by one antenna.
+class TagRead(NamedTuple):
+    """One read of one tag by one antenna (immutable; a tuple, so that millions a second can be
+    made and unpacked cheaply).
 
     ``host_ts`` is when the host received it (epoch seconds, host clock); ``reader_ts`` is the
     reader's own timestamp when the protocol carries one (epoch seconds, reader clock, which may

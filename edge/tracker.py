@@ -183,56 +183,75 @@ class ZoneTracker:
         out: list[Visit] = []
         p = self.params
         window_s = p.enter_window_s
-        for read in reads:
-            self.reads_seen += 1
-            t = self.host_time(read)
-            if t > self.latest_ts:
-                self.latest_ts = t
-            zone = self._zone_of(read.reader_id, read.antenna, t)
-            if zone is None:
-                self.reads_unmapped += 1
-                continue
-            epc = read.epc
-            state = self._tags.get(epc)
-            if state is None:
-                kind = self._kinds.get(epc)
-                if kind is None:
-                    kind = self._kinds[epc] = self._kind_of(epc)
-                if kind in self._ignore:
-                    self.reads_ignored[kind] = self.reads_ignored.get(kind, 0) + 1
+        enter_reads = p.enter_reads
+        tags = self._tags
+        zone_of = self._zone_of
+        seen = 0
+        latest = self.latest_ts
+        try:
+            for read in reads:
+                seen += 1
+                reader_id, antenna, epc, rssi, t, reader_ts = read
+                if reader_ts is not None:
+                    t = self.host_time(read)
+                if t > latest:
+                    latest = t
+                zone = zone_of(reader_id, antenna, t)
+                if zone is None:
+                    self.reads_unmapped += 1
                     continue
-                state = self._tags[epc] = _TagState(kind=kind)
-            state.last_seen = t
-            rssi = read.rssi_dbm
-            win = state.windows.get(zone)
-            if win is None:
-                win = state.windows[zone] = _Window()
-            win.add(t, rssi, t - window_s)
-            if zone == state.zone:
-                state.reads += 1
-                state.rssi_sum += rssi
-                if t > state.last:
-                    state.last = t
-                continue
-            if len(win.times) < p.enter_reads:
-                continue
-            if state.zone is None:
-                heard: dict[str, tuple[int, float]] = {}
-                for z, w in state.windows.items():
-                    w.prune(t - window_s)
-                    heard[z] = (len(w.times), w.mean())
-                if entry_zone(heard, p.enter_reads) == zone:
-                    self._open(state, zone, read.reader_id, win)
-                continue
-            cur = state.windows.get(state.zone)
-            cur_mean = -math.inf
-            if cur is not None:
-                cur.prune(t - window_s)
-                cur_mean = cur.mean()
-            if win.mean() > cur_mean + p.hysteresis_db or t - state.last >= p.switch_absence_s:
-                next_enter = win.times[0]
-                out.append(self._close(epc, state, next_enter=next_enter))
-                self._open(state, zone, read.reader_id, win)
+                state = tags.get(epc)
+                if state is None:
+                    kind = self._kinds.get(epc)
+                    if kind is None:
+                        kind = self._kinds[epc] = self._kind_of(epc)
+                    if kind in self._ignore:
+                        self.reads_ignored[kind] = self.reads_ignored.get(kind, 0) + 1
+                        continue
+                    state = tags[epc] = _TagState(kind=kind)
+                state.last_seen = t
+                win = state.windows.get(zone)
+                if win is None:
+                    win = state.windows[zone] = _Window()
+                # _Window.add, inlined: this runs for every read
+                times = win.times
+                rssis = win.rssis
+                times.append(t)
+                rssis.append(rssi)
+                rssi_sum = win.rssi_sum + rssi
+                horizon = t - window_s
+                while times and times[0] < horizon:
+                    times.popleft()
+                    rssi_sum -= rssis.popleft()
+                win.rssi_sum = rssi_sum
+                if zone == state.zone:
+                    state.reads += 1
+                    state.rssi_sum += rssi
+                    if t > state.last:
+                        state.last = t
+                    continue
+                if len(times) < enter_reads:
+                    continue
+                if state.zone is None:
+                    heard: dict[str, tuple[int, float]] = {}
+                    for z, w in state.windows.items():
+                        w.prune(horizon)
+                        heard[z] = (len(w.times), w.mean())
+                    if entry_zone(heard, enter_reads) == zone:
+                        self._open(state, zone, reader_id, win)
+                    continue
+                cur = state.windows.get(state.zone)
+                cur_mean = -math.inf
+                if cur is not None:
+                    cur.prune(horizon)
+                    cur_mean = cur.mean()
+                if win.mean() > cur_mean + p.hysteresis_db or t - state.last >= p.switch_absence_s:
+                    next_enter = times[0]
+                    out.append(self._close(epc, state, next_enter=next_enter))
+                    self._open(state, zone, reader_id, win)
+        finally:
+            self.reads_seen += seen
+            self.latest_ts = latest
         return out
 
     def reader_down(self, reader_id: str, at: float) -> None:

@@ -1,5 +1,10 @@
 """Uplink: send the outbox to the server's ingest endpoint, oldest first, delete on ack.
 
+Batches go in the columnar encoding (``storeflow/columns.py``, ``/api/v1/ingest/columns``): the
+zone visits as one array per field, which the server turns into rows without a model object per
+visit. A server without that endpoint (404/405) gets the JSON batch (``/api/v1/ingest``) from
+then on; ``encoding="json"`` sends JSON from the start.
+
 ``send_once`` is one attempt (used by tests and by the replay path); ``run`` loops with back-off.
 A batch the server refuses as malformed (400/413/422) is bisected so only the rows it refuses on
 their own go to the outbox's dead-letter table; a row that does not even read back from the
@@ -15,12 +20,17 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Literal
 
 import httpx
 
 from edge.outbox import Outbox, Pending
 from storeflow.backoff import next_backoff
+from storeflow.columns import encode_columns
 from storeflow.wire import IngestBatch, IngestResult
+
+Encoding = Literal["columns", "json"]
+PATHS: dict[Encoding, str] = {"columns": "/api/v1/ingest/columns", "json": "/api/v1/ingest"}
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +41,12 @@ class Outcome(Enum):
     RETRY = "retry"  # server or network trouble: keep, back off, try again
     AUTH = "auth"  # the server refused our credential: keep, back off, say so in health
     POISON = "poison"  # the server says the batch itself is malformed: dead-letter it
+
+
+def lacks_endpoint(status: int) -> bool:
+    """Whether a status says the server has no such endpoint (a server older than the
+    columnar encoding): then the JSON batch goes instead."""
+    return status in (404, 405)
 
 
 def classify_response(status: int) -> Outcome:
@@ -69,8 +85,10 @@ class Uplink:
         batch_size: int = 500,
         timeout_s: float = 10.0,
         client: httpx.Client | None = None,
+        encoding: Encoding = "columns",
     ) -> None:
-        self._url = server_url.rstrip("/") + "/api/v1/ingest"
+        self._base = server_url.rstrip("/")
+        self.encoding: Encoding = encoding
         self._headers = {"Authorization": f"Bearer {token}"}
         self._device_id = device_id
         self._outbox = outbox
@@ -107,22 +125,25 @@ class Uplink:
     def _post(self, pending: list[Pending]) -> tuple[Outcome, str]:
         """One POST of ``pending``; what it means, and the server's words when it refused."""
         try:
-            body = IngestBatch(
-                device_id=self._device_id,
-                sent_at=datetime.now(UTC),
-                events=[p.event for p in pending],
-            ).model_dump_json()
+            body = self._body(pending)
         except ValueError as exc:  # an event that cannot be encoded: set it aside
             return Outcome.POISON, f"cannot encode: {exc}"[:500]
         try:
             resp = self._client.post(
-                self._url,
+                self._base + PATHS[self.encoding],
                 content=body,
                 headers={**self._headers, "Content-Type": "application/json"},
             )
         except httpx.HTTPError as exc:
             self._fail(f"cannot reach the server: {exc.__class__.__name__}: {exc}")
             return Outcome.RETRY, ""
+        if self.encoding == "columns" and lacks_endpoint(resp.status_code):
+            logger.warning(
+                "uplink: the server has no columnar ingest (HTTP %s); sending JSON batches",
+                resp.status_code,
+            )
+            self.encoding = "json"
+            return self._post(pending)
         outcome = classify_response(resp.status_code)
         if outcome is Outcome.SENT:
             try:
@@ -148,6 +169,15 @@ class Uplink:
             return outcome, f"HTTP {resp.status_code}: {resp.text[:500]}"
         self._fail(f"HTTP {resp.status_code} from ingest: {resp.text[:200]}")
         return outcome, ""
+
+    def _body(self, pending: list[Pending]) -> str:
+        events = [p.event for p in pending]
+        sent_at = datetime.now(UTC)
+        if self.encoding == "columns":
+            return encode_columns(device_id=self._device_id, sent_at=sent_at, events=events)[0]
+        return IngestBatch(
+            device_id=self._device_id, sent_at=sent_at, events=events
+        ).model_dump_json()
 
     def drain(self, *, max_attempts: int = 20) -> int:
         """Send until the outbox is empty (or attempts run out); returns events left."""

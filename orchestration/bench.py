@@ -1,8 +1,9 @@
 """``storeflow bench``: throughput figures, printed (never asserted by timed unit tests).
 
 * ``bench edge``: decode + track a pre-generated stream of R2000 frames on one core; report raw
-  reads per second and that figure as a multiple of the line rate of 20 serial readers at
-  115200 baud.
+  reads per CPU second (the best of ``--repeat`` passes) and that figure as a multiple of the line
+  rate of 20 serial readers at 115200 baud; with ``--baseline`` compare it with a committed
+  result and fail on a regression beyond ``--tolerance`` (``make bench``).
 * ``bench ingest``: the server's ingest path against a plain COPY of the same rows (see
   :mod:`orchestration.bench_ingest`).
 * ``bench pages``: every dashboard page loaded cold in headless Chromium, time to charts (see
@@ -15,8 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
+import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,18 +35,28 @@ BAUD = 115_200
 BYTES_PER_S = BAUD / 10  # 8N1: 10 bits per byte on the wire
 FRAME_96 = 21  # bytes of a tag report with a 96-bit EPC
 LINE_RATE_20 = 20 * BYTES_PER_S / FRAME_96
+EDGE_BASELINE = Path("bench/baseline_edge.json")
+# What makes two edge runs comparable, and what they must agree on.
+EDGE_WORKLOAD = ("tags", "simulated_s", "frames", "bytes")
+EDGE_ANSWER = ("visits", "frames_bad")
 
 
 @dataclass(frozen=True)
 class EdgeBenchResult:
+    tags: int
+    simulated_s: float
     frames: int
     bytes: int
-    seconds: float
-    reads_per_s: float
+    seconds: float  # CPU seconds of the process over the pass
+    wall_seconds: float
+    reads_per_s: float  # per CPU second: other processes on a shared machine do not count
     line_rate_20_readers: float
     multiple_of_line_rate: float
     visits: int
     frames_bad: int
+    repeat: int = 1
+    load_avg_1m: float | None = None
+    python: str = ""
 
 
 def make_stream(
@@ -82,7 +96,10 @@ def make_stream(
     return bytes(frames), chunks
 
 
-def run_edge_bench(stream: bytes, chunks: list[tuple[int, float]]) -> EdgeBenchResult:
+def run_edge_bench(
+    stream: bytes, chunks: list[tuple[int, float]], *, tags: int = 400, simulated_s: float = 600.0
+) -> EdgeBenchResult:
+    """One pass: a fresh decoder and tracker over the whole stream, timed."""
     zones = {("R1", a): f"Z{a}" for a in range(1, 5)}
     tracker = ZoneTracker(
         zone_of=lambda r, a, _t: zones.get((r, a)),
@@ -95,6 +112,7 @@ def run_edge_bench(stream: bytes, chunks: list[tuple[int, float]]) -> EdgeBenchR
     start = 0
     next_tick = 0.0
     t0 = time.perf_counter()
+    c0 = time.process_time()
     for end, host_ts in chunks:
         batch = decoder.feed(stream[start:end], host_ts)
         reads += len(batch)
@@ -104,12 +122,16 @@ def run_edge_bench(stream: bytes, chunks: list[tuple[int, float]]) -> EdgeBenchR
             next_tick = host_ts + 1.0
         start = end
     visits += len(tracker.flush())
-    elapsed = time.perf_counter() - t0
-    rate = reads / elapsed
+    cpu = time.process_time() - c0
+    wall = time.perf_counter() - t0
+    rate = reads / cpu
     return EdgeBenchResult(
+        tags=tags,
+        simulated_s=simulated_s,
         frames=reads,
         bytes=len(stream),
-        seconds=round(elapsed, 3),
+        seconds=round(cpu, 3),
+        wall_seconds=round(wall, 3),
         reads_per_s=round(rate),
         line_rate_20_readers=round(LINE_RATE_20),
         multiple_of_line_rate=round(rate / LINE_RATE_20, 1),
@@ -118,13 +140,51 @@ def run_edge_bench(stream: bytes, chunks: list[tuple[int, float]]) -> EdgeBenchR
     )
 
 
+def best_edge_run(
+    stream: bytes, chunks: list[tuple[int, float]], *, tags: int, simulated_s: float, repeat: int
+) -> EdgeBenchResult:
+    """The fastest of ``repeat`` passes (on a shared machine the others lost time to other
+    processes), with the load average and Python it ran under."""
+    runs = [
+        run_edge_bench(stream, chunks, tags=tags, simulated_s=simulated_s)
+        for _ in range(max(1, repeat))
+    ]
+    if len({(r.visits, r.frames_bad) for r in runs}) != 1:
+        raise RuntimeError(f"passes over the same stream disagree: {runs}")
+    best = max(runs, key=lambda r: r.reads_per_s)
+    return replace(
+        best,
+        repeat=len(runs),
+        load_avg_1m=round(os.getloadavg()[0], 2),
+        python=platform.python_version(),
+    )
+
+
 def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="throughput benchmarks (edge decode+track, server ingest)")
     bsub = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
     e = bsub.add_parser("edge", help="R2000 decode + zone tracking on one core")
     e.add_argument("--tags", type=int, default=400, help="tags in the stream (default 400)")
-    e.add_argument("--seconds", type=float, default=600, help="simulated seconds (default 600)")
+    e.add_argument("--seconds", type=float, default=600.0, help="simulated seconds (default 600)")
+    e.add_argument(
+        "--repeat", type=int, default=3, help="timed passes over the stream; the best counts (3)"
+    )
     e.add_argument("--json", action="store_true", help="print one JSON line")
+    e.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help=f"compare with this result (e.g. {EDGE_BASELINE}); exit 1 on a regression",
+    )
+    e.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.30,
+        help="the slowdown against the baseline allowed before failing (default 0.30 = 30%%)",
+    )
+    e.add_argument(
+        "--write-baseline", type=Path, default=None, help="save this result as the baseline"
+    )
     e.set_defaults(func=_run_edge)
     i = bsub.add_parser("ingest", help="server ingest vs a plain COPY of the same rows")
     i.add_argument("--visits", type=int, default=200_000, help="zone visits to ingest")
@@ -208,20 +268,56 @@ def _run_sim(args: argparse.Namespace) -> int:
 
 
 def _run_edge(args: argparse.Namespace) -> int:
+    from orchestration.bench_baseline import compare, load_baseline, write_baseline
+
+    if not 0 <= args.tolerance < 1:
+        print(f"bench edge: --tolerance must be in [0, 1), got {args.tolerance}", file=sys.stderr)
+        return 2
+    baseline = None
+    if args.baseline is not None:
+        try:  # a missing baseline is said before the minute of measuring, not after
+            baseline = load_baseline(args.baseline)
+        except ValueError as exc:
+            print(f"bench edge: {exc}", file=sys.stderr)
+            return 2
     if not args.json:
         print("generating the R2000 frame stream ...", flush=True)
     stream, chunks = make_stream(tags=args.tags, seconds=args.seconds)
-    result = run_edge_bench(stream, chunks)
+    result = best_edge_run(
+        stream, chunks, tags=args.tags, simulated_s=args.seconds, repeat=args.repeat
+    )
     if args.json:
         print(json.dumps(asdict(result)))
     else:
         print(
             f"decoded and tracked {result.frames:,} reads ({result.bytes / 1e6:.1f} MB) in "
-            f"{result.seconds:.2f} s on one core: {result.reads_per_s:,.0f} reads/s = "
+            f"{result.seconds:.2f} s of CPU on one core ({result.wall_seconds:.2f} s wall; best "
+            f"of {result.repeat}, load average {result.load_avg_1m}): "
+            f"{result.reads_per_s:,.0f} reads/s = "
             f"{result.multiple_of_line_rate}x the line rate of 20 readers at 115200 baud "
             f"({result.line_rate_20_readers:,.0f} reads/s); {result.visits:,} visits"
         )
-    return 0
+    if args.write_baseline is not None:
+        write_baseline(args.write_baseline, asdict(result))
+        print(f"bench edge: baseline written to {args.write_baseline}", file=sys.stderr)
+    if baseline is None:
+        return 0
+    verdict = compare(
+        asdict(result),
+        baseline,
+        metric="reads_per_s",
+        workload=EDGE_WORKLOAD,
+        answer=EDGE_ANSWER,
+        tolerance=args.tolerance,
+        unit=" reads/s",
+    )
+    where = (
+        f" ({args.baseline}, measured at load average {baseline.get('load_avg_1m')}; "
+        f"this run at {result.load_avg_1m})"
+    )
+    quiet = verdict.ok and not args.json  # the JSON line stays alone on stdout
+    print(f"bench edge: {verdict.message}{where}", file=sys.stdout if quiet else sys.stderr)
+    return 0 if verdict.ok else 1
 
 
 def _run_dashboard(args: argparse.Namespace) -> int:

@@ -54,6 +54,7 @@ from server.privacy.record import load_store_record
 from server.privacy.retention import Retention, purge_every
 from server.queries.credentials import ensure_bootstrap_admin
 from server.rollup import refresh_dirty
+from server.runtime import tune_gc
 from server.scanhub import ScanHub
 from server.settings import Settings
 
@@ -123,6 +124,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, AppState]]:
+        tune_gc()
         pool = make_pool(database_url, max_size=settings.pool_max)
         await pool.open(wait=True, timeout=30)
         scans = ScanHub(database_url)

@@ -81,7 +81,7 @@ async def mark_dirty(conn: AsyncConnection[Any], store_id: str, times: Iterable[
         "INSERT INTO rollup_day AS r (store_id, day, dirty_since) "
         "SELECT %(s)s, d, now() FROM (SELECT DISTINCT (t AT TIME ZONE coalesce("
         "(SELECT timezone FROM store WHERE id = %(s)s), 'UTC'))::date AS d "
-        "FROM unnest(%(t)s::timestamptz[]) AS t) x ORDER BY d "
+        "FROM unnest(%(t)b::timestamptz[]) AS t) x ORDER BY d "
         "ON CONFLICT (store_id, day) DO UPDATE SET version = r.version + 1, "
         "dirty_since = coalesce(r.dirty_since, now())",
         {"s": store_id, "t": stamps},

@@ -13,12 +13,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
+from typing import NamedTuple
 
 from storeflow.wire import EVENT_NAMESPACE
 
 
-@dataclass(frozen=True, slots=True)
-class VisitRow:
+class VisitRow(NamedTuple):
     zone: str
     enter_at: datetime
     exit_at: datetime
@@ -46,13 +47,13 @@ def assemble_trips(
     gap_s: float = 1800.0,
 ) -> list[TripRow]:
     groups: list[list[VisitRow]] = []
+    ends: list[datetime] = []  # per group: the latest exit of its visits
     reached_end = False
-    for v in sorted(visits, key=lambda v: v.enter_at):
+    prev_kind = ""
+    for v in sorted(visits, key=_ENTER_AT):
         kind = zone_kinds.get(v.zone, "aisle")
         if groups:
-            prev = groups[-1][-1]
-            prev_kind = zone_kinds.get(prev.zone, "aisle")
-            gap = (v.enter_at - max(g.exit_at for g in groups[-1])).total_seconds()
+            gap = (v.enter_at - ends[-1]).total_seconds()
             new = (
                 gap > gap_s
                 or prev_kind == "exit"
@@ -62,15 +63,22 @@ def assemble_trips(
             new = True
         if new:
             groups.append([v])
+            ends.append(v.exit_at)
             reached_end = False
         else:
             groups[-1].append(v)
+            if v.exit_at > ends[-1]:
+                ends[-1] = v.exit_at
         if kind in ("checkout", "exit"):
             reached_end = True
-    return [_trip(g, store_id=store_id, epc=epc) for g in groups]
+        prev_kind = kind
+    return [_trip(g, end, store_id=store_id, epc=epc) for g, end in zip(groups, ends, strict=True)]
 
 
-def _trip(group: list[VisitRow], *, store_id: str, epc: str) -> TripRow:
+_ENTER_AT = itemgetter(1)  # VisitRow.enter_at, read in C
+
+
+def _trip(group: list[VisitRow], end: datetime, *, store_id: str, epc: str) -> TripRow:
     path: list[str] = []
     for v in group:
         if not path or path[-1] != v.zone:
@@ -79,7 +87,7 @@ def _trip(group: list[VisitRow], *, store_id: str, epc: str) -> TripRow:
     return TripRow(
         trip_id=trip_id(store_id=store_id, epc=epc, start_at=start),
         start_at=start,
-        end_at=max(v.exit_at for v in group),
+        end_at=end,
         zones=tuple(path),
         visit_count=len(group),
     )

@@ -42,10 +42,18 @@ SHOPPER_TAG_KINDS = frozenset(_SHOPPERS)
 # The same as plain strings, for SQL: ``tag_kind = ANY(%s)`` with ``list(SHOPPER_TAG_VALUES)``.
 SHOPPER_TAG_VALUES: tuple[str, ...] = tuple(k.value for k in _SHOPPERS)
 
+# Field rules, shared by the events below and the columnar encoding (storeflow/columns.py).
+StoreId = Annotated[str, Field(min_length=1, max_length=64)]
+ZoneCode = Annotated[str, Field(min_length=1, max_length=64)]
+DeviceId = Annotated[str, Field(min_length=1, max_length=64)]
+Epc = Annotated[str, Field(pattern=r"^[0-9A-F]{8,64}$")]
+ReadCount = Annotated[int, Field(ge=1)]
+MAX_BATCH_EVENTS = 10_000
+
 
 class _Event(Frozen):
     event_id: uuid.UUID
-    store_id: str = Field(min_length=1, max_length=64)
+    store_id: StoreId
 
 
 class RawRead(_Event):
@@ -54,7 +62,7 @@ class RawRead(_Event):
     kind: Literal["raw_read"] = "raw_read"
     reader_id: str
     antenna: int = Field(ge=1, le=64)
-    epc: str = Field(pattern=r"^[0-9A-F]{8,64}$")
+    epc: Epc
     rssi_dbm: float
     read_at: AwareDatetime
 
@@ -63,12 +71,12 @@ class ZoneVisit(_Event):
     """A tag present in a zone from ``enter_at`` to ``exit_at`` (dwell = exit - enter)."""
 
     kind: Literal["zone_visit"] = "zone_visit"
-    zone: str = Field(min_length=1, max_length=64)
-    epc: str = Field(pattern=r"^[0-9A-F]{8,64}$")
+    zone: ZoneCode
+    epc: Epc
     tag_kind: TagKind
     enter_at: AwareDatetime
     exit_at: AwareDatetime
-    reads: int = Field(ge=1)
+    reads: ReadCount
     mean_rssi_dbm: float
     reader_id: str
 
@@ -134,9 +142,9 @@ class IngestBatch(Frozen):
     """What an edge agent posts to ``/api/v1/ingest``."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    device_id: str = Field(min_length=1, max_length=64)
+    device_id: DeviceId
     sent_at: AwareDatetime
-    events: list[Event] = Field(max_length=10_000)
+    events: list[Event] = Field(max_length=MAX_BATCH_EVENTS)
 
 
 class RowProblem(BaseModel):

@@ -116,6 +116,12 @@ def db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
     yield from _fresh_db(pg_server, template_db)
 
 
+@pytest.fixture
+def second_db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
+    """Another fresh, migrated database for the same test (two runs compared side by side)."""
+    yield from _fresh_db(pg_server, template_db)
+
+
 @pytest.fixture(scope="module")
 def module_db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
     """A fresh, migrated database shared by the tests of one module."""

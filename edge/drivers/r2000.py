@@ -18,6 +18,7 @@ with its length, and a frame of any other command gives way to a tag report star
 from __future__ import annotations
 
 import logging
+from zlib import adler32
 
 from edge.reads import DecodeStats, TagRead
 
@@ -34,11 +35,24 @@ _END_OF_ROUND_LEN = 0x0A  # Addr Cmd Ant Rate(2) Total(4) Check
 _ERROR_LEN = 0x04  # Addr Cmd ErrorCode Check
 _TAG_OVERHEAD = 7  # Addr Cmd FreqAnt PC(2) RSSI Check, i.e. Len = EPC bytes + 7
 _EPC_CACHE_MAX = 65_536
+_new_read = tuple.__new__  # TagRead(...) without the keyword handling: the hot path's constructor
+# Per byte value: the antenna of a FreqAnt byte, the RSSI (dBm) of a raw RSSI byte.
+_ANTENNA = tuple((b & 3) + 1 for b in range(256))
+_RSSI_DBM = tuple(float(b - RSSI_OFFSET_DBM) for b in range(256))
 
 
 def checksum(frame_wo_check: bytes) -> int:
     """The check byte for a frame without it: two's complement of the byte sum."""
     return -sum(frame_wo_check) & 0xFF
+
+
+def sums_to_zero(frame: bytes) -> bool:
+    """Whether the bytes of ``frame`` sum to 0 mod 256 (the checksum rule holds).
+
+    Adler-32 started from 0 keeps the plain byte sum in its low 16 bits while that sum stays
+    below 65,521; a frame is at most 257 bytes and starts with 0xA0, so its sum is at most
+    65,440. Several times faster than ``sum()`` over the bytes."""
+    return not adler32(frame, 0) & 0xFF
 
 
 def inventory_command(addr: int = 1, repeat: int = 1) -> bytes:
@@ -57,7 +71,7 @@ def _find_good_frame(buf: bytes, start: int, end: int) -> int:
         if pos + 1 < end:
             length = buf[pos + 1]
             stop = pos + 2 + length
-            if length >= _MIN_LEN and stop <= end and not sum(buf[pos:stop]) & 0xFF:
+            if length >= _MIN_LEN and stop <= end and sums_to_zero(buf[pos:stop]):
                 return pos
         pos = buf.find(_HEADER_BYTE, pos + 1, end)
     return -1
@@ -82,7 +96,7 @@ def _inner_tag_frame(buf: bytes, start: int, stop: int, end: int) -> int:
             if (
                 buf[pos + 3] == CMD_REAL_TIME_INVENTORY
                 and ((buf[pos + 5] >> 2) & 0x3E) + _TAG_OVERHEAD == length
-                and not sum(buf[pos:frame_end]) & 0xFF
+                and sums_to_zero(buf[pos:frame_end])
             ):
                 return _FOUND
         pos = buf.find(_HEADER_BYTE, pos + 1, stop)
@@ -121,11 +135,52 @@ class R2000Decoder:
         buf = self._buf + data if self._buf else bytes(data)
         n = len(buf)
         reads: list[TagRead] = []
+        append = reads.append
+        make = _new_read
+        antenna_of = _ANTENNA
+        rssi_of = _RSSI_DBM
         stats = self.stats
         cache = self._epc_cache
         reader_id = self.reader_id
+        ok = 0
         pos = 0
+        # The hot path: a whole tag report at ``pos`` whose PC agrees with its length and whose
+        # checksum holds (an end of round's even Len never equals a tag report's odd one).
+        # Anything else takes the general rules below, which come to the same verdicts.
         while pos < n:
+            if buf[pos] == HEADER and pos + 1 < n:
+                length = buf[pos + 1]
+                end = pos + 2 + length
+                if (
+                    length > _TAG_OVERHEAD
+                    and end <= n
+                    and buf[pos + 3] == CMD_REAL_TIME_INVENTORY
+                    and ((buf[pos + 5] >> 2) & 0x3E) + _TAG_OVERHEAD == length
+                    and not adler32(buf[pos:end], 0) & 0xFF  # sums_to_zero, inlined
+                ):
+                    key = buf[pos + 7 : end - 2]
+                    epc = cache.get(key)
+                    if epc is None:
+                        if len(cache) >= _EPC_CACHE_MAX:
+                            cache.clear()
+                        epc = cache[key] = key.hex().upper()
+                    append(
+                        make(
+                            TagRead,
+                            (
+                                reader_id,
+                                antenna_of[buf[pos + 4]],
+                                epc,
+                                rssi_of[buf[end - 2]],
+                                host_ts,
+                                None,
+                            ),
+                        )
+                    )
+                    ok += 1
+                    self._resyncing = False
+                    pos = end
+                    continue
             if buf[pos] != HEADER:
                 nxt = buf.find(_HEADER_BYTE, pos)
                 if nxt < 0:
@@ -134,6 +189,7 @@ class R2000Decoder:
                     break
                 stats.bytes_skipped += nxt - pos
                 pos = nxt
+                continue
             if pos + 1 >= n:
                 break
             length = buf[pos + 1]
@@ -152,7 +208,7 @@ class R2000Decoder:
                 stats.bytes_skipped += nxt - pos - 1
                 pos = nxt
                 continue
-            if sum(buf[pos:end]) & 0xFF:
+            if not sums_to_zero(buf[pos:end]):
                 self._reject(buf, pos, "checksum")
                 pos += 1
                 continue
@@ -176,32 +232,14 @@ class R2000Decoder:
                     pos += 1
                     continue
             self._resyncing = False
-            if cmd != CMD_REAL_TIME_INVENTORY or length == _END_OF_ROUND_LEN:
-                stats.frames_ok += 1
-                stats.ignored += 1
-            elif length == _ERROR_LEN:
-                stats.frames_ok += 1
-                stats.ignored += 1
+            # A tag report with a good PC was taken by the hot path above: what is left here
+            # is another command, an end of round or an error report.
+            ok += 1
+            stats.ignored += 1
+            if cmd == CMD_REAL_TIME_INVENTORY and length == _ERROR_LEN:
                 logger.debug("%s: inventory error code 0x%02X", reader_id, buf[pos + 4])
-            else:
-                epc_len = (buf[pos + 5] >> 2) & 0x3E  # checked above
-                key = buf[pos + 7 : pos + 7 + epc_len]
-                epc = cache.get(key)
-                if epc is None:
-                    if len(cache) >= _EPC_CACHE_MAX:
-                        cache.clear()
-                    epc = cache[key] = key.hex().upper()
-                reads.append(
-                    TagRead(
-                        reader_id,
-                        (buf[pos + 4] & 3) + 1,
-                        epc,
-                        float(buf[end - 2] - RSSI_OFFSET_DBM),
-                        host_ts,
-                    )
-                )
-                stats.frames_ok += 1
             pos = end
         self._buf = buf[pos:] if pos < n else b""
+        stats.frames_ok += ok
         stats.reads += len(reads)
         return reads

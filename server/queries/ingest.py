@@ -1,56 +1,90 @@
-"""Ingest: a batch of wire events into the database, idempotently, zone visits through COPY."""
+"""Ingest: a batch of wire events into the database, idempotently, zone visits through COPY.
+
+Two encodings arrive: the JSON batch (:class:`~storeflow.wire.IngestBatch`, one object per event,
+for any client) and the edge's columnar one (:class:`~storeflow.columns.ColumnarBatch`). Both take
+the same steps: the row checks (the pure functions below, one definition each), tag
+classification (:func:`server.queries.tags.classify_visits`), a binary COPY to a staging table,
+tracking consent (:func:`server.privacy.tracking.apply_to_staged`), the idempotent insert, and
+the trip rebuild of the tags concerned.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
-from pydantic import BaseModel
 
-from server.auth import REGISTER_SCOPED, Role
 from server.errors import InvalidRequest
+from server.ingest_checks import (
+    TimeWindow,
+    WireEvent,
+    has_nul,
+    row_problem,
+    scope_problem,
+    visit_problem,
+)
 from server.privacy.keys import PrivacyKeys
 from server.privacy.tracking import apply_to_staged
 from server.queries.credentials import Principal
 from server.queries.devices import record_heartbeat
+from server.queries.staged import StagedVisit
 from server.queries.tags import classify_visits
-from server.queries.trips import rebuild_trips
+from server.queries.trips import TripRebuild, begin_rebuild, rebuild_trips, store_trips
 from server.rollup import mark_dirty
+from storeflow.columns import ColumnarBatch
 from storeflow.wire import (
-    SHOPPER_TAG_KINDS,
+    SHOPPER_TAG_VALUES,
     CardScan,
     Heartbeat,
     IngestBatch,
     IngestResult,
-    RawRead,
     RowProblem,
+    TagKind,
     ZoneVisit,
 )
 
-WireEvent = RawRead | ZoneVisit | Heartbeat | CardScan
-
 logger = logging.getLogger(__name__)
 
+# mean_rssi_dbm is staged as double precision (the binary COPY sends Python floats as they are)
+# and becomes the table's real in the insert.
 _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS staging_visit (
     event_id uuid, store_id text, zone text, epc text, tag_kind text,
-    enter_at timestamptz, exit_at timestamptz, reads integer, mean_rssi_dbm real,
-    reader_id text, device_id text
+    enter_at timestamptz, exit_at timestamptz, reads integer, mean_rssi_dbm double precision,
+    reader_id text, device_id text,
+    epc_sent text  -- the tag as sent, before tracking consent replaced any
 ) ON COMMIT DELETE ROWS
 """
-
-VISIT_COLUMNS = (
-    "event_id, store_id, zone, epc, tag_kind, enter_at, exit_at, reads, mean_rssi_dbm, "
-    "reader_id, device_id"
+_STAGING_TYPES = (
+    "uuid",
+    "text",
+    "text",
+    "text",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "int4",
+    "float8",
+    "text",
+    "text",
+    "text",
 )
 
+VISIT_COLUMNS = ", ".join(StagedVisit._fields)
+_VISIT_KIND: str = ZoneVisit.model_fields["kind"].default
+_KIND_VALUES = {k: k.value for k in TagKind}
+_SHOPPER_VALUES = frozenset(SHOPPER_TAG_VALUES)
+_new_tuple = tuple.__new__
 
-def visit_row(v: ZoneVisit, *, device_id: str) -> tuple[object, ...]:
+
+def visit_row(v: ZoneVisit, *, device_id: str) -> StagedVisit:
     """A zone visit as a ``zone_visit`` row, in the order of :data:`VISIT_COLUMNS`."""
-    return (
+    return StagedVisit(
         v.event_id,
         v.store_id,
         v.zone,
@@ -65,67 +99,43 @@ def visit_row(v: ZoneVisit, *, device_id: str) -> tuple[object, ...]:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class TimeWindow:
-    """Event times the server accepts: from ``max_age`` before its clock to ``max_ahead``
-    after (a reader clock set to year 1 or 2099 is a fault, not a visit)."""
-
-    now: datetime
-    max_age: timedelta
-    max_ahead: timedelta
-
-    def problem(self, at: datetime) -> str | None:
-        if at < self.now - self.max_age:
-            return f"dated {at.isoformat()}: older than the server accepts"
-        if at > self.now + self.max_ahead:
-            return f"dated {at.isoformat()}: later than the server's clock allows"
-        return None
+# -- sorting a batch into rows ----------------------------------------------------------------
 
 
-def _times(event: WireEvent) -> tuple[datetime, ...]:
-    if isinstance(event, ZoneVisit):
-        return (event.enter_at, event.exit_at)
-    if isinstance(event, Heartbeat):
-        return (event.sent_at,)
-    if isinstance(event, CardScan):
-        return (event.scanned_at,)
-    return (event.read_at,)
+@dataclass(slots=True)
+class _Rows:
+    """A batch sorted: visits to stage, heartbeats and card scans to store, rejected rows."""
+
+    visits: list[StagedVisit] = field(default_factory=list)
+    beats: list[Heartbeat] = field(default_factory=list)
+    scans: list[CardScan] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+
+    def take(
+        self,
+        events: Iterable[WireEvent],
+        *,
+        first_index: int,
+        device_id: str,
+        principal: Principal,
+        window: TimeWindow,
+    ) -> None:
+        for index, event in enumerate(events, first_index):
+            why = row_problem(event, principal=principal, window=window)
+            if why is not None:
+                self.problems.append(RowProblem(index=index, event_id=event.event_id, reason=why))
+            elif isinstance(event, ZoneVisit):
+                self.visits.append(visit_row(event, device_id=device_id))
+            elif isinstance(event, Heartbeat):
+                self.beats.append(event)
+            elif isinstance(event, CardScan):
+                self.scans.append(event)
+            # raw reads are accepted and not stored (short-retention raw storage is optional)
 
 
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
-    if isinstance(value, BaseModel):
-        return _has_nul(value.model_dump())
-    return False
-
-
-def row_problem(event: WireEvent, *, principal: Principal, window: TimeWindow) -> str | None:
-    """Why this event of a batch cannot be stored, or None: the store and register scope of the
-    credential, who may send card scans (a till's credential, never an edge device), times
-    within the window, and text PostgreSQL can hold."""
-    if principal.store_id is not None and event.store_id != principal.store_id:
-        return f"store {event.store_id!r} is not this credential's"
-    at_register = principal.role in REGISTER_SCOPED
-    if isinstance(event, CardScan):
-        if not at_register and principal.role is not Role.ADMIN:
-            return "card scans are accepted from a register's credential only"
-        if principal.register_id is not None and event.register_id != principal.register_id:
-            return f"register {event.register_id!r} is not this credential's"
-    elif at_register:
-        return f"a register's credential sends card scans only, not {event.kind}"
-    for at in _times(event):
-        if (why := window.problem(at)) is not None:
-            return why
-    if isinstance(event, ZoneVisit) and event.exit_at < event.enter_at:
-        return "exit_at is before enter_at"
-    if _has_nul(event):
-        return "a text field holds a NUL character"
-    return None
+def _check_device(device_id: str) -> None:
+    if has_nul(device_id):
+        raise InvalidRequest("device_id holds a NUL character")
 
 
 async def ingest_batch(
@@ -137,36 +147,125 @@ async def ingest_batch(
     privacy: PrivacyKeys | None = None,
     window: TimeWindow,
 ) -> IngestResult:
-    visits: list[ZoneVisit] = []
-    beats: list[Heartbeat] = []
-    scans: list[CardScan] = []
-    problems: list[RowProblem] = []
-    if _has_nul(batch.device_id):
-        raise InvalidRequest("device_id holds a NUL character")
-    for index, event in enumerate(batch.events):
-        why = row_problem(event, principal=principal, window=window)
-        if why is not None:
-            problems.append(RowProblem(index=index, event_id=event.event_id, reason=why))
-        elif isinstance(event, ZoneVisit):
-            visits.append(event)
-        elif isinstance(event, Heartbeat):
-            beats.append(event)
-        elif isinstance(event, CardScan):
-            scans.append(event)
-        # raw reads are accepted and not stored (short-retention raw storage is optional)
-    rejected = len(problems)
-    accepted = duplicates = 0
-    if visits:
-        visits = await classify_visits(conn, visits)
-        a, d = await _insert_visits(
-            conn, visits, device_id=batch.device_id, gap_s=trip_gap_s, privacy=privacy
+    """Store a JSON batch (see the module's docstring)."""
+    _check_device(batch.device_id)
+    rows = _Rows()
+    rows.take(
+        batch.events,
+        first_index=0,
+        device_id=batch.device_id,
+        principal=principal,
+        window=window,
+    )
+    return await _store(conn, rows, sent_at=batch.sent_at, gap_s=trip_gap_s, privacy=privacy)
+
+
+async def ingest_columns(
+    conn: AsyncConnection[Any],
+    *,
+    principal: Principal,
+    batch: ColumnarBatch,
+    trip_gap_s: float,
+    privacy: PrivacyKeys | None = None,
+    window: TimeWindow,
+) -> IngestResult:
+    """Store a columnar batch: the same checks and steps as :func:`ingest_batch`, row by row
+    from the columns, without a model object per visit."""
+    _check_device(batch.device_id)
+    device_id = batch.device_id
+    rows = _Rows()
+    cols = batch.visits
+    scope: dict[str, str | None] = {}  # the scope check depends on the store only
+    staged = rows.visits
+    make = _new_tuple  # StagedVisit(...) without the keyword handling, for 10,000 rows
+    kind_values = _KIND_VALUES
+    for index, (
+        eid,
+        store_id,
+        zone,
+        epc,
+        kind,
+        enter_at,
+        exit_at,
+        reads,
+        rssi,
+        reader_id,
+    ) in enumerate(
+        zip(
+            cols.event_id,
+            cols.store_id,
+            cols.zone,
+            cols.epc,
+            cols.tag_kind,
+            cols.enter_at,
+            cols.exit_at,
+            cols.reads,
+            cols.mean_rssi_dbm,
+            cols.reader_id,
+            strict=True,
         )
+    ):
+        if store_id not in scope:
+            scope[store_id] = scope_problem(principal, store_id=store_id, kind=_VISIT_KIND)
+        why = scope[store_id] or visit_problem(
+            texts=(store_id, zone, epc, reader_id),
+            enter_at=enter_at,
+            exit_at=exit_at,
+            mean_rssi_dbm=rssi,
+            window=window,
+        )
+        if why is not None:
+            rows.problems.append(RowProblem(index=index, event_id=eid, reason=why))
+            continue
+        staged.append(
+            make(
+                StagedVisit,
+                (
+                    eid,
+                    store_id,
+                    zone,
+                    epc,
+                    kind_values[kind],
+                    enter_at,
+                    exit_at,
+                    reads,
+                    rssi,
+                    reader_id,
+                    device_id,
+                ),
+            )
+        )
+    rows.take(
+        batch.events,
+        first_index=len(cols),
+        device_id=device_id,
+        principal=principal,
+        window=window,
+    )
+    return await _store(conn, rows, sent_at=batch.sent_at, gap_s=trip_gap_s, privacy=privacy)
+
+
+# -- storing ----------------------------------------------------------------------------------
+
+
+async def _store(
+    conn: AsyncConnection[Any],
+    rows: _Rows,
+    *,
+    sent_at: datetime,
+    gap_s: float,
+    privacy: PrivacyKeys | None,
+) -> IngestResult:
+    accepted = duplicates = 0
+    if rows.visits:
+        visits = await classify_visits(conn, rows.visits)
+        a, d = await _insert_visits(conn, visits, gap_s=gap_s, privacy=privacy)
         accepted += a
         duplicates += d
-    for beat in beats:
-        await record_heartbeat(conn, beat, uploaded_at=batch.sent_at)
+    for beat in rows.beats:
+        await record_heartbeat(conn, beat, uploaded_at=sent_at)
         accepted += 1
-    for scan in scans:
+    for scan in rows.scans:
         cur = await conn.execute(
             "INSERT INTO card_scan (event_id, store_id, register_id, card_number, scanned_at, "
             "scanner) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
@@ -185,41 +284,114 @@ async def ingest_batch(
         else:
             duplicates += 1
     return IngestResult(
-        accepted=accepted, duplicates=duplicates, rejected=rejected, problems=problems
+        accepted=accepted,
+        duplicates=duplicates,
+        rejected=len(rows.problems),
+        problems=rows.problems,
     )
 
 
 async def _insert_visits(
     conn: AsyncConnection[Any],
-    visits: list[ZoneVisit],
+    visits: Sequence[StagedVisit],
     *,
-    device_id: str,
     gap_s: float,
     privacy: PrivacyKeys | None,
 ) -> tuple[int, int]:
     await conn.execute(_STAGING)
     async with conn.cursor() as cur:
-        async with cur.copy(f"COPY staging_visit ({VISIT_COLUMNS}) FROM STDIN") as copy:
+        async with cur.copy(
+            f"COPY staging_visit ({VISIT_COLUMNS}, epc_sent) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(_STAGING_TYPES)
             for v in visits:
-                await copy.write_row(visit_row(v, device_id=device_id))
+                await copy.write_row((*v, v.epc))
         # member cards without tracking consent go in under a pseudonym (server/privacy/)
         await apply_to_staged(conn, privacy or PrivacyKeys())
-        await cur.execute(
-            f"INSERT INTO zone_visit ({VISIT_COLUMNS}) SELECT {VISIT_COLUMNS} FROM staging_visit "
-            "ON CONFLICT DO NOTHING RETURNING store_id, epc, tag_kind, enter_at"
+        await cur.execute("SELECT DISTINCT epc_sent, epc FROM staging_visit WHERE epc <> epc_sent")
+        renamed = dict(await cur.fetchall())
+        rows = [v._replace(epc=renamed[v.epc]) if v.epc in renamed else v for v in visits]
+        # The trips are prepared while the visits go in: the trip assembly of the stores is
+        # locked, the trips of the tags from their bounds deleted and what was stored of them
+        # read before the insert; the trips of the stored and the new visits are assembled
+        # while the insert runs, and kept if the insert took exactly the visits expected
+        # (a visit stored before is not taken again); otherwise they are rebuilt from what is
+        # stored, as a rebuild after the insert does.
+        shoppers = _earliest(
+            (v.store_id, v.epc, v.enter_at) for v in rows if v.tag_kind in _SHOPPER_VALUES
         )
+        rebuilds = {
+            store_id: await begin_rebuild(
+                conn, store_id=store_id, earliest=tags, gap_s=gap_s, event_ids=True
+            )
+            for store_id, tags in shoppers.items()
+        }
+        # per stored tag: shopper or not, its earliest new visit, how many went in
+        insert = asyncio.ensure_future(
+            cur.execute(
+                f"WITH ins AS (INSERT INTO zone_visit ({VISIT_COLUMNS}) "
+                f"SELECT {VISIT_COLUMNS} FROM staging_visit ON CONFLICT DO NOTHING "
+                "RETURNING store_id, epc, tag_kind, enter_at) "
+                "SELECT store_id, epc, tag_kind = ANY(%s), min(enter_at), count(*) FROM ins "
+                "GROUP BY 1, 2, 3",
+                (list(SHOPPER_TAG_VALUES),),
+            )
+        )
+        try:
+            await asyncio.sleep(0)  # the insert is sent; what follows runs meanwhile
+            expected = _add_new_visits(rebuilds, shoppers, rows)
+            trips = {store_id: r.rows() for store_id, r in rebuilds.items()}
+        finally:
+            await insert
         inserted = await cur.fetchall()
-    earliest: dict[str, dict[str, datetime]] = {}
-    shopper = {k.value for k in SHOPPER_TAG_KINDS}
-    for store_id, epc, kind, enter_at in inserted:
-        if kind not in shopper:
+    earliest = _earliest((s, e, t) for s, e, shopper, t, _ in inserted if shopper)
+    taken: dict[tuple[str, str], int] = {}
+    for store_id, epc, _, _, n in inserted:
+        taken[(store_id, epc)] = taken.get((store_id, epc), 0) + n
+    kept = {
+        store_id
+        for store_id, tags in shoppers.items()
+        if all(taken.get((store_id, e), 0) == expected.get((store_id, e), 0) for e in tags)
+    }
+    for store_id, tags in shoppers.items():
+        if store_id not in kept:  # trips deleted from the bounds of ``tags``: rebuild from there
+            await rebuild_trips(conn, store_id=store_id, earliest=tags, gap_s=gap_s)
+    async with conn.pipeline():  # the trips and the days' marks in one round trip
+        for store_id in kept:
+            await store_trips(conn, trips[store_id])
+        for store_id, tags in earliest.items():
+            # a visit shortly after midnight may belong to a trip that started the day before
+            lows = [t - timedelta(seconds=gap_s) for t in tags.values()]
+            await mark_dirty(conn, store_id, [*tags.values(), *lows])
+    stored = sum(taken.values())
+    return stored, len(visits) - stored
+
+
+def _earliest(rows: Iterable[tuple[str, str, datetime]]) -> dict[str, dict[str, datetime]]:
+    """Per store, per tag: the earliest of the times."""
+    out: dict[str, dict[str, datetime]] = {}
+    for store_id, epc, at in rows:
+        per_store = out.setdefault(store_id, {})
+        if epc not in per_store or at < per_store[epc]:
+            per_store[epc] = at
+    return out
+
+
+def _add_new_visits(
+    rebuilds: Mapping[str, TripRebuild],
+    shoppers: Mapping[str, Mapping[str, datetime]],
+    rows: Sequence[StagedVisit],
+) -> dict[tuple[str, str], int]:
+    """Add the batch's visits of the tags being rebuilt (any kind, not read as stored already)
+    to their rebuilds; how many each tag got."""
+    added: dict[tuple[str, str], int] = {}
+    for v in rows:
+        rebuild = rebuilds.get(v.store_id)
+        if rebuild is None or v.epc not in shoppers[v.store_id]:
             continue
-        per_store = earliest.setdefault(store_id, {})
-        if epc not in per_store or enter_at < per_store[epc]:
-            per_store[epc] = enter_at
-    for store_id, tags in earliest.items():
-        await rebuild_trips(conn, store_id=store_id, earliest=tags, gap_s=gap_s)
-        # a visit shortly after midnight may belong to a trip that started the day before
-        lows = [t - timedelta(seconds=gap_s) for t in tags.values()]
-        await mark_dirty(conn, store_id, [*tags.values(), *lows])
-    return len(inserted), len(visits) - len(inserted)
+        if rebuild.event_ids and v.event_id in rebuild.event_ids:
+            continue
+        rebuild.add(v.epc, v.tag_kind, v.zone, v.enter_at, v.exit_at)
+        key = (v.store_id, v.epc)
+        added[key] = added.get(key, 0) + 1
+    return added

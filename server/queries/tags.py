@@ -23,6 +23,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from server.queries.staged import StagedVisit
 from server.queries.trips import rebuild_trips
 from server.rollup import mark_dirty
 from storeflow.api.tags import (
@@ -35,12 +36,13 @@ from storeflow.api.tags import (
     UnknownTags,
 )
 from storeflow.epc import epc_pattern
-from storeflow.wire import SHOPPER_TAG_KINDS, TagKind, ZoneVisit
+from storeflow.wire import SHOPPER_TAG_KINDS, TagKind
 
 logger = logging.getLogger(__name__)
 
 PSEUDONYM_PREFIX = "X"  # never a hex digit: a pseudonym is never mistaken for an EPC
 _SHOPPER = {k.value for k in SHOPPER_TAG_KINDS}
+_UNKNOWN = TagKind.UNKNOWN.value
 
 
 async def _key(conn: AsyncConnection[Any]) -> bytes:
@@ -65,25 +67,28 @@ async def registry_kinds(conn: AsyncConnection[Any], epcs: Iterable[str]) -> dic
     cur = await conn.execute(
         "SELECT e.epc, coalesce(t.kind, CASE WHEN EXISTS "
         "(SELECT 1 FROM card c WHERE c.epc = e.epc) THEN 'member_card' END) "
-        "FROM unnest(%s::text[]) AS e(epc) LEFT JOIN tag t ON t.epc = e.epc",
+        "FROM unnest(%b::text[]) AS e(epc) LEFT JOIN tag t ON t.epc = e.epc",
         (wanted,),
     )
     return {epc: TagKind(kind) for epc, kind in await cur.fetchall() if kind is not None}
 
 
 async def classify_visits(
-    conn: AsyncConnection[Any], visits: Sequence[ZoneVisit]
-) -> list[ZoneVisit]:
+    conn: AsyncConnection[Any], visits: Sequence[StagedVisit]
+) -> list[StagedVisit]:
     """The visits as they are stored: of the registry's kind, unknown tags under pseudonyms."""
     if not visits:
         return []
-    known = await registry_kinds(conn, (v.epc for v in visits))
-    out: list[ZoneVisit] = []
+    known = {
+        epc: kind.value
+        for epc, kind in (await registry_kinds(conn, (v.epc for v in visits))).items()
+    }
+    out: list[StagedVisit] = []
     unknown: dict[tuple[str, str], tuple[str, datetime, datetime]] = {}
     key: bytes | None = None
     for v in visits:
         kind = known.get(v.epc, v.tag_kind)
-        if kind is TagKind.UNKNOWN:
+        if kind == _UNKNOWN:
             key = key if key is not None else await _key(conn)
             p = pseudonym(key, v.epc)
             first, last = v.enter_at, v.exit_at
@@ -91,9 +96,9 @@ async def classify_visits(
             if seen is not None:
                 first, last = min(first, seen[1]), max(last, seen[2])
             unknown[(v.store_id, p)] = (v.epc, first, last)
-            out.append(v.model_copy(update={"epc": p, "tag_kind": kind}))
-        elif kind is not v.tag_kind:
-            out.append(v.model_copy(update={"tag_kind": kind}))
+            out.append(v._replace(epc=p, tag_kind=kind))
+        elif kind != v.tag_kind:
+            out.append(v._replace(tag_kind=kind))
         else:
             out.append(v)
     if unknown:

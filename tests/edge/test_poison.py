@@ -22,7 +22,8 @@ from edge.intake import ReadGate
 from edge.outbox import Outbox
 from edge.reads import TagRead
 from edge.supervise import Supervisor
-from edge.uplink import Outcome, Uplink
+from edge.uplink import Encoding, Outcome, Uplink
+from storeflow.columns import ColumnarBatch
 from storeflow.wire import IngestBatch, IngestResult, TagKind, ZoneVisit
 
 T0 = 1_790_000_000.0
@@ -119,15 +120,21 @@ class PickyServer:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.posts += 1
-        batch = IngestBatch.model_validate_json(request.content)
-        if any(getattr(e, "mean_rssi_dbm", 0) < -90 for e in batch.events):
+        if request.url.path.endswith("/columns"):
+            events = ColumnarBatch.model_validate_json(request.content).all_events()
+        else:
+            events = list(IngestBatch.model_validate_json(request.content).events)
+        if any(getattr(e, "mean_rssi_dbm", 0) < -90 for e in events):
             return httpx.Response(422, json={"detail": "rssi out of range"})
-        self.accepted.extend(e.event_id.int for e in batch.events)
-        result = IngestResult(accepted=len(batch.events), duplicates=0)
+        self.accepted.extend(e.event_id.int for e in events)
+        result = IngestResult(accepted=len(events), duplicates=0)
         return httpx.Response(200, content=result.model_dump_json())
 
 
-def test_refused_batch_is_bisected_so_only_bad_rows_are_dead_lettered(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encoding", ["columns", "json"])
+def test_refused_batch_is_bisected_so_only_bad_rows_are_dead_lettered(
+    tmp_path: Path, encoding: Encoding
+) -> None:
     box = Outbox(tmp_path / "o.sqlite")
     bad = {7, 50, 51}
     box.put([visit(i, rssi=-95.0 if i in bad else -55.0) for i in range(100)])
@@ -139,6 +146,7 @@ def test_refused_batch_is_bisected_so_only_bad_rows_are_dead_lettered(tmp_path: 
         outbox=box,
         batch_size=100,
         client=httpx.Client(transport=httpx.MockTransport(server)),
+        encoding=encoding,
     )
     assert uplink.send_once() is Outcome.SENT
     assert uplink.send_once() is Outcome.EMPTY

@@ -6,13 +6,14 @@ import random
 
 import pytest
 
-from edge.drivers.r2000 import R2000Decoder, checksum, inventory_command
+from edge.drivers.r2000 import R2000Decoder, checksum, inventory_command, sums_to_zero
 from firmware_sim.encoders import r2000_end_of_round, r2000_tag_frame
 
 EXAMPLE = bytes.fromhex("A0130189043000E2003016661301211550 74EF45BF".replace(" ", ""))
 END_OF_ROUND = bytes.fromhex("A00A01890000110000 0005B6".replace(" ", ""))
 EPC96 = "E200301666130121155074EF"
 EPC128 = "E2003016661301211550 74EF01020304".replace(" ", "")
+MAX_FRAME = b"\xa0" + b"\xff" * 255 + bytes((checksum(b"\xa0" + b"\xff" * 255),))
 
 
 def test_protocols_md_tag_report() -> None:
@@ -32,6 +33,22 @@ def test_end_of_round_is_ignored_not_bad() -> None:
 def test_inventory_command_and_checksum() -> None:
     assert inventory_command() == bytes.fromhex("A004018901D1")
     assert checksum(EXAMPLE[:-1]) == EXAMPLE[-1]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        EXAMPLE,
+        END_OF_ROUND,
+        EXAMPLE[:-1],
+        b"\xa0" + b"\xff" * 256,  # the largest byte sum a frame can have: 65,440
+        MAX_FRAME,  # sums to 0 mod 256 at the maximum length
+        *(random.Random(seed).randbytes(seed % 258) for seed in range(200)),
+    ],
+)
+def test_checksum_rule_is_the_byte_sum(frame: bytes) -> None:
+    """The decoder's fast checksum test agrees with the plain byte sum for every frame size."""
+    assert sums_to_zero(frame) == (sum(frame) % 256 == 0)
 
 
 @pytest.mark.parametrize(
