@@ -378,7 +378,9 @@ class ZoneTracker:
         if self.params.pad_edges and state.reads >= 3 and exit_ > enter:
             rate = (state.reads - 1) / (exit_ - enter)
             pad = min(LN2 / rate, self.params.max_pad_s)
-            enter = max(enter - pad, state.prev_exit)
+            # not back over the previous visit's end, but never after this visit's first read
+            # (late reads from a reader the edge was behind with may precede that end)
+            enter = max(enter - pad, min(state.prev_exit, enter))
             exit_ = exit_ + pad if next_enter is None else max(min(exit_ + pad, next_enter), exit_)
         visit = Visit(
             epc=epc,

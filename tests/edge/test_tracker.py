@@ -112,3 +112,25 @@ def test_reader_clock_offset_is_corrected() -> None:
     assert v.enter == pytest.approx(100.0, abs=0.01)
     assert v.exit == pytest.approx(119.5, abs=0.01)
     assert tracker.clock_offsets()["R1"] == pytest.approx(3.0, abs=0.01)
+
+
+def test_a_visit_never_starts_after_its_first_read() -> None:
+    """The previous visit of the tag was padded past this visit's reads (late reads of a reader
+    the edge was behind with): padding stops at the previous end but never moves the start past
+    the first read, so exit is never before enter (the server refuses such a visit)."""
+    tracker = ZoneTracker(zone_of=zone_of, kind_of=lambda _: TagKind.MEMBER_CARD)
+    open_visit = {
+        "epc": EPC,
+        "kind": TagKind.MEMBER_CARD.value,
+        "zone": "B",
+        "reader_id": "R1",
+        "enter": 9.6,
+        "last": 10.2,
+        "reads": 4,
+        "rssi_sum": -180.0,
+        "last_seen": 10.2,
+        "prev_exit": 10.35,  # the previous visit's padded end, after these reads
+    }
+    assert tracker.restore([open_visit]) == 1
+    (v,) = tracker.flush()
+    assert v.enter <= 9.6 and v.exit >= 10.2, (v.enter, v.exit)
