@@ -24,23 +24,10 @@ import psycopg
 from edge.outbox import Outbox
 from edge.uplink import Uplink
 from orchestration.balancer import nginx_balancer, upstream_counts
-from orchestration.bench_ingest import LAYOUT, make_visits
+from orchestration.bench_ingest import make_visits, prepare_store
 from orchestration.procs import ProcessGroup, storeflow_command, wait_http
 from server.embedded_pg import EmbeddedPostgres
-from server.migrate import migrate
-from server.queries.credentials import create_credential
-from server.queries.layout import import_layout
-from storeflow.layout import load_layout
 from storeflow.net import free_port
-
-
-async def _prepare(url: str) -> str:
-    await migrate(url)
-    async with await psycopg.AsyncConnection.connect(url) as conn:
-        await import_layout(conn, load_layout(LAYOUT))
-        token = await create_credential(conn, name="edge-lb", role="edge", store_id="demo")
-        await conn.commit()
-    return token
 
 
 def _wait(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -55,7 +42,7 @@ def run_balanced(
     db_url: str, workdir: Path, *, visits: int = 6000, batch: int = 100, kill_share: float = 0.25
 ) -> dict[str, Any]:
     """The scenario of the module docstring against ``db_url``; its figures."""
-    token = asyncio.run(_prepare(db_url))
+    token = asyncio.run(prepare_store(db_url, edge_name="edge-lb"))
     rows = make_visits(visits)
     group = ProcessGroup(workdir / "logs")
     ports = [free_port(), free_port()]

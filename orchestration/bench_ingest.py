@@ -69,11 +69,12 @@ def make_visits(n: int) -> list[ZoneVisit]:
     return out
 
 
-async def _prepare(url: str) -> str:
+async def prepare_store(url: str, *, edge_name: str = "bench") -> str:
+    """Migrate, import the demo store's layout, and make an edge credential; its token."""
     await migrate(url)
     async with await psycopg.AsyncConnection.connect(url) as conn:
         await import_layout(conn, load_layout(LAYOUT))
-        token = await create_credential(conn, name="bench", role="edge", store_id="demo")
+        token = await create_credential(conn, name=edge_name, role="edge", store_id="demo")
         await conn.commit()
     return token
 
@@ -157,7 +158,7 @@ def _database(pg: EmbeddedPostgres, name: str) -> tuple[str, str]:
     with psycopg.connect(pg.admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = pg.url_for(name)
-    return url, asyncio.run(_prepare(url))
+    return url, asyncio.run(prepare_store(url))
 
 
 def _serve(group: ProcessGroup, name: str, database_url: str) -> str:
