@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 _CONNECT_TIMEOUT_S = 5.0
 _STOP_TIMEOUT_S = 2.0
+_LAST_WORD_S = 0.2  # after a stalled polite stop, before the socket is closed
 
 
 def reader_config(
@@ -270,6 +271,15 @@ class LlrpReaderLoop:
                 client.disconnect(timeout=self.polite_stop_s)
             except Exception as exc:  # sllurp raises bare errors on a dead socket
                 logger.debug("reader %s: polite LLRP disconnect failed: %s", self.reader_id, exc)
+            if client.is_alive():
+                # sllurp registers what to do with an answer after sending the request, so an
+                # answer that comes back first is dropped and its polite stop stalls; the reader
+                # must not be left inventorying: ask it to delete its ROSpecs ourselves.
+                try:
+                    client.llrp.sendMessage({"DELETE_ROSPEC": {"ROSpecID": 0}})
+                    time.sleep(_LAST_WORD_S)  # let the request leave before the close
+                except Exception as exc:
+                    logger.debug("reader %s: DELETE_ROSPEC failed: %s", self.reader_id, exc)
         client.disconnect_requested.set()
         client.hard_disconnect()
         client.join(_STOP_TIMEOUT_S)

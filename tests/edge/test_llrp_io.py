@@ -175,13 +175,12 @@ def test_reader_down_then_back_on_the_same_port() -> None:
 
 def test_stop_deletes_the_rospec_and_closes(reader: LlrpReaderEmitter) -> None:
     sink = Collector()
-    # a loaded machine may take seconds to answer: the polite stop is given time to finish
-    lp = make_loop(reader, sink, polite_stop_s=30.0)
+    lp = make_loop(reader, sink)
     lp.start()
     assert lp.wait_connected(5.0)
     # the reader has answered the whole start-up (a stop in the middle of it is a hard close)
     assert reader.wait_inventorying(5.0)
-    lp.stop(timeout=60.0)
+    lp.stop(timeout=30.0)
     assert not lp.connected
     # DELETE_ROSPEC on connect and again on the polite stop, then the socket is closed.
     assert wait_until(lambda: reader.stats.requests.get(c.DELETE_ROSPEC) == 2, timeout=30.0), (
