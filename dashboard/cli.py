@@ -31,17 +31,23 @@ def add_dashboard_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
         default="127.0.0.1",
         help="bind address (127.0.0.1); any other asks each visitor for a planner token",
     )
+    add_api_arguments(
+        p,
+        api_help="the API server the dashboard reads",
+        token_help="a planner token (or STOREFLOW_API_TOKEN); only when bound to a loopback "
+        "address",
+    )
+    p.set_defaults(func=run_dashboard)
+
+
+def add_api_arguments(p: argparse.ArgumentParser, *, api_help: str, token_help: str) -> None:
+    """``--api-url`` and ``--token``, defaulting to STOREFLOW_API_URL and STOREFLOW_API_TOKEN."""
     p.add_argument(
         "--api-url",
         default=os.environ.get("STOREFLOW_API_URL", "http://127.0.0.1:8000"),
-        help="the API server the dashboard reads (or STOREFLOW_API_URL; 127.0.0.1:8000)",
+        help=f"{api_help} (or STOREFLOW_API_URL; 127.0.0.1:8000)",
     )
-    p.add_argument(
-        "--token",
-        default=os.environ.get("STOREFLOW_API_TOKEN"),
-        help="a planner token (or STOREFLOW_API_TOKEN); only when bound to a loopback address",
-    )
-    p.set_defaults(func=run_dashboard)
+    p.add_argument("--token", default=os.environ.get("STOREFLOW_API_TOKEN"), help=token_help)
 
 
 def is_loopback(host: str) -> bool:
@@ -123,15 +129,8 @@ def add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="ADDRESS",
         help="send the report to this address (repeatable)",
     )
-    p.add_argument(
-        "--api-url",
-        default=os.environ.get("STOREFLOW_API_URL", "http://127.0.0.1:8000"),
-        help="the API server (or STOREFLOW_API_URL; 127.0.0.1:8000)",
-    )
-    p.add_argument(
-        "--token",
-        default=os.environ.get("STOREFLOW_API_TOKEN"),
-        help="a planner token (or STOREFLOW_API_TOKEN)",
+    add_api_arguments(
+        p, api_help="the API server", token_help="a planner token (or STOREFLOW_API_TOKEN)"
     )
     p.add_argument(
         "--dashboard-url",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter
 
 from server.api.deps import ConnDep, IngestDep, SettingsDep, StateDep
+from server.api.state import AppState
 from server.ingest_checks import TimeWindow
 from server.privacy.keys import keys_from
 from server.queries.ingest import ingest_batch, ingest_columns
@@ -24,6 +25,14 @@ def _window(settings: Settings) -> TimeWindow:
         max_age=timedelta(days=settings.ingest_max_age_days),
         max_ahead=timedelta(seconds=settings.ingest_max_ahead_s),
     )
+
+
+def _counted(state: AppState, result: IngestResult) -> IngestResult:
+    """The answer, once its figures are in the server's metrics."""
+    state.metrics.ingested(
+        accepted=result.accepted, duplicates=result.duplicates, rejected=result.rejected
+    )
+    return result
 
 
 @router.post("/ingest", response_model=IngestResult)
@@ -45,10 +54,7 @@ async def ingest(
         window=_window(settings),
         privacy=keys_from(settings),
     )
-    state.metrics.ingested(
-        accepted=result.accepted, duplicates=result.duplicates, rejected=result.rejected
-    )
-    return result
+    return _counted(state, result)
 
 
 @router.post("/ingest/columns", response_model=IngestResult)
@@ -70,7 +76,4 @@ async def ingest_in_columns(
         window=_window(settings),
         privacy=keys_from(settings),
     )
-    state.metrics.ingested(
-        accepted=result.accepted, duplicates=result.duplicates, rejected=result.rejected
-    )
-    return result
+    return _counted(state, result)
