@@ -20,6 +20,7 @@ from dashboard.api import (
     period_for_dates,
 )
 from dashboard.digest import Digest, gather
+from dashboard.vega import Spec
 from storeflow.api.analytics import Summary
 from storeflow.api.calendar import StoreEvent
 from storeflow.api.paths import Paths
@@ -276,6 +277,11 @@ def _query_day(name: str, default: date) -> date:
         return date.fromisoformat(text) if text else default
     except ValueError:
         return default
+
+
+def chart(spec: Spec, *, key: str | None = None, where: Any = None) -> None:
+    """Draw a Vega-Lite spec (:mod:`dashboard.vega`) across the page or column ``where``."""
+    (where or st).vega_lite_chart(spec=spec, width="stretch", key=key)
 
 
 def table(frame: pd.DataFrame, name: str, *, key: str) -> None:

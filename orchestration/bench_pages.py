@@ -47,9 +47,10 @@ ARGS = [
 ]
 PAGES = ("overview", "floor", "dwell", "counters", "paths", "members", "experiments")
 TARGET_P95_MS = 2000.0
+CHART = '[data-testid="stVegaLiteChart"]'
 
-# Drawn: Streamlit is not running the page, at least one Plotly chart is there and every chart
-# has its SVG. A page without charts counts as drawn when its run ends (``charts`` in the
+# Drawn: Streamlit is not running the page, at least one chart is there and Vega has drawn
+# every chart's marks. A page without charts counts as drawn when its run ends (``charts`` in the
 # result says which).
 _CONTENT = '[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]'
 _DRAWN = (
@@ -58,9 +59,11 @@ _DRAWN = (
   if (!document.querySelector('"""
     + _CONTENT
     + """')) return false;
-  const plots = [...document.querySelectorAll('.js-plotly-plot')];
+  const plots = [...document.querySelectorAll('"""
+    + CHART
+    + """')];
   if (plots.length === 0) return false;
-  return plots.every(p => p.querySelector('.main-svg'));
+  return plots.every(p => p.querySelector('svg.marks, canvas.marks'));
 }"""
 )
 _SETTLED = (
@@ -115,7 +118,7 @@ def time_page(browser: Any, url: str, *, timeout_ms: float = 60_000) -> tuple[fl
         except Exception:  # no chart on this page: time until its run ended
             page.wait_for_function(_SETTLED, timeout=timeout_ms, polling=50)
         ms = (time.perf_counter() - t0) * 1000
-        return ms, page.locator(".js-plotly-plot").count()
+        return ms, page.locator(CHART).count()
     finally:
         context.close()
 

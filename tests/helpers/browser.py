@@ -31,11 +31,12 @@ ARGS = [
 WIDTH, HEIGHT = 1400, 1000
 EXCEPTION = '[data-testid="stException"]'
 ERROR_BOX = '[data-testid="stAlertContentError"]'
-# Streamlit marks its root with the script's run state; Plotly draws a .main-svg per chart.
+# Streamlit marks its root with the script's run state; Vega draws an svg.marks per chart.
 SCRIPT_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+CHART = '[data-testid="stVegaLiteChart"]'
 PLOTS_DRAWN = (
-    "() => [...document.querySelectorAll('.js-plotly-plot')]"
-    ".every(p => p.querySelector('.main-svg'))"
+    f"() => [...document.querySelectorAll('{CHART}')]"
+    ".every(p => p.querySelector('svg.marks, canvas.marks'))"
 )
 NEXT_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 

@@ -1,0 +1,124 @@
+"""Vega-Lite chart specs for the planner dashboard: plain dicts, data inline, nothing drawn here.
+
+The dashboard draws its charts with Vega-Lite (``st.vega_lite_chart``, see
+:func:`dashboard.context.chart`): the browser's Vega bundle is a sixth of Plotly's and starts in
+a tenth of the time, which is most of a page's time to charts. Every builder is pure — a frame
+in, a spec out — so a unit test reads a chart's data from ``spec["data"]["values"]`` (or each
+layer's) and its encodings, without a browser.
+
+Conventions: a spec has a left-anchored title, a fixed height and the container's width; data
+go inline as records (:func:`records`: timestamps as ISO strings, NaN as null); a chart with
+nothing to show is :func:`empty`, a grey message where the marks would be.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+Spec = dict[str, Any]
+
+SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+GRID = "#eeeeee"
+AXIS_LINE = "#999999"
+MUTED = "#666666"
+
+
+def _json_value(value: Any) -> Any:
+    """One cell as JSON: timestamps as ISO text, NaN/NaT as null, numpy scalars as Python."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp | datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    item = getattr(value, "item", None)  # numpy scalar
+    if callable(item):
+        return _json_value(item())
+    return value
+
+
+def records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """A frame's rows as JSON records (only ``columns`` when given), for inline chart data."""
+    cols = list(columns) if columns is not None else [str(c) for c in frame.columns]
+    return [
+        {c: _json_value(v) for c, v in zip(cols, row, strict=True)}
+        for row in frame[cols].itertuples(index=False, name=None)
+    ]
+
+
+def rows(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Records built in Python, cleaned as :func:`records` cleans a frame's."""
+    return [{k: _json_value(v) for k, v in item.items()} for item in items]
+
+
+def chart(
+    title: str,
+    *,
+    height: int,
+    data: list[dict[str, Any]] | None = None,
+    layers: list[Spec] | None = None,
+    subtitle: str | None = None,
+    **top: Any,
+) -> Spec:
+    """A spec: title, height, the container's width, optional inline data shared by the layers,
+    and either ``layers`` or the single view's keys in ``top`` (``mark``, ``encoding``, ...)."""
+    heading: Spec = {"text": title, "anchor": "start"}
+    if subtitle:
+        heading["subtitle"] = subtitle
+    spec: Spec = {"$schema": SCHEMA, "title": heading, "height": height, "width": "container"}
+    if data is not None:
+        spec["data"] = {"values": data}
+    if layers is not None:
+        spec["layer"] = layers
+    spec.update(top)
+    return spec
+
+
+def empty(title: str, message: str, *, height: int = 300) -> Spec:
+    """A chart frame with ``message`` in the middle instead of marks."""
+    return chart(
+        title,
+        height=height,
+        data=[{"message": message}],
+        mark={"type": "text", "fontSize": 16, "color": MUTED},
+        encoding={"text": {"field": "message", "type": "nominal"}},
+        config={"view": {"stroke": None}},
+    )
+
+
+def is_empty(spec: Spec) -> bool:
+    """True for a spec made by :func:`empty`."""
+    values = spec.get("data", {}).get("values", [])
+    return len(values) == 1 and set(values[0]) == {"message"}
+
+
+def axis(title: str | None, **extra: Any) -> Spec:
+    """An axis with the dashboard's grid and line colours."""
+    out: Spec = {"title": title, "gridColor": GRID, "domainColor": AXIS_LINE}
+    out.update(extra)
+    return out
+
+
+def tooltip(*fields: tuple[str, str] | tuple[str, str, str]) -> list[Spec]:
+    """Tooltip entries from (field, title) or (field, title, format) tuples; a field named
+    ``*_text`` is shown as it is (pre-formatted text)."""
+    out: list[Spec] = []
+    for f in fields:
+        entry: Spec = {"field": f[0], "title": f[1]}
+        if len(f) == 3:
+            entry["type"] = "quantitative"
+            entry["format"] = f[2]
+        out.append(entry)
+    return out
+
+
+def values_of(spec: Spec, layer: int | None = None) -> list[dict[str, Any]]:
+    """The inline data of a spec, or of one of its layers (for tests and downloads)."""
+    part = spec if layer is None else spec["layer"][layer]
+    data: list[dict[str, Any]] = part.get("data", {}).get("values", [])
+    return data
