@@ -216,6 +216,12 @@ def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     g.add_argument(
         "--data-dir", type=Path, default=None, help="keep the database here (reused if present)"
     )
+    g.add_argument(
+        "--new-window",
+        action="store_true",
+        help="open each load in a new browser context (adds Chromium's window start-up) instead "
+        "of a new tab with the cache off",
+    )
     g.add_argument("--json", action="store_true", help="print only the JSON line")
     g.set_defaults(func=_run_pages)
     c = bsub.add_parser("chain", help="p50/p95 of the chain view over N stores x D days")
@@ -343,6 +349,7 @@ def _run_pages(args: argparse.Namespace) -> int:
         pages=tuple(args.page or PAGES),
         data_dir=args.data_dir.resolve() if args.data_dir else None,
         as_json=args.json,
+        new_window=args.new_window,
     )
 
 
