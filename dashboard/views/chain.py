@@ -130,7 +130,13 @@ def bar_figure(labels: list[str], values: list[float | None], title: str, how: s
         "scale": {"domain": labels},  # every store, the first on top
         "axis": vega.axis(None, grid=False, labelLimit=300),
     }
-    x = {"field": "value", "type": "quantitative", "axis": vega.axis(axis_title, format=",")}
+    top = max((d["value"] for d in data if d["value"] is not None), default=0.0)
+    x = {
+        "field": "value",
+        "type": "quantitative",
+        "scale": {"domain": [min(0.0, *(d["at"] for d in data)), top * 1.08 or 1.0]},  # room
+        "axis": vega.axis(axis_title, format=",~f"),
+    }
     tip = vega.tooltip(("store", "Store"), ("value_text", title))
     return vega.chart(
         title,

@@ -81,7 +81,7 @@ def quadrant_figure(frame: pd.DataFrame) -> Spec:
         "field": "visitors",
         "type": "quantitative",
         "scale": {"domain": [0, x_top]},
-        "axis": vega.axis("Visitor trips", format=",d"),
+        "axis": vega.axis("Visitor trips", format=",d", tickMinStep=1),
     }
     y = {
         "field": "conversion_pct",

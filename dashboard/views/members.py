@@ -108,7 +108,11 @@ def classes_figure(classes: pd.DataFrame) -> Spec:
         "sort": None,
         "axis": vega.axis(None, labelAngle=0, grid=False),
     }
-    y = {"field": "members", "type": "quantitative", "axis": vega.axis("Members", format=",d")}
+    y = {
+        "field": "members",
+        "type": "quantitative",
+        "axis": vega.axis("Members", format=",d", tickMinStep=1),
+    }
     tip = vega.tooltip(
         ("member_class", "Class"), ("members", "Members", ",d"), ("referrers", "Referrers", ",d")
     )

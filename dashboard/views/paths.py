@@ -103,7 +103,10 @@ def flows_figure(flows: pd.DataFrame, names: dict[str, str], *, top: int, total:
     x = {
         "field": "moves",
         "type": "quantitative",
-        "axis": vega.axis("Moves (trips going straight from one zone to the next)", format=",d"),
+        "scale": {"domain": [0, max(d["moves"] for d in data) * 1.06]},  # room for the text
+        "axis": vega.axis(
+            "Moves (trips going straight from one zone to the next)", format=",d", tickMinStep=1
+        ),
     }
     tip = vega.tooltip(
         ("from", "From"),
