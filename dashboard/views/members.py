@@ -141,7 +141,7 @@ def shares_figure(tiers: pd.DataFrame) -> Spec:
     """Each segment's share of traffic and of sales side by side (in %)."""
     data = vega.rows(
         {
-            "segment": seg,
+            "segment": f"{seg} (VIP)" if vip else seg,  # VIP tiers marked, as in the table
             "vip": "yes" if vip else "no",
             "measure": measure,
             "pct": share * 100,

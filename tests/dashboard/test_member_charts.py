@@ -36,8 +36,8 @@ def test_segments_show_both_shares_and_classes_their_counts() -> None:
         {
             ("non-member", "share of traffic"): 90.0,
             ("non-member", "share of sales"): 70.0,
-            ("Gold", "share of traffic"): 10.0,
-            ("Gold", "share of sales"): 30.0,
+            ("Gold (VIP)", "share of traffic"): 10.0,
+            ("Gold (VIP)", "share of sales"): 30.0,
         }
     )
     classes = pd.DataFrame(
