@@ -5,12 +5,12 @@ The lists themselves are customer care's (the crm role, ``/campaigns``)."""
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import context, fmt
+from dashboard import context, fmt, vega
 from dashboard.api import ApiError
 from dashboard.context import CACHE_TTL_S, Selection
+from dashboard.vega import Spec
 from storeflow.api.campaigns import RuleUplift
 
 UPLIFT_DEFINITION = (
@@ -73,45 +73,94 @@ def uplift_frame(rows: list[RuleUplift]) -> pd.DataFrame:
     return frame
 
 
-def uplift_figure(frame: pd.DataFrame, *, measure: str = "rate") -> go.Figure:
-    """Each rule's difference with its interval as error bars, 0 marked. ``measure``: ``rate``
-    (percentage points) or ``spend`` (per member). Rules without a difference are left out."""
+DISTINGUISHABLE = "#2ca02c"
+NOT_DISTINGUISHABLE = "#7f7f7f"
+
+
+def uplift_figure(frame: pd.DataFrame, *, measure: str = "rate") -> Spec:
+    """Each rule's difference as a point with its 95 % interval as a bar through it, 0 marked,
+    green where the interval excludes 0. ``measure``: ``rate`` (percentage points) or
+    ``spend`` (per member). Rules without a difference are left out; the first rule on top."""
     shown = frame.dropna(subset=[f"{measure}_diff"])
     scale = 100.0 if measure == "rate" else 1.0
-    est = shown[f"{measure}_diff"] * scale
-    colours = ["#2ca02c" if d else "#7f7f7f" for d in shown[f"{measure}_distinguishable"]]
-    fig = go.Figure(
-        go.Scatter(
-            x=est,
-            y=shown["rule"],
-            mode="markers",
-            marker={"size": 10, "color": colours},
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": shown[f"{measure}_high"] * scale - est,
-                "arrayminus": est - shown[f"{measure}_low"] * scale,
-            },
-            hovertemplate="%{y}: %{x:.1f}<extra></extra>",
-        )
-    )
-    fig.add_vline(x=0, line_dash="dot", line_color="#999")
-    title, axis = (
+    title, unit = (
         ("Purchase rate, contacted − held out", "percentage points")
         if measure == "rate"
         else ("Spend per member, contacted − held out", f"{fmt.currency()} per member")
     )
-    fig.update_layout(
-        title=title,
-        height=170 + 50 * max(1, len(shown)),
-        xaxis_title=axis,
-        yaxis={"automargin": True, "autorange": "reversed"},  # the first rule on top
-        plot_bgcolor="white",
-        showlegend=False,
-    )
+    height = 170 + 50 * max(1, len(shown))
     if shown.empty:
-        fig.add_annotation(text="No run with both groups yet", showarrow=False)
-    return fig
+        return vega.empty(title, "No run with both groups yet", height=height)
+    data = vega.rows(
+        {
+            "rule": rule,
+            "estimate": d * scale,
+            "low": lo * scale,
+            "high": hi * scale,
+            "verdict": "distinguishable from 0" if dist else "not distinguishable from 0",
+        }
+        for rule, d, lo, hi, dist in shown[
+            [
+                "rule",
+                f"{measure}_diff",
+                f"{measure}_low",
+                f"{measure}_high",
+                f"{measure}_distinguishable",
+            ]
+        ].itertuples(index=False)
+    )
+    y = {
+        "field": "rule",
+        "type": "nominal",
+        "sort": None,
+        "axis": vega.axis(None, grid=False, labelLimit=220),
+    }
+    x = {"field": "estimate", "type": "quantitative", "axis": vega.axis(unit)}
+    colour = {
+        "field": "verdict",
+        "type": "nominal",
+        "scale": {
+            "domain": ["distinguishable from 0", "not distinguishable from 0"],
+            "range": [DISTINGUISHABLE, NOT_DISTINGUISHABLE],
+        },
+        "legend": None,
+    }
+    tip = vega.tooltip(
+        ("rule", "Rule"),
+        ("estimate", f"Difference ({unit})", ".1f"),
+        ("low", "95 % interval from", ".1f"),
+        ("high", "95 % interval to", ".1f"),
+        ("verdict", "Verdict"),
+    )
+    return vega.chart(
+        title,
+        height=height,
+        layers=[
+            {
+                "data": {"values": [{"zero": 0}]},
+                "mark": {"type": "rule", "color": vega.AXIS_LINE, "strokeDash": [2, 3]},
+                "encoding": {
+                    "x": {"field": "zero", "type": "quantitative", "axis": vega.axis(unit)}
+                },
+            },
+            {
+                "data": {"values": data},
+                "mark": {"type": "rule", "strokeWidth": 2, "tooltip": True},
+                "encoding": {
+                    "y": y,
+                    "x": {"field": "low", "type": "quantitative", "axis": vega.axis(unit)},
+                    "x2": {"field": "high"},
+                    "color": colour,
+                    "tooltip": tip,
+                },
+            },
+            {
+                "data": {"values": data},
+                "mark": {"type": "point", "filled": True, "size": 100, "tooltip": True},
+                "encoding": {"y": y, "x": x, "color": colour, "tooltip": tip},
+            },
+        ],
+    )
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
@@ -133,8 +182,8 @@ def render_uplift(sel: Selection) -> None:
         return
     frame = uplift_frame(rows)
     left, right = st.columns(2)
-    left.plotly_chart(uplift_figure(frame, measure="rate"), width="stretch")
-    right.plotly_chart(uplift_figure(frame, measure="spend"), width="stretch")
+    context.chart(uplift_figure(frame, measure="rate"), key="uplift-rate", where=left)
+    context.chart(uplift_figure(frame, measure="spend"), key="uplift-spend", where=right)
     if (frame["runs_complete"] < frame["runs"]).any():
         st.caption(OPEN_WINDOWS)
     st.dataframe(

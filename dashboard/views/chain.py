@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import context
+from dashboard import context, vega
 from dashboard.api import ApiError
 from dashboard.context import Selection
+from dashboard.vega import Spec
 from storeflow.api.chain import ChainStores, ConcessionComparison
 from storeflow.api.stores import StoreInfo
 
@@ -45,6 +45,7 @@ DEFINITION = (
     "entries. Days with data = days with entries or sales ÷ days in the period; last heartbeat "
     "= the newest report of the store's edge devices. Each store's own local days."
 )
+BAR = "#1f77b4"
 NO_CHAIN_TOKEN = (
     "The chain view needs a chain-wide planner token (one without a store); this dashboard's "
     "token is for one store. The store pages work as before."
@@ -96,21 +97,67 @@ def stores_frame(chain: ChainStores) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def bar_figure(labels: list[str], values: list[float | None], title: str, how: str) -> go.Figure:
-    """Horizontal bars, the first label on top."""
+def _value_text(value: float | None, how: str) -> str:
+    """A bar's figure as written at its end: money and seconds rounded, ratios in %; a dash
+    where the store has no figure."""
+    if value is None:
+        return "–"
+    if how == "pct":
+        return f"{value * 100:.1f} %"
+    if how == "money":
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+def bar_figure(labels: list[str], values: list[float | None], title: str, how: str) -> Spec:
+    """Horizontal bars, the first label on top, each figure written at its bar's end; a store
+    without the figure keeps its row, with no bar."""
     scale = 100.0 if how == "pct" else 1.0
-    xs = [None if v is None else v * scale for v in values]
-    fig = go.Figure(go.Bar(x=xs, y=labels, orientation="h", marker_color="#1f77b4"))
-    fig.update_layout(
-        title=title,
-        height=max(260, 26 * len(labels) + 90),
-        margin={"t": 50, "l": 10},
-        xaxis_title=title + (" (%)" if how == "pct" else ""),
-        plot_bgcolor="white",
-        yaxis={"autorange": "reversed"},
+    data = vega.rows(
+        {
+            "store": label,
+            "value": None if v is None else v * scale,
+            "value_text": _value_text(v, how),
+            "at": 0.0 if v is None else v * scale,  # where the text goes: 0 without a bar
+        }
+        for label, v in zip(labels, values, strict=True)
     )
-    fig.update_xaxes(gridcolor="#eee")
-    return fig
+    axis_title = title + (" (%)" if how == "pct" else "")
+    y = {
+        "field": "store",
+        "type": "nominal",
+        "sort": None,
+        "scale": {"domain": labels},  # every store, the first on top
+        "axis": vega.axis(None, grid=False, labelLimit=300),
+    }
+    top = max((d["value"] for d in data if d["value"] is not None), default=0.0)
+    x = {
+        "field": "value",
+        "type": "quantitative",
+        "scale": {"domain": [min(0.0, *(d["at"] for d in data)), top * 1.08 or 1.0]},  # room
+        "axis": vega.axis(axis_title, format=",~f"),
+    }
+    tip = vega.tooltip(("store", "Store"), ("value_text", title))
+    return vega.chart(
+        title,
+        height=max(260, 26 * len(labels) + 90),
+        data=data,
+        layers=[
+            {
+                "mark": {"type": "bar", "color": BAR, "tooltip": True},
+                "encoding": {"y": y, "x": x, "tooltip": tip},
+            },
+            {
+                "mark": {"type": "text", "align": "left", "dx": 4, "color": vega.MUTED},
+                "encoding": {
+                    "y": y,
+                    "x": {**x, "field": "at"},
+                    "text": {"field": "value_text"},
+                    "tooltip": tip,
+                },
+            },
+        ],
+    )
 
 
 def _drill(options: list[StoreInfo]) -> None:
@@ -139,14 +186,14 @@ def render(sel: Selection) -> None:
         return
     right.metric("Stores", len(chain.stores), help=f"{chain.first} .. {chain.last}")
     label, how = STORE_FIGURES[rank_by]
-    st.plotly_chart(
+    context.chart(
         bar_figure(
             [f"{s.rank}. {s.name}" for s in chain.stores],
             [getattr(s, rank_by) for s in chain.stores],
             f"{label}, {chain.first} .. {chain.last}",
             how,
         ),
-        width="stretch",
+        key="chain-stores",
     )
     st.caption(DEFINITION)
     context.table(stores_frame(chain), f"chain-{chain.first}-{chain.last}", key="dl-chain")
@@ -193,14 +240,14 @@ def render(sel: Selection) -> None:
         st.error(str(exc))
         return
     c_label, c_how = CONCESSION_FIGURES[c_rank]
-    st.plotly_chart(
+    context.chart(
         bar_figure(
             [f"{r.rank}. {r.store_name}" for r in comp.stores],
             [getattr(r, c_rank) for r in comp.stores],
             f"{brand}: {c_label}",
             c_how,
         ),
-        width="stretch",
+        key="chain-concession",
     )
     frame = pd.DataFrame(
         [

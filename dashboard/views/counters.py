@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import context, fmt
+from dashboard import context, fmt, vega
 from dashboard.api import ApiError
 from dashboard.context import Selection
+from dashboard.vega import Spec
 from storeflow.api.analytics import VISITOR_MIN_DWELL_S
 
 DEFINITION = (
@@ -38,48 +40,132 @@ COLOURS = {
 }
 
 
-def quadrant_figure(frame: pd.DataFrame) -> go.Figure:
-    """Traffic against conversion, coloured by verdict, marker size by sales per m²."""
-    fig = go.Figure()
-    top = float(frame["sales_per_m2"].max()) if not frame.empty else 0.0
-    for verdict, colour in COLOURS.items():
-        part = frame[frame["verdict"] == verdict]
-        if part.empty:
-            continue
-        size = 12 + 24 * (part["sales_per_m2"] / top if top > 0 else 0)
-        fig.add_trace(
-            go.Scatter(
-                x=part["visitors"],
-                y=part["conversion"] * 100,
-                mode="markers+text",
-                text=[f"#{r} {n}" for r, n in zip(part["rank"], part["name"], strict=True)],
-                textposition="top center",
-                name=verdict,
-                marker={"size": size, "color": colour},
-                customdata=part["sales_per_m2"],
-                hovertemplate=(
-                    "%{text}<br>%{x} visitor trips<br>%{y:.1f} % converted"
-                    "<br>%{customdata:,.0f} sales per m²<extra></extra>"
-                ),
-            )
-        )
-    if not frame.empty:
-        fig.add_vline(x=float(frame["visitors"].median()), line_dash="dot", line_color="#999")
-        fig.add_hline(
-            y=float(frame["conversion"].median() * 100), line_dash="dot", line_color="#999"
-        )
-    fig.update_layout(
-        title="Traffic vs conversion (marker size: sales per m²)",
-        height=460,
-        margin={"t": 50},
-        xaxis_title="Visitor trips",
-        yaxis_title="Conversion (%)",
-        plot_bgcolor="white",
-        legend_title="Verdict",
+# marker areas in px² (Vega sizes are areas): the smallest counter's and the top earner's
+SIZE_MIN, SIZE_MAX = 140.0, 1300.0
+LIFT = -(math.sqrt(SIZE_MAX) / 2 + 2)  # labels clear of the largest marker
+# the quadrants' names in their corners: (name, corner x, corner y, align, baseline)
+QUADRANTS = [
+    ("hidden gem: low traffic, high conversion", 6, 6, "left", "top"),
+    ("star: high traffic, high conversion", "width", 6, "right", "top"),
+    ("weak: low traffic, low conversion", 6, "height", "left", "bottom"),
+    ("window shopping: high traffic, low conversion", "width", "height", "right", "bottom"),
+]
+
+
+def quadrant_figure(frame: pd.DataFrame) -> Spec:
+    """Traffic against conversion, coloured by verdict, marker size by sales per m², each
+    counter labelled "#rank name"; dotted lines at the medians split the quadrants, whose
+    names stand in the corners."""
+    title = "Traffic vs conversion (marker size: sales per m²)"
+    if frame.empty:
+        return vega.empty(title, "No counter to judge in this period", height=520)
+    top = float(frame["sales_per_m2"].max())
+    share = (frame["sales_per_m2"] / top if top > 0 else frame["sales_per_m2"] * 0).clip(lower=0)
+    size = SIZE_MIN + (SIZE_MAX - SIZE_MIN) * share.astype("float64")
+    shown = pd.DataFrame(
+        {
+            "label": "#" + frame["rank"].astype(str) + " " + frame["name"],
+            "verdict": frame["verdict"],
+            "quadrant": frame["quadrant"],
+            "visitors": frame["visitors"],
+            "conversion_pct": frame["conversion"].astype("float64") * 100,
+            "sales_per_m2": frame["sales_per_m2"],
+            "size": size,
+        }
     )
-    fig.update_xaxes(gridcolor="#eee")
-    fig.update_yaxes(gridcolor="#eee")
-    return fig
+    data = vega.records(shown)
+    # from 0, with room at the top and the right for the markers and their labels
+    x_top = float(shown["visitors"].max() or 0) * 1.12 or 1.0
+    y_top = float(shown["conversion_pct"].max() or 0) * 1.15 or 1.0
+    x = {
+        "field": "visitors",
+        "type": "quantitative",
+        "scale": {"domain": [0, x_top]},
+        "axis": vega.axis("Visitor trips", format=",d", tickMinStep=1),
+    }
+    y = {
+        "field": "conversion_pct",
+        "type": "quantitative",
+        "scale": {"domain": [0, y_top]},
+        "axis": vega.axis("Conversion (%)"),
+    }
+    tip = vega.tooltip(
+        ("label", "Counter"),
+        ("verdict", "Verdict"),
+        ("quadrant", "Quadrant"),
+        ("visitors", "Visitor trips", ",d"),
+        ("conversion_pct", "Converted (%)", ".1f"),
+        ("sales_per_m2", "Sales per m²", ",.0f"),
+    )
+    medians = [
+        {
+            "visitors": float(frame["visitors"].median()),
+            "conversion_pct": float(frame["conversion"].median() * 100),
+        }
+    ]
+    median_tip = vega.tooltip(
+        ("visitors", "Median visitor trips", ",.0f"),
+        ("conversion_pct", "Median conversion (%)", ".1f"),
+    )
+    rule = {"type": "rule", "color": vega.AXIS_LINE, "strokeDash": [3, 3], "tooltip": True}
+    layers: list[Spec] = [
+        {
+            "data": {"values": medians},
+            "mark": rule,
+            "encoding": {"x": x, "tooltip": median_tip},
+        },
+        {
+            "data": {"values": medians},
+            "mark": rule,
+            "encoding": {"y": y, "tooltip": median_tip},
+        },
+    ]
+    layers += [
+        {
+            "data": {"values": [{"quadrant": name}]},
+            "mark": {
+                "type": "text",
+                "align": align,
+                "baseline": baseline,
+                "dx": -6 if cx == "width" else 0,
+                "dy": -6 if cy == "height" else 0,
+                "color": vega.AXIS_LINE,
+                "fontSize": 12,
+                "fontStyle": "italic",
+            },
+            "encoding": {"x": {"value": cx}, "y": {"value": cy}, "text": {"field": "quadrant"}},
+        }
+        for name, cx, cy, align, baseline in QUADRANTS
+    ]
+    layers += [
+        {
+            "data": {"values": data},
+            "mark": {"type": "point", "filled": True, "opacity": 0.85, "tooltip": True},
+            "encoding": {
+                "x": x,
+                "y": y,
+                "size": {"field": "size", "type": "quantitative", "scale": None, "legend": None},
+                "color": {
+                    "field": "verdict",
+                    "type": "nominal",
+                    "scale": {"domain": list(COLOURS), "range": list(COLOURS.values())},
+                    "legend": {"title": "Verdict"},
+                },
+                "tooltip": tip,
+            },
+        },
+        {
+            "data": {"values": data},
+            "mark": {"type": "text", "baseline": "bottom", "dy": LIFT, "fontSize": 11},
+            "encoding": {
+                "x": x,
+                "y": y,
+                "text": {"field": "label"},
+                "tooltip": tip,
+            },
+        },
+    ]
+    return vega.chart(title, height=520, layers=layers)
 
 
 def terms(row: pd.Series) -> str:
@@ -136,7 +222,7 @@ def render(sel: Selection) -> None:
         )
         return
     judged = frame[frame["verdict"] != "no data"]
-    st.plotly_chart(quadrant_figure(judged), width="stretch")
+    context.chart(quadrant_figure(judged), key="counters-quadrant")
     st.caption(DEFINITION)
     st.subheader("Recommendations")
     for _, row in frame.iterrows():

@@ -2,7 +2,7 @@
 as a from x to matrix (a heatmap), with the definition the server gives under it.
 
 :func:`render_transitions` is the section; :func:`transitions_matrix`, :func:`moves_summary` and
-:func:`transitions_figure` are pure (frame in, frame or figure out)."""
+:func:`transitions_figure` are pure (frame in, frame or chart spec out)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import context
+from dashboard import context, vega
 from dashboard.api import ApiError
 from dashboard.context import Selection
+from dashboard.vega import Spec
 
 NEW = "new"
 UNPROFILED = "unprofiled"
@@ -53,34 +53,73 @@ def moves_summary(matrix: pd.DataFrame) -> dict[str, int]:
     return out
 
 
-def transitions_figure(matrix: pd.DataFrame, month_label: str) -> go.Figure:
-    """The matrix as a heatmap: rows from, columns to, the count in each cell; the hover adds
+def transitions_figure(matrix: pd.DataFrame, month_label: str) -> Spec:
+    """The matrix as a heatmap: rows from, columns to, the count in each cell; the tooltip adds
     the share of the row (where the members of a class went)."""
-    counts = matrix.to_numpy()
-    totals = counts.sum(axis=1, keepdims=True)
-    shares = counts / totals.clip(min=1) * 100
-    fig = go.Figure(
-        go.Heatmap(
-            z=counts,
-            x=list(matrix.columns),
-            y=list(matrix.index),
-            customdata=shares,
-            colorscale="Blues",
-            texttemplate="%{z}",
-            hovertemplate="from %{y} to %{x}: %{z} members (%{customdata:.0f} % of the row)"
-            "<extra></extra>",
-            colorbar={"title": "members"},
-        )
+    data = vega.rows(
+        {
+            "from_class": src,
+            "to_class": dst,
+            "members": int(n),
+            "row_share": n / max(int(row.sum()), 1) * 100,
+        }
+        for src, row in matrix.iterrows()
+        for dst, n in row.items()
     )
-    fig.update_layout(
-        title=f"Class transitions, {month_label}: from (rows) to (columns)",
-        height=380,
-        margin={"t": 50},
-        xaxis_title="to class (last snapshot in the month)",
-        yaxis_title="from class",
+    top = max((d["members"] for d in data), default=0)
+    x = {
+        "field": "to_class",
+        "type": "nominal",
+        "sort": [str(c) for c in matrix.columns],
+        "axis": vega.axis("to class (last snapshot in the month)", labelAngle=0, grid=False),
+    }
+    y = {
+        "field": "from_class",
+        "type": "nominal",
+        "sort": [str(c) for c in matrix.index],  # as the matrix: "new" on top
+        "axis": vega.axis("from class", grid=False),
+    }
+    tip = vega.tooltip(
+        ("from_class", "From"),
+        ("to_class", "To"),
+        ("members", "Members", ",d"),
+        ("row_share", "% of the row", ".0f"),
     )
-    fig.update_yaxes(autorange="reversed")
-    return fig
+    return vega.chart(
+        f"Class transitions, {month_label}: from (rows) to (columns)",
+        height=110 + 36 * len(matrix.index),  # the whole chart, title and axes included
+        data=data,
+        layers=[
+            {
+                "mark": {"type": "rect", "tooltip": True},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "color": {
+                        "field": "members",
+                        "type": "quantitative",
+                        "scale": {"domain": [0, top or 1], "range": ["#f7fbff", "#08519c"]},
+                        "legend": {"title": "members"},
+                    },
+                    "tooltip": tip,
+                },
+            },
+            {
+                "mark": {"type": "text", "fontSize": 12},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "text": {"field": "members", "type": "quantitative", "format": ",d"},
+                    "color": {
+                        "condition": {"test": f"datum.members > {top * 0.55}", "value": "white"},
+                        "value": "#333333",
+                    },
+                    "tooltip": tip,
+                },
+            },
+        ],
+        config={"view": {"stroke": None}},
+    )
 
 
 def render_transitions(sel: Selection) -> None:
@@ -117,6 +156,6 @@ def render_transitions(sel: Selection) -> None:
     c[1].metric("Stayed", f"{moves['stayed']:,}")
     c[2].metric("Moved down", f"{moves['down']:,}")
     c[3].metric("New", f"{moves['new']:,}")
-    st.plotly_chart(transitions_figure(matrix, labels[month]), width="stretch")
+    context.chart(transitions_figure(matrix, labels[month]), key="member-stages")
     st.caption(data["definition"])
     context.download(frame, f"class-transitions-{sel.store.id}", key="dl-transitions")

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import context, fmt
+from dashboard import context, fmt, vega
 from dashboard.api import ApiError
 from dashboard.context import Selection
+from dashboard.vega import Spec
 from dashboard.views import campaigns
 from dashboard.views.member_stages import render_transitions
 
@@ -32,40 +32,153 @@ LAPSE_RULES = (
 )
 
 
-def pareto_figure(curve: pd.DataFrame, top_share: float | None) -> go.Figure:
-    fig = go.Figure()
-    fig.add_scatter(
-        x=curve["member_share"] * 100, y=curve["sales_share"] * 100, mode="lines", name="members"
+TRAFFIC = "#1f77b4"
+SALES = "#ff7f0e"
+MARK = "#d62728"
+TOP = 20  # the Pareto's "top 20 %" of members
+
+
+def pareto_figure(curve: pd.DataFrame, top_share: float | None) -> Spec:
+    """The share of sales against the share of members ranked by sales, the diagonal of an
+    equal split dotted, and the top 20 % marked with their share of sales."""
+    title = "Pareto: share of sales by share of members"
+    points = vega.rows(
+        {"members_pct": m * 100, "sales_pct": v * 100}
+        for m, v in zip(curve["member_share"], curve["sales_share"], strict=True)
     )
-    fig.add_scatter(
-        x=[0, 100], y=[0, 100], mode="lines", line={"dash": "dot", "color": "#999"}, name="equal"
-    )
+    x = {
+        "field": "members_pct",
+        "type": "quantitative",
+        "scale": {"domain": [0, 100]},
+        "axis": vega.axis("Members, ranked by sales (%)"),
+    }
+    y = {
+        "field": "sales_pct",
+        "type": "quantitative",
+        "scale": {"domain": [0, 100]},
+        "axis": vega.axis("Sales (%)"),
+    }
+    tip = vega.tooltip(("members_pct", "Members (%)", ".0f"), ("sales_pct", "Sales (%)", ".0f"))
+    layers: list[Spec] = [
+        {
+            "data": {"values": points},
+            "mark": {"type": "line", "color": TRAFFIC, "tooltip": True},
+            "encoding": {"x": x, "y": y, "tooltip": tip},
+        },
+        {
+            "data": {
+                "values": [
+                    {"members_pct": 0, "sales_pct": 0},
+                    {"members_pct": 100, "sales_pct": 100},
+                ]
+            },
+            "mark": {"type": "line", "color": vega.AXIS_LINE, "strokeDash": [2, 3]},
+            "encoding": {"x": x, "y": y},
+        },
+    ]
     if top_share is not None:
-        fig.add_vline(x=20, line_dash="dot", line_color="#d62728")
-        fig.add_annotation(x=20, y=top_share * 100, text=f"top 20 %: {top_share:.0%} of sales")
-    fig.update_layout(
-        title="Pareto: share of sales by share of members",
+        label = f"top {TOP} %: {top_share:.0%} of sales"
+        mark = [{"members_pct": TOP, "sales_pct": top_share * 100, "label": label}]
+        layers += [
+            {
+                "data": {"values": mark},
+                "mark": {"type": "rule", "color": MARK, "strokeDash": [2, 3]},
+                "encoding": {"x": x},
+            },
+            {
+                "data": {"values": mark},
+                "mark": {"type": "point", "filled": True, "color": MARK, "size": 60},
+                "encoding": {"x": x, "y": y},
+            },
+            {
+                "data": {"values": mark},
+                "mark": {"type": "text", "align": "left", "dx": 8, "dy": 14, "fontSize": 12},
+                "encoding": {"x": x, "y": y, "text": {"field": "label"}},
+            },
+        ]
+    return vega.chart(title, height=380, layers=layers)
+
+
+def classes_figure(classes: pd.DataFrame) -> Spec:
+    """Members per class, the count written on each bar."""
+    data = vega.records(classes, ["member_class", "members", "referrers"])
+    x = {
+        "field": "member_class",
+        "type": "nominal",
+        "sort": None,
+        "axis": vega.axis(None, labelAngle=0, grid=False),
+    }
+    y = {
+        "field": "members",
+        "type": "quantitative",
+        "axis": vega.axis("Members", format=",d", tickMinStep=1),
+    }
+    tip = vega.tooltip(
+        ("member_class", "Class"), ("members", "Members", ",d"), ("referrers", "Referrers", ",d")
+    )
+    return vega.chart(
+        "Members by class",
         height=380,
-        xaxis_title="Members, ranked by sales (%)",
-        yaxis_title="Sales (%)",
-        plot_bgcolor="white",
-        showlegend=False,
+        data=data,
+        layers=[
+            {
+                "mark": {"type": "bar", "color": TRAFFIC, "tooltip": True},
+                "encoding": {"x": x, "y": y, "tooltip": tip},
+            },
+            {
+                "mark": {"type": "text", "baseline": "bottom", "dy": -3},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "text": {"field": "members", "type": "quantitative", "format": ",d"},
+                },
+            },
+        ],
     )
-    return fig
 
 
-def shares_figure(tiers: pd.DataFrame) -> go.Figure:
-    fig = go.Figure()
-    fig.add_bar(x=tiers["segment"], y=tiers["entries_share"] * 100, name="share of traffic")
-    fig.add_bar(x=tiers["segment"], y=tiers["sales_share"] * 100, name="share of sales")
-    fig.update_layout(
-        title="Each segment's share of traffic and of sales",
-        barmode="group",
-        height=360,
-        yaxis_title="%",
-        plot_bgcolor="white",
+def shares_figure(tiers: pd.DataFrame) -> Spec:
+    """Each segment's share of traffic and of sales side by side (in %)."""
+    data = vega.rows(
+        {
+            "segment": f"{seg} (VIP)" if vip else seg,  # VIP tiers marked, as in the table
+            "vip": "yes" if vip else "no",
+            "measure": measure,
+            "pct": share * 100,
+        }
+        for seg, vip, traffic, sales in tiers[
+            ["segment", "vip", "entries_share", "sales_share"]
+        ].itertuples(index=False)
+        for measure, share in (("share of traffic", traffic), ("share of sales", sales))
     )
-    return fig
+    return vega.chart(
+        "Each segment's share of traffic and of sales",
+        height=380,
+        data=data,
+        mark={"type": "bar", "tooltip": True},
+        encoding={
+            "x": {
+                "field": "segment",
+                "type": "nominal",
+                "sort": None,
+                "axis": vega.axis(None, labelAngle=0, grid=False, labelLimit=160),
+            },
+            "xOffset": {"field": "measure", "sort": ["share of traffic", "share of sales"]},
+            "y": {"field": "pct", "type": "quantitative", "axis": vega.axis("%")},
+            "color": {
+                "field": "measure",
+                "type": "nominal",
+                "scale": {
+                    "domain": ["share of traffic", "share of sales"],
+                    "range": [TRAFFIC, SALES],
+                },
+                "legend": {"title": None, "orient": "top"},
+            },
+            "tooltip": vega.tooltip(
+                ("segment", "Segment"), ("vip", "VIP tier"), ("measure", "Of"), ("pct", "%", ".1f")
+            ),
+        },
+    )
 
 
 def render(sel: Selection) -> None:
@@ -89,14 +202,11 @@ def render(sel: Selection) -> None:
         data["classes"], columns=["member_class", "members", "referrers", "sales"]
     )
     left, right = st.columns(2)
-    fig = go.Figure(
-        go.Bar(x=classes["member_class"], y=classes["members"], text=classes["members"])
-    )
-    fig.update_layout(title="Members by class", height=360, plot_bgcolor="white")
-    left.plotly_chart(fig, width="stretch")
-    right.plotly_chart(
+    context.chart(classes_figure(classes), key="member-classes", where=left)
+    context.chart(
         pareto_figure(pd.DataFrame(data["pareto"], columns=["member_share", "sales_share"]), top),
-        width="stretch",
+        key="member-pareto",
+        where=right,
     )
     st.markdown(CLASS_RULES)
     shown = classes.assign(sales=classes["sales"].map(fmt.money))
@@ -130,7 +240,7 @@ def render(sel: Selection) -> None:
         data["tiers"],
         columns=["segment", "vip", "entries", "entries_share", "sales", "sales_share"],
     )
-    st.plotly_chart(shares_figure(tiers), width="stretch")
+    context.chart(shares_figure(tiers), key="member-tiers")
     st.caption(
         "Segment = the member's tier for member-card trips, non-member for carts and baskets; "
         "VIP tiers are marked. Traffic = entries; sales by time of payment."

@@ -1,22 +1,22 @@
-"""Paths: how shoppers move — flows between zones (Sankey), P(next | zone), the common paths."""
+"""Paths: how shoppers move — the main flows between zones, P(next | zone), the common paths."""
 
 from __future__ import annotations
 
 from collections import deque
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, context, fmt
+from dashboard import charts, context, fmt, vega
 from dashboard.api import ApiError
 from dashboard.context import Selection
+from dashboard.vega import Spec
 from storeflow.layout import StoreLayout, ZoneKind
 
 DEFINITION = (
     "A path is a trip's ordered zone sequence. Transition probability P(j | i) = trips going "
-    "from zone i straight to zone j ÷ all moves out of zone i (Farley & Ring). Sankey link "
-    "width = number of moves."
+    "from zone i straight to zone j ÷ all moves out of zone i (Farley & Ring). Flow chart bar "
+    "length = number of moves."
 )
 
 
@@ -28,11 +28,12 @@ EFFICIENCY_DEFINITION = (
 
 
 DEFAULT_LINKS = 20
+BAR = "#1f77b4"
 
 
 def zone_order(layout: StoreLayout) -> dict[str, int]:
     """Each zone's step from the entrance on the floor plan (breadth-first over adjacency):
-    the Sankey draws moves away from the entrance, or across, left to right."""
+    the flow chart draws the moves away from the entrance, or across."""
     graph = layout.adjacency()
     start = [z.code for z in layout.zones if z.kind == ZoneKind.ENTRANCE]
     step = dict.fromkeys(start, 0)
@@ -55,12 +56,12 @@ def zone_order(layout: StoreLayout) -> dict[str, int]:
     return step
 
 
-def sankey_links(
+def flow_links(
     transitions: pd.DataFrame, order: dict[str, int], *, top: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The ``top`` largest moves split into forward ones (away from the entrance, or across at
-    the same step but only one way) that the Sankey draws, and the moves back, which it cannot
-    draw without loops and which are listed instead."""
+    the same step but only one way) that the flow chart draws, and the moves back, which are
+    listed under it instead: the chart reads as the main way through the store."""
     ranked = transitions.sort_values(["count", "source", "target"], ascending=[False, True, True])
     ranked = ranked.head(top)
     src = ranked["source"].map(lambda z: order.get(z, 0))
@@ -70,49 +71,133 @@ def sankey_links(
     return ranked[forward], ranked[~forward]
 
 
-def sankey_figure(flows: pd.DataFrame, names: dict[str, str], *, top: int) -> go.Figure:
-    zones = sorted(set(flows["source"]) | set(flows["target"]))
-    index = {z: i for i, z in enumerate(zones)}
-    fig = go.Figure(
-        go.Sankey(
-            arrangement="snap",
-            node={"label": [names.get(z, z) for z in zones], "pad": 14, "thickness": 14},
-            link={
-                "source": [index[s] for s in flows["source"]],
-                "target": [index[t] for t in flows["target"]],
-                "value": list(flows["count"]),
+def _move(names: dict[str, str], a: str, b: str) -> str:
+    return f"{names.get(a, a)} → {names.get(b, b)}"
+
+
+def flows_figure(flows: pd.DataFrame, names: dict[str, str], *, top: int, total: int) -> Spec:
+    """The forward moves as ranked horizontal bars ("Main entrance → Front aisle centre"),
+    the largest on top, each labelled with its number of moves."""
+    title = f"Main flows between zones (the {top} largest moves; moves back listed below)"
+    if flows.empty:
+        return vega.empty(title, "No move away from the entrance among the largest moves")
+    data = vega.rows(
+        {
+            "move": _move(names, a, b),
+            "from": f"{a} {names.get(a, '')}".strip(),
+            "to": f"{b} {names.get(b, '')}".strip(),
+            "moves": int(n),
+            "probability": p,
+            "share": n / total if total else None,
+        }
+        for a, b, n, p in flows[["source", "target", "count", "probability"]].itertuples(
+            index=False
+        )
+    )
+    y = {
+        "field": "move",
+        "type": "nominal",
+        "sort": None,  # ranked already: the largest move first, on top
+        "axis": vega.axis(None, labelLimit=360, grid=False),
+    }
+    x = {
+        "field": "moves",
+        "type": "quantitative",
+        "scale": {"domain": [0, max(d["moves"] for d in data) * 1.06]},  # room for the text
+        "axis": vega.axis(
+            "Moves (trips going straight from one zone to the next)", format=",d", tickMinStep=1
+        ),
+    }
+    tip = vega.tooltip(
+        ("from", "From"),
+        ("to", "To"),
+        ("moves", "Moves", ",d"),
+        ("probability", "P(next | from)", ".0%"),
+        ("share", "Share of all moves", ".1%"),
+    )
+    return vega.chart(
+        title,
+        height=110 + 24 * len(data),  # the whole chart, title and axis included
+        data=data,
+        layers=[
+            {
+                "mark": {"type": "bar", "color": BAR, "tooltip": True},
+                "encoding": {"y": y, "x": x, "tooltip": tip},
             },
-        )
+            {
+                "mark": {"type": "text", "align": "left", "dx": 4, "color": vega.MUTED},
+                "encoding": {
+                    "y": y,
+                    "x": x,
+                    "text": {"field": "moves", "type": "quantitative", "format": ",d"},
+                    "tooltip": tip,
+                },
+            },
+        ],
     )
-    fig.update_layout(
-        title=f"Main flows between zones (the {top} largest moves; moves back listed below)",
-        height=520,
-    )
-    return fig
 
 
-def matrix_figure(transitions: pd.DataFrame) -> go.Figure:
-    m = transitions.pivot_table(
-        index="source", columns="target", values="probability", fill_value=0.0
-    )
-    fig = go.Figure(
-        go.Heatmap(
-            z=m.values * 100,
-            x=list(m.columns),
-            y=list(m.index),
-            colorscale="Blues",
-            colorbar={"title": "P(j | i) %"},
-            hovertemplate="from %{y} to %{x}: %{z:.0f} %<extra></extra>",
+def matrix_figure(transitions: pd.DataFrame) -> Spec:
+    """P(next | zone) as a from x to grid: a cell's colour and its text are the probability
+    (in %) that a shopper in zone i goes straight to zone j; the rows add up to 100 %."""
+    title = "Transition matrix: next zone after each zone"
+    zones_from = sorted(set(transitions["source"]))
+    zones_to = sorted(set(transitions["target"]))
+    data = vega.rows(
+        {"source": a, "target": b, "pct": p * 100, "moves": int(n)}
+        for a, b, n, p in transitions[["source", "target", "count", "probability"]].itertuples(
+            index=False
         )
     )
-    fig.update_layout(
-        title="Transition matrix: next zone after each zone",
-        height=560,
-        xaxis_title="to zone j",
-        yaxis_title="from zone i",
+    top = max((d["pct"] for d in data), default=0.0)
+    x = {
+        "field": "target",
+        "type": "nominal",
+        "sort": zones_to,
+        "axis": vega.axis("to zone j", labelAngle=0, grid=False, orient="top"),
+    }
+    y = {"field": "source", "type": "nominal", "sort": zones_from, "axis": vega.axis("from zone i")}
+    tip = vega.tooltip(
+        ("source", "From zone i"),
+        ("target", "To zone j"),
+        ("pct", "P(j | i) %", ".0f"),
+        ("moves", "Moves", ",d"),
     )
-    fig.update_yaxes(autorange="reversed")
-    return fig
+    return vega.chart(
+        title,
+        height=150 + 28 * len(zones_from),
+        data=data,
+        layers=[
+            {
+                "mark": {"type": "rect", "tooltip": True},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "color": {
+                        "field": "pct",
+                        "type": "quantitative",
+                        "scale": {"scheme": "blues", "domain": [0, top or 1]},
+                        "legend": {"title": "P(j | i) %"},
+                    },
+                    "tooltip": tip,
+                },
+            },
+            {
+                "mark": {"type": "text", "fontSize": 10},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "text": {"field": "pct", "type": "quantitative", "format": ".0f"},
+                    "color": {
+                        "condition": {"test": f"datum.pct > {top * 0.55}", "value": "white"},
+                        "value": "#333333",
+                    },
+                    "tooltip": tip,
+                },
+            },
+        ],
+        config={"view": {"stroke": None}},
+    )
 
 
 def render(sel: Selection) -> None:
@@ -157,25 +242,25 @@ def render(sel: Selection) -> None:
         5,
         max(5, min(60, len(transitions))),
         min(DEFAULT_LINKS, max(5, len(transitions))),
-        key="sankey-top",
+        key="flows-top",
     )
-    forward, back = sankey_links(transitions, zone_order(layout), top=top)
-    st.plotly_chart(sankey_figure(forward, names, top=top), width="stretch")
+    forward, back = flow_links(transitions, zone_order(layout), top=top)
     total = int(transitions["count"].sum())
+    context.chart(flows_figure(forward, names, top=top, total=total), key="paths-flows")
     shown = int(forward["count"].sum())
     st.caption(
         f"The flow chart draws {shown / total:.0%} of all moves: the largest ones that lead "
         "away from the entrance (or across). Moves back towards the entrance are listed here: "
         + (
             ", ".join(
-                f"{names.get(a, a)} → {names.get(b, b)} ({n:,})"
+                f"{_move(names, a, b)} ({n:,})"
                 for a, b, n in back[["source", "target", "count"]].itertuples(index=False)
             )
             or "none among the largest moves"
         )
         + "."
     )
-    st.plotly_chart(matrix_figure(transitions), width="stretch")
+    context.chart(matrix_figure(transitions), key="paths-matrix")
     st.caption(DEFINITION)
     common = pd.DataFrame(
         [{"path": " → ".join(p.path), "trips": p.trips, "share": p.share} for p in data.top_paths]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from dashboard import vega
 from dashboard.views.campaigns import uplift_figure, uplift_frame
 from storeflow.api.campaigns import RuleUplift
 
@@ -84,15 +85,19 @@ def test_the_chart_draws_each_difference_with_its_interval() -> None:
             _rule("Quiet", None, 0),
         ]
     )
-    fig = uplift_figure(frame, measure="rate")
-    (trace,) = fig.data
-    assert list(trace.y) == ["Birthday", "Lapse"]  # a rule with no difference is left out
-    assert list(trace.x) == pytest.approx([15.0, 2.0])  # percentage points
-    assert list(trace.error_x.array) == pytest.approx([10.0, 5.0])
-    assert list(trace.error_x.arrayminus) == pytest.approx([10.0, 5.0])
-    assert trace.marker.color[0] != trace.marker.color[1]  # distinguishable or not
-    spend = uplift_figure(frame, measure="spend").data[0]
-    assert list(spend.x) == pytest.approx([15.0, 2.0])
-    assert list(spend.error_x.array) == pytest.approx([10.0, 5.0])
+    spec = uplift_figure(frame, measure="rate")
+    bars = vega.values_of(spec, 1)  # the intervals; layer 2 has the points, the same rows
+    assert vega.values_of(spec, 2) == bars
+    assert [b["rule"] for b in bars] == ["Birthday", "Lapse"]  # no difference: left out
+    assert [b["estimate"] for b in bars] == pytest.approx([15.0, 2.0])  # percentage points
+    assert [b["high"] - b["estimate"] for b in bars] == pytest.approx([10.0, 5.0])
+    assert [b["estimate"] - b["low"] for b in bars] == pytest.approx([10.0, 5.0])
+    assert bars[0]["verdict"] != bars[1]["verdict"]  # distinguishable or not, coloured so
+    assert spec["layer"][2]["encoding"]["color"]["field"] == "verdict"
+    assert vega.values_of(spec, 0) == [{"zero": 0}]  # 0 marked
+    spend = vega.values_of(uplift_figure(frame, measure="spend"), 1)
+    assert [b["estimate"] for b in spend] == pytest.approx([15.0, 2.0])
+    assert [b["high"] - b["estimate"] for b in spend] == pytest.approx([10.0, 5.0])
     empty = uplift_figure(uplift_frame([_rule("Quiet", None, 0)]))
-    assert empty.layout.annotations[0].text == "No run with both groups yet"
+    assert vega.is_empty(empty)
+    assert vega.values_of(empty) == [{"message": "No run with both groups yet"}]

@@ -19,6 +19,7 @@ from server.rollup import refresh_dirty
 from server.threaded import serve_in_thread
 from tests.fix_db import PgServer, make_token
 from tests.helpers.browser import (
+    CHART,
     ERROR_BOX,
     EXCEPTION,
     settle_and_shoot,
@@ -76,11 +77,11 @@ def test_the_chain_page_ranks_the_stores_and_compares_a_concession(
     page = browser_page
     assert isinstance(page, Page)
     page.goto(f"{chain_url}/chain")
-    page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+    page.wait_for_selector(CHART, timeout=120_000)
     text = settle_and_shoot(page, "chain")
     assert page.locator(EXCEPTION).count() == 0
     assert page.locator(ERROR_BOX).count() == 0
-    assert page.locator(".js-plotly-plot").count() == 2  # stores, and the concession
+    assert page.locator(CHART).count() == 2  # stores, and the concession
     for expected in (
         "Rank stores by",
         "Sales per visitor",
@@ -91,3 +92,16 @@ def test_the_chain_page_ranks_the_stores_and_compares_a_concession(
         "Download CSV",
     ):
         assert expected in text, expected
+
+
+def test_the_store_bars_keep_the_ranking_and_every_store() -> None:
+    from dashboard import vega
+    from dashboard.views.chain import bar_figure
+
+    spec = bar_figure(["1. North", "2. South", "3. East"], [0.25, 0.125, None], "Conversion", "pct")
+    bars = vega.values_of(spec)
+    assert [b["value"] for b in bars] == [25.0, 12.5, None]
+    assert [b["value_text"] for b in bars] == ["25.0 %", "12.5 %", "–"]
+    y = spec["layer"][0]["encoding"]["y"]
+    assert y["scale"]["domain"] == ["1. North", "2. South", "3. East"]  # the first on top
+    assert spec["layer"][0]["encoding"]["x"]["axis"]["title"] == "Conversion (%)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dashboard import vega
 from dashboard.views.member_stages import (
     COLUMNS,
     moves_summary,
@@ -44,10 +45,14 @@ def test_moves_up_down_stayed_and_new() -> None:
 
 def test_the_heatmap_shows_counts_and_row_shares() -> None:
     m = transitions_matrix(ROWS, CLASSES, "2026-02-01")
-    fig = transitions_figure(m, "February 2026")
-    heat = fig.data[0]
-    assert list(heat.y) == CLASSES and list(heat.x) == CLASSES[1:]
-    row = CLASSES.index("occasional")
-    assert heat.z[row][CLASSES[1:].index("occasional")] == 10
-    assert heat.customdata[CLASSES.index("potential")][CLASSES[1:].index("occasional")] == 100
-    assert "February 2026" in fig.layout.title.text
+    spec = transitions_figure(m, "February 2026")
+    rect, text = spec["layer"]
+    assert rect["encoding"]["y"]["sort"] == CLASSES  # "new" on top
+    assert rect["encoding"]["x"]["sort"] == CLASSES[1:]
+    assert text["encoding"]["text"]["field"] == "members"  # the count written in each cell
+    cells = {(c["from_class"], c["to_class"]): c for c in vega.values_of(spec)}
+    assert len(cells) == len(CLASSES) * len(CLASSES[1:])  # every cell, 0 where nobody moved
+    assert cells["occasional", "occasional"]["members"] == 10
+    assert cells["potential", "occasional"]["row_share"] == 100
+    assert cells["loyal", "core"]["members"] == 0
+    assert "February 2026" in spec["title"]["text"]

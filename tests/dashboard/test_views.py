@@ -10,7 +10,7 @@ import pandas as pd
 from dashboard import fmt
 from dashboard.views.experiments import by_unit, change
 from dashboard.views.overview import heatmap_figure, heatmap_hours, staffing_figure
-from dashboard.views.paths import sankey_links, zone_order
+from dashboard.views.paths import flow_links, flows_figure, matrix_figure, zone_order
 from orchestration import demo_data
 from storeflow.layout import StoreLayout
 
@@ -48,20 +48,41 @@ def test_both_heatmaps_show_the_same_hours() -> None:
     assert list(a.data[0].x) == list(b.data[0].x) == ["10:00", "11:00"]
 
 
-def test_sankey_draws_no_move_back_and_keeps_a_readable_number_of_links() -> None:
+def test_the_flow_chart_draws_no_move_back_and_keeps_a_readable_number_of_links() -> None:
     order = zone_order(LAYOUT)
     entrance = next(z.code for z in LAYOUT.zones if z.kind.value == "entrance")
     assert order[entrance] == 0
     moves = [(a, b) for a, nbrs in LAYOUT.adjacency().items() for b in nbrs]
     transitions = pd.DataFrame(
-        [(a, b, 100 - i) for i, (a, b) in enumerate(moves)],
-        columns=["source", "target", "count"],
+        [(a, b, 100 - i, 0.5) for i, (a, b) in enumerate(moves)],
+        columns=["source", "target", "count", "probability"],
     )
-    forward, back = sankey_links(transitions, order, top=10)
+    forward, back = flow_links(transitions, order, top=10)
     assert len(forward) + len(back) == 10
     pairs = set(zip(forward["source"], forward["target"], strict=True))
     assert not any((b, a) in pairs for a, b in pairs)  # no loop between two zones
     assert all(order[a] <= order[b] for a, b in pairs)
+    names = {z.code: z.name for z in LAYOUT.zones}
+    spec = flows_figure(forward, names, top=10, total=int(transitions["count"].sum()))
+    bars = spec["data"]["values"]
+    assert len(bars) == len(forward)  # one bar per move drawn, the largest on top
+    assert [b["moves"] for b in bars] == sorted((b["moves"] for b in bars), reverse=True)
+    a, b = forward.iloc[0][["source", "target"]]
+    assert bars[0]["move"] == f"{names[a]} → {names[b]}"
+    assert spec["layer"][0]["encoding"]["y"]["sort"] is None  # kept in rank order
+
+
+def test_the_transition_matrix_shows_each_probability_in_its_cell() -> None:
+    transitions = pd.DataFrame(
+        [("ENT", "A1", 30, 0.75), ("ENT", "A2", 10, 0.25), ("A1", "EXIT", 5, 1.0)],
+        columns=["source", "target", "count", "probability"],
+    )
+    spec = matrix_figure(transitions)
+    cells = {(c["source"], c["target"]): c["pct"] for c in spec["data"]["values"]}
+    assert cells == {("ENT", "A1"): 75.0, ("ENT", "A2"): 25.0, ("A1", "EXIT"): 100.0}
+    rect, text = spec["layer"]
+    assert rect["mark"]["type"] == "rect" and rect["encoding"]["color"]["field"] == "pct"
+    assert text["encoding"]["text"]["field"] == "pct"  # the value written in each cell
 
 
 def test_effects_say_their_kind_and_each_moved_counter_stands_alone() -> None:
