@@ -299,3 +299,57 @@ def test_zone_table_joins_visits_and_dwell() -> None:
     )
     assert pd.isna(rows["C02"]["Median dwell (s)"])  # visits but no dwell row
     assert (rows["ENT"]["Visits"], rows["ENT"]["Visitors"]) == (0, 0)
+
+
+# --- the pages' own charts -------------------------------------------------------------------
+
+
+def test_overview_footfall_bars_span_their_buckets_with_last_week_over_them() -> None:
+    from dashboard.views.overview import footfall_figure
+
+    frame = pd.DataFrame(
+        {
+            "bucket_start": pd.to_datetime(["2026-11-02T00:00+01:00", "2026-11-03T00:00+01:00"]),
+            "entries": [640, 700],
+            "previous_week": [600, None],
+        }
+    )
+    spec = footfall_figure(frame, "day")
+    rows = vega.values_of(spec)
+    # store-local wall time, whatever the browser's zone
+    assert [(r["at"], r["until"]) for r in rows][0] == ("2026-11-02T00:00:00Z",
+                                                        "2026-11-03T00:00:00Z")  # fmt: skip
+    assert [r["previous_week"] for r in rows] == [600, None]
+    bars, line = spec["layer"]
+    assert bars["encoding"]["color"]["datum"] == "this period"
+    assert line["encoding"]["color"]["datum"] == "one week earlier"
+    assert line["encoding"]["x"]["field"] == "mid"  # over the middle of its bar
+
+
+def test_dwell_distribution_on_a_log_axis() -> None:
+    from dashboard.views.dwell import distribution_figure
+
+    bins = pd.DataFrame(
+        {"zone": ["C01"] * 2, "low_s": [0.0, 10.0], "high_s": [1.0, 13.0], "visits": [2, 40]}
+    )
+    spec = distribution_figure(bins, "Lumiere Beauty")
+    rows = vega.values_of(spec)
+    assert [(r["low"], r["high"], r["visits"]) for r in rows] == [(0.5, 1.0, 2), (10.0, 13.0, 40)]
+    assert rows[0]["bin_text"] == "under 1 s" and rows[1]["bin_text"] == "10 s – 13 s"
+    assert spec["encoding"]["x"]["scale"] == {"type": "log"}
+
+
+def test_experiment_series_shades_the_days_and_names_its_lines() -> None:
+    from dashboard.views.experiments import series_figure
+
+    days = pd.to_datetime(["2026-11-08", "2026-11-09", "2026-11-08", "2026-11-09"])
+    daily = pd.DataFrame(
+        {"day": days, "unit": ["C06", "C06", "C01", "C02"], "traffic": [10.0, 20.0, 5.0, 7.0]}
+    )
+    spec = series_figure(daily, ["C06"], ["C01", "C02"], "traffic", [("2026-11-09", "2026-11-15")])
+    (span,) = vega.values_of(spec, 0)
+    assert (span["start"], span["end"]) == ("2026-11-08T12:00:00Z", "2026-11-15T12:00:00Z")
+    lines = vega.values_of(spec, 1)
+    assert [(r["series"], r["value"]) for r in lines] == [
+        ("C06", 10.0), ("C06", 20.0), ("control (mean)", 5.0), ("control (mean)", 7.0)
+    ]  # fmt: skip
