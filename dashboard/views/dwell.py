@@ -29,7 +29,7 @@ def distribution_figure(bins: pd.DataFrame, name: str) -> Spec:
         f"Visits by dwell, {name}",
         height=340,
         data=rows,
-        mark={"type": "bar", "color": charts.VISITS_COLOR, "stroke": "white", "strokeWidth": 0.5},
+        mark={"type": "rect", "color": charts.VISITS_COLOR, "stroke": "white", "strokeWidth": 0.5},
         encoding={
             "x": {
                 "field": "low",
@@ -38,6 +38,7 @@ def distribution_figure(bins: pd.DataFrame, name: str) -> Spec:
                 "axis": vega.axis("Dwell (s, log scale)", format=",~g", labelAngle=0),
             },
             "x2": {"field": "high"},
+            "y2": {"datum": 0},
             "y": {
                 "field": "visits",
                 "type": "quantitative",

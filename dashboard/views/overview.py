@@ -116,15 +116,15 @@ def _when(at: pd.Timestamp, bucket: str) -> str:
 
 
 def footfall_figure(frame: pd.DataFrame, bucket: str) -> Spec:
-    """Entries per bucket as bars a bucket wide, the same bucket a week earlier as a dotted
-    line over them."""
+    """Entries per bucket as bars a bucket wide centred on the bucket's start (so a day's label
+    sits under its bar), the same bucket a week earlier as a dotted line over them."""
     title = f"Entries per {bucket}, against the same {bucket} a week earlier"
     step = BUCKET_LENGTH.get(bucket, pd.Timedelta(days=1))
     rows = vega.rows(
         {
             "at": vega.wall_time(at),
-            "until": vega.wall_time(pd.Timestamp(at) + step),
-            "mid": vega.wall_time(pd.Timestamp(at) + step / 2),
+            "from": vega.wall_time(pd.Timestamp(at) - step / 2),
+            "until": vega.wall_time(pd.Timestamp(at) + step / 2),
             "when_text": _when(pd.Timestamp(at), bucket),
             "entries": None if pd.isna(n) else int(n),
             "previous_week": None if pd.isna(p) else int(p),
@@ -137,6 +137,9 @@ def footfall_figure(frame: pd.DataFrame, bucket: str) -> Spec:
     tip = vega.tooltip(("when_text", "When"), ("entries", "Entries", ",d"),
                        ("previous_week", "A week earlier", ",d"))  # fmt: skip
     x_title = {"hour": "Hour", "week": "Week"}.get(bucket, "Day")
+    ticks: Spec = {}
+    if bucket == "day" and len(rows) <= 14:  # a tick (and label) per bar, no hours between
+        ticks = {"axis": {**vega.time_x(x_title)["axis"], "tickCount": {"interval": bucket}}}
     return vega.chart(
         title,
         height=360,
@@ -145,7 +148,7 @@ def footfall_figure(frame: pd.DataFrame, bucket: str) -> Spec:
             {
                 "mark": {"type": "rect"},
                 "encoding": {
-                    "x": vega.time_x(x_title),
+                    "x": {**vega.time_x(x_title, field="from"), **ticks},
                     "x2": {"field": "until"},
                     "y": {
                         "field": "entries",
@@ -164,7 +167,7 @@ def footfall_figure(frame: pd.DataFrame, bucket: str) -> Spec:
             {
                 "mark": {"type": "line", "strokeDash": [2, 3], "strokeWidth": 1.5},
                 "encoding": {
-                    "x": {"field": "mid", "type": "temporal", "scale": {"type": "utc"}},
+                    "x": {"field": "at", "type": "temporal", "scale": {"type": "utc"}},
                     "y": {"field": "previous_week", "type": "quantitative"},
                     "color": {"datum": WEEK_BEFORE, "scale": colors},
                     "tooltip": tip,
@@ -227,7 +230,7 @@ def heatmap_figure(
     )
     top = max((r["value"] for r in rows), default=0.0)
     x = {"field": "hour", "type": "ordinal", "scale": {"domain": labels},
-         "axis": vega.axis(None, labelAngle=-45 if len(labels) > 12 else 0)}  # fmt: skip
+         "axis": vega.axis(None, labelAngle=-45 if len(labels) > 8 else 0)}  # fmt: skip
     y = {"field": "weekday", "type": "ordinal", "scale": {"domain": WEEKDAYS},
          "axis": vega.axis(None)}  # fmt: skip
     tip = vega.tooltip(("weekday", "Weekday"), ("hour", "Hour"), ("value", title, fmt))
@@ -417,8 +420,11 @@ def render(sel: Selection) -> None:
         return
     foot["bucket_start"] = pd.to_datetime(foot["bucket_start"])
     events = digest.events
-    # the bars span their buckets, so an event's span runs midnight to midnight (not daily)
-    context.chart(charts.add_calendar(footfall_figure(foot, sel.bucket), events), key="footfall")
+    # the bars are centred on their days' midnights: a day's span runs noon to noon (daily)
+    context.chart(
+        charts.add_calendar(footfall_figure(foot, sel.bucket), events, daily=sel.bucket != "hour"),
+        key="footfall",
+    )
     st.caption(charts.FOOTFALL_DEFINITION + (f" {charts.CALENDAR_NOTE}" if events else ""))
     occ["hour_start"] = pd.to_datetime(occ["hour_start"])
     context.chart(charts.add_calendar(occupancy_figure(occ), events), key="occupancy")

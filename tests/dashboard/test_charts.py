@@ -317,13 +317,14 @@ def test_overview_footfall_bars_span_their_buckets_with_last_week_over_them() ->
     spec = footfall_figure(frame, "day")
     rows = vega.values_of(spec)
     # store-local wall time, whatever the browser's zone
-    assert [(r["at"], r["until"]) for r in rows][0] == ("2026-11-02T00:00:00Z",
-                                                        "2026-11-03T00:00:00Z")  # fmt: skip
+    assert rows[0]["at"] == "2026-11-02T00:00:00Z"
+    # bars a day wide, centred on the day (its label under it)
+    assert (rows[0]["from"], rows[0]["until"]) == ("2026-11-01T12:00:00Z", "2026-11-02T12:00:00Z")
     assert [r["previous_week"] for r in rows] == [600, None]
     bars, line = spec["layer"]
     assert bars["encoding"]["color"]["datum"] == "this period"
     assert line["encoding"]["color"]["datum"] == "one week earlier"
-    assert line["encoding"]["x"]["field"] == "mid"  # over the middle of its bar
+    assert line["encoding"]["x"]["field"] == "at"  # over the middle of its bar
 
 
 def test_dwell_distribution_on_a_log_axis() -> None:
