@@ -34,7 +34,7 @@ def distribution_figure(bins: pd.DataFrame, name: str) -> Spec:
             "x": {
                 "field": "low",
                 "type": "quantitative",
-                "scale": {"type": "log"},
+                "scale": {"type": "log", "nice": False},  # from the first bin to the last
                 "axis": vega.axis("Dwell (s, log scale)", format=",~g", labelAngle=0),
             },
             "x2": {"field": "high"},

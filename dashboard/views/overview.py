@@ -146,7 +146,7 @@ def footfall_figure(frame: pd.DataFrame, bucket: str) -> Spec:
         data=rows,
         layers=[
             {
-                "mark": {"type": "rect"},
+                "mark": {"type": "rect", "stroke": "white", "strokeWidth": 0.5, "opacity": 0.9},
                 "encoding": {
                     "x": {**vega.time_x(x_title, field="from"), **ticks},
                     "x2": {"field": "until"},
@@ -230,7 +230,8 @@ def heatmap_figure(
     )
     top = max((r["value"] for r in rows), default=0.0)
     x = {"field": "hour", "type": "ordinal", "scale": {"domain": labels},
-         "axis": vega.axis(None, labelAngle=-45 if len(labels) > 8 else 0)}  # fmt: skip
+         "axis": vega.axis(None, labelAngle=-45 if len(labels) > 8 else 0,
+                           labelOverlap=False)}  # fmt: skip
     y = {"field": "weekday", "type": "ordinal", "scale": {"domain": WEEKDAYS},
          "axis": vega.axis(None)}  # fmt: skip
     tip = vega.tooltip(("weekday", "Weekday"), ("hour", "Hour"), ("value", title, fmt))

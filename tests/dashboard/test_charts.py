@@ -337,7 +337,7 @@ def test_dwell_distribution_on_a_log_axis() -> None:
     rows = vega.values_of(spec)
     assert [(r["low"], r["high"], r["visits"]) for r in rows] == [(0.5, 1.0, 2), (10.0, 13.0, 40)]
     assert rows[0]["bin_text"] == "under 1 s" and rows[1]["bin_text"] == "10 s – 13 s"
-    assert spec["encoding"]["x"]["scale"] == {"type": "log"}
+    assert spec["encoding"]["x"]["scale"]["type"] == "log"
 
 
 def test_experiment_series_shades_the_days_and_names_its_lines() -> None:
