@@ -1,7 +1,7 @@
-"""Pure figure builders for the planner dashboard: DataFrame / StoreLayout in, plotly Figure out.
+"""Pure chart builders for the planner dashboard: DataFrame / StoreLayout in, Vega-Lite spec out.
 
-Nothing here talks to the server or to Streamlit, so every figure can be checked in a unit test
-by its data (traces, values, polygon coordinates).
+Nothing here talks to the server or to Streamlit, so every chart can be checked in a unit test
+by its data (the spec's inline values, layer by layer) and its encodings.
 
 Column contracts (as :mod:`dashboard.api` returns them):
 footfall ``bucket_start`` (UTC datetime), ``entries``; dwell ``zone``, ``visits``, ``median_s``,
@@ -15,12 +15,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
-import plotly.colors as pcolors
-import plotly.graph_objects as go
 
+from dashboard import vega
+from dashboard.vega import Spec
 from storeflow.api.analytics import VISITOR_MIN_DWELL_S
 from storeflow.api.calendar import StoreEvent
 from storeflow.layout import Floor, StoreLayout, Zone, ZoneKind
@@ -31,9 +31,14 @@ HeatMetric = Literal[
     "visits", "visitors", "median_dwell", "holding_power", "conversion", "sales_per_m2"
 ]
 
-COLORSCALE = "YlOrRd"
+COLORSCHEME = "yelloworangered"  # Vega's name of ColorBrewer's YlOrRd
+# ColorBrewer YlOrRd, light to dark: label contrast on the scheme's colours is judged on these
+YLORRD = ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c",
+          "#bd0026", "#800026"]  # fmt: skip
 NO_DATA_FILL = "rgb(225, 225, 225)"
 OFF_SCALE_FILL = "rgb(245, 245, 240)"  # zones outside the colour scale (aisles, entrance, ...)
+ZONE_LINE = "#555555"
+FLOOR_LINE = "#222222"
 MEDIAN_COLOR = "#1f77b4"
 P90_COLOR = "#ff7f0e"
 VISITS_COLOR = "#2c7fb8"
@@ -59,22 +64,22 @@ VISITS_DEFINITION = (
 class MetricSpec:
     key: HeatMetric
     label: str
-    colorbar_title: str
+    legend_title: tuple[str, ...]  # the colour legend's title, one line each
     definition: str
 
 
 HEAT_METRICS: dict[HeatMetric, MetricSpec] = {
-    "visits": MetricSpec("visits", "Visits", "Visits", VISITS_DEFINITION),
+    "visits": MetricSpec("visits", "Visits", ("Visits",), VISITS_DEFINITION),
     "visitors": MetricSpec(
-        "visitors", "Visitors", "Visitors<br>(distinct tags)", VISITS_DEFINITION
+        "visitors", "Visitors", ("Visitors", "(distinct tags)"), VISITS_DEFINITION
     ),
     "median_dwell": MetricSpec(
-        "median_dwell", "Median dwell", "Median<br>dwell (s)", DWELL_DEFINITION
+        "median_dwell", "Median dwell", ("Median", "dwell (s)"), DWELL_DEFINITION
     ),
     "holding_power": MetricSpec(
         "holding_power",
         "Holding power",
-        "Holding<br>power",
+        ("Holding", "power"),
         "Holding power = the zone's median dwell ÷ its typical median (the 8 weeks before; "
         "without history, the median of zones of the same kind). Above 1: shoppers stay longer "
         "than usual.",
@@ -82,14 +87,14 @@ HEAT_METRICS: dict[HeatMetric, MetricSpec] = {
     "conversion": MetricSpec(
         "conversion",
         "Counter conversion",
-        "Conversion<br>(%)",
+        ("Conversion", "(%)"),
         f"Counter zones only: visitor trips (≥ {VISITOR_MIN_DWELL_S:.0f} s) that bought at the "
         "counter ÷ visitor trips.",
     ),
     "sales_per_m2": MetricSpec(
         "sales_per_m2",
         "Sales per m²",
-        "Sales<br>per m²",
+        ("Sales", "per m²"),
         "Counter zones only: the counter's sales in the period ÷ its floor area.",
     ),
 }
@@ -154,19 +159,27 @@ def zone_metric_values(
     return out
 
 
-def closed_polygon(zone: Zone) -> tuple[list[float], list[float]]:
-    """The zone outline as x and y lists, first point repeated at the end."""
-    xs = [float(p[0]) for p in zone.polygon]
-    ys = [float(p[1]) for p in zone.polygon]
-    return [*xs, xs[0]], [*ys, ys[0]]
+def closed_polygon(zone: Zone) -> list[list[float]]:
+    """The zone outline as [x, y] points, first point repeated at the end (a GeoJSON ring)."""
+    ring = [[float(p[0]), float(p[1])] for p in zone.polygon]
+    return [*ring, ring[0]]
 
 
-def color_for(value: float, vmin: float, vmax: float, colorscale: str = COLORSCALE) -> str:
-    """The colour of ``value`` on ``colorscale`` spanning [vmin, vmax], as 'rgb(r, g, b)'."""
+def _hex_rgb(color: str) -> tuple[float, float, float]:
+    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
+
+
+def color_for(value: float, vmin: float, vmax: float) -> str:
+    """The colour of ``value`` on YlOrRd spanning [vmin, vmax], as 'rgb(r, g, b)' (the stops
+    linearly interpolated; close to Vega's scheme, used to pick a readable label colour)."""
     span = vmax - vmin
     frac = 0.0 if span <= 0 else min(1.0, max(0.0, (value - vmin) / span))
-    sampled: list[str] = pcolors.sample_colorscale(colorscale, [frac])
-    return sampled[0]
+    pos = frac * (len(YLORRD) - 1)
+    i = min(int(pos), len(YLORRD) - 2)
+    t = pos - i
+    lo, hi = _hex_rgb(YLORRD[i]), _hex_rgb(YLORRD[i + 1])
+    r, g, b = (round(a + (c - a) * t) for a, c in zip(lo, hi, strict=True))
+    return f"rgb({r}, {g}, {b})"
 
 
 def text_color_for(fill: str) -> str:
@@ -177,36 +190,14 @@ def text_color_for(fill: str) -> str:
     return "black" if luminance > 140 else "white"
 
 
-def _empty(fig: go.Figure, message: str) -> go.Figure:
-    fig.add_annotation(
-        text=message,
-        x=0.5,
-        y=0.5,
-        xref="paper",
-        yref="paper",
-        showarrow=False,
-        font={"size": 16, "color": "#666"},
-    )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig
-
-
 def _zone_label(code: str, names: Mapping[str, str] | None) -> str:
     name = (names or {}).get(code)
     return f"{code} · {name}" if name else code
 
 
-def _base_layout(fig: go.Figure, *, title: str, height: int) -> None:
-    fig.update_layout(
-        title={"text": title, "x": 0.0, "xanchor": "left"},
-        height=height,
-        margin={"l": 60, "r": 20, "t": 60, "b": 60},
-        plot_bgcolor="white",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
-    )
-    fig.update_xaxes(showline=True, linecolor="#999", gridcolor="#eee")
-    fig.update_yaxes(showline=True, linecolor="#999", gridcolor="#eee", rangemode="tozero")
+def legend_on_top() -> Spec:
+    """A legend above the plot, horizontal, out of the data's way."""
+    return {"orient": "top", "direction": "horizontal", "title": None}
 
 
 # --- the store's calendar on time-series charts ----------------------------------------------
@@ -221,60 +212,111 @@ CALENDAR_NOTE = (
     "events grey (Experiments page: record one)."
 )
 MAX_LABEL = 28
+LABEL_ROW_PX = 13
 
 
-def add_calendar(fig: go.Figure, events: list[StoreEvent], *, daily: bool = False) -> go.Figure:
-    """Draw the store's events on a time-series figure (x in store-local wall time): an event of
-    several days as a shaded span, a one-day event as a dashed line at the start of its day,
-    each labelled at the top. ``daily``: the x values are days (points at midnight), so a day's
-    span runs from noon before to noon after."""
+def _x_range(spec: Spec, field: str = "at") -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The first and last wall time a time-series spec draws (its ``field``, in any layer)."""
+    parts = [spec, *spec.get("layer", [])]
+    stamps = [
+        pd.Timestamp(row[field])
+        for part in parts
+        for row in part.get("data", {}).get("values", [])
+        if row.get(field) is not None
+    ]
+    if not stamps:
+        return None
+    return min(stamps), max(stamps)
+
+
+def add_calendar(spec: Spec, events: list[StoreEvent], *, daily: bool = False) -> Spec:
+    """Draw the store's events on a time-series spec (x: wall times in ``at``, see
+    :func:`dashboard.vega.wall_time`), as layers: an event of several days a shaded span under
+    the data, a one-day event a dashed rule at the start of its day, each labelled at the top
+    with its title (the dates and counters as its tooltip). ``daily``: the x values are days
+    (points at midnight), so a day's span runs from noon before to noon after. Events are
+    clipped to the days the chart shows."""
+    if not events or vega.is_empty(spec):
+        return spec
     half = pd.Timedelta(hours=12) if daily else pd.Timedelta(0)
+    shown = _x_range(spec)
+    spans: list[dict[str, Any]] = []
+    rules: list[dict[str, Any]] = []
+    labels: list[dict[str, Any]] = []
     for i, e in enumerate(events):
         fill, line = EVENT_STYLE.get(e.kind, EVENT_STYLE["other"])
         x0 = pd.Timestamp(e.first_day) - half
         x1 = pd.Timestamp(e.last_day) + pd.Timedelta(days=1) - half
-        label = e.title if len(e.title) <= MAX_LABEL else e.title[: MAX_LABEL - 1] + "…"
-        if e.last_day > e.first_day:
-            fig.add_shape(
-                type="rect",
-                xref="x",
-                yref="paper",
-                x0=x0,
-                x1=x1,
-                y0=0,
-                y1=1,
-                fillcolor=fill,
-                line_width=0,
-                layer="below",
-            )
-        else:
-            fig.add_shape(
-                type="line",
-                xref="x",
-                yref="paper",
-                x0=x0,
-                x1=x0,
-                y0=0,
-                y1=1,
-                line={"color": line, "dash": "dash", "width": 1.5},
-            )
-        fig.add_annotation(
-            x=x0,
-            xref="x",
-            y=1 - 0.07 * (i % 3),
-            yref="paper",
-            text=label,
-            showarrow=False,
-            xanchor="left",
-            yanchor="top",
-            font={"size": 10, "color": line},
-            bgcolor="rgba(255,255,255,0.7)",
-            hovertext=f"{e.title} ({e.first_day:%d %b}"
+        if shown is not None:
+            lo, hi = shown[0] - half, shown[1] + (half if daily else pd.Timedelta(hours=1))
+            lo, hi = lo.tz_localize(None), hi.tz_localize(None)
+            if x1 <= lo or x0 > hi:
+                continue
+            x0, x1 = max(x0, lo), min(x1, hi)
+        about = (
+            f"{e.first_day:%d %b}"
             + (f" – {e.last_day:%d %b}" if e.last_day > e.first_day else "")
             + (f"; {', '.join(e.counters)}" if e.counters else "")
-            + ")",
         )
-    return fig
+        row = {
+            "start": vega.wall_time(x0),
+            "end": vega.wall_time(x1),
+            "title": e.title,
+            "label": e.title if len(e.title) <= MAX_LABEL else e.title[: MAX_LABEL - 1] + "…",
+            "about": about,
+            "fill": fill,
+            "line": line,
+            "row_y": 3 + LABEL_ROW_PX * (i % 3),
+        }
+        (spans if e.last_day > e.first_day else rules).append(row)
+        labels.append(row)
+    if not labels:
+        return spec
+    # no axis of their own: the chart's explicit axis (title, labels) wins when merged
+    x = {"field": "start", "type": "temporal", "scale": {"type": "utc"}}
+    tip = vega.tooltip(("title", "Calendar"), ("about", "When"))
+    below: list[Spec] = []
+    above: list[Spec] = []
+    if spans:
+        below.append(
+            {
+                "data": {"values": spans},
+                "mark": {"type": "rect"},
+                "encoding": {
+                    "x": x,
+                    "x2": {"field": "end"},
+                    "fill": {"field": "fill", "type": "nominal", "scale": None, "legend": None},
+                    "tooltip": tip,
+                },
+            }
+        )
+    if rules:
+        above.append(
+            {
+                "data": {"values": rules},
+                "mark": {"type": "rule", "strokeDash": [5, 3], "strokeWidth": 1.5},
+                "encoding": {
+                    "x": x,
+                    "stroke": {"field": "line", "type": "nominal", "scale": None, "legend": None},
+                    "tooltip": tip,
+                },
+            }
+        )
+    above.append(
+        {
+            "data": {"values": labels},
+            "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3, "fontSize": 10},
+            "encoding": {
+                "x": x,
+                "y": {"field": "row_y", "type": "quantitative", "scale": None},
+                "text": {"field": "label", "type": "nominal"},
+                "fill": {"field": "line", "type": "nominal", "scale": None, "legend": None},
+                "tooltip": tip,
+            },
+        }
+    )
+    out = vega.layered(spec)
+    return {**out, "layer": [*below, *out["layer"], *above]}
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -316,6 +358,18 @@ def fill_buckets(
     return pd.DataFrame({"bucket_start": filled.index, "entries": filled.to_numpy()})
 
 
+def category_x(title: str, labels: list[str], **extra: Any) -> Spec:
+    """An x axis of categories in the order given, labels horizontal while they fit, else at
+    -45°."""
+    return {
+        "field": extra.pop("field", "label"),
+        "type": "nominal",
+        "sort": labels,
+        "axis": vega.axis(title, labelAngle=0 if len(labels) <= 14 else -45, labelLimit=160),
+        **extra,
+    }
+
+
 def footfall_figure(
     footfall: pd.DataFrame,
     *,
@@ -323,116 +377,146 @@ def footfall_figure(
     timezone: str = "UTC",
     start: datetime | None = None,
     end: datetime | None = None,
-) -> go.Figure:
+) -> Spec:
     """Entries (trips started) per hour or day, as bars in the store's local time.
 
     Buckets without trips are drawn as zero (over ``start``..``end`` when given), so a quiet day
-    shows as a gap, not as a neighbour's bar stretched wide. Days are one labelled bar each.
+    shows as a gap, not as a neighbour's bar stretched wide. Hours are bars an hour wide on a
+    time axis; days are one labelled bar each ("Mon 02 Nov").
     """
-    fig = go.Figure()
     unit = "hour" if bucket == "hour" else "day"
-    _base_layout(fig, title=f"Footfall: entries per {unit}", height=380)
+    title = f"Footfall: entries per {unit}"
     if footfall.empty or int(footfall["entries"].sum()) == 0:
-        return _empty(fig, "No trips started in this period")
+        return vega.empty(title, "No trips started in this period", height=380)
     data = fill_buckets(footfall, bucket=bucket, start=start, end=end)
     local = pd.to_datetime(data["bucket_start"], utc=True).dt.tz_convert(timezone)
-    values = [int(v) for v in data["entries"]]
+    step = pd.Timedelta(hours=1) if bucket == "hour" else pd.Timedelta(days=1)
+    values = vega.rows(
+        {
+            "at": vega.wall_time(ts),
+            "until": vega.wall_time(ts + step),
+            "label": ts.strftime(vega.DAY_LABEL),
+            "when_text": ts.strftime("%a %d %b %H:%M" if bucket == "hour" else "%a %d %b %Y"),
+            "entries": int(n),
+        }
+        for ts, n in zip(local, data["entries"], strict=True)
+    )
+    y = {
+        "field": "entries",
+        "type": "quantitative",
+        "axis": vega.axis("Entries (trips started)", format=",d"),
+    }
+    tip = vega.tooltip(("when_text", "When"), ("entries", "Entries", ",d"))
     if bucket == "day":
-        labels = [ts.strftime("%a %d %b") for ts in local]
-        fig.add_trace(
-            go.Bar(
-                x=labels,
-                y=values,
-                name="Entries",
-                marker_color=VISITS_COLOR,
-                hovertemplate="%{x}<br>%{y} entries<extra></extra>",
-            )
-        )
-        fig.update_xaxes(title_text=f"Day ({timezone})", type="category")
+        x = category_x(f"Day ({timezone})", [str(v["label"]) for v in values])
+        encoding: Spec = {"x": x, "y": y, "tooltip": tip}
     else:
-        fig.add_trace(
-            go.Bar(
-                x=list(local.dt.tz_localize(None)),
-                y=values,
-                name="Entries",
-                marker_color=VISITS_COLOR,
-                hovertemplate="%{x|%a %d %b %H:%M}<br>%{y} entries<extra></extra>",
-            )
-        )
-        fig.update_xaxes(title_text=f"Hour ({timezone})", tickformat="%H:%M\n%a %d %b")
-    fig.update_yaxes(title_text="Entries (trips started)")
-    return fig
+        encoding = {
+            "x": vega.time_x(f"Hour ({timezone})"),
+            "x2": {"field": "until"},
+            "y": y,
+            "y2": {"datum": 0},
+            "tooltip": tip,
+        }
+    return vega.chart(
+        title,
+        height=380,
+        data=values,
+        mark={"type": "bar" if bucket == "day" else "rect", "color": VISITS_COLOR},
+        encoding=encoding,
+    )
 
 
-def dwell_figure(dwell: pd.DataFrame, *, zone_names: Mapping[str, str] | None = None) -> go.Figure:
-    """Median and 90th-percentile dwell per zone, zones ordered by median (longest first)."""
-    fig = go.Figure()
-    _base_layout(fig, title="Dwell by zone", height=420)
+def _grouped_bars(
+    title: str,
+    rows: list[dict[str, Any]],
+    zones: list[str],
+    series: list[tuple[str, str]],
+    y_title: str,
+    *,
+    height: int,
+    y_format: str,
+) -> Spec:
+    """Bars per zone side by side, one colour per series (label, colour)."""
+    return vega.chart(
+        title,
+        height=height,
+        data=rows,
+        mark={"type": "bar"},
+        encoding={
+            "x": category_x("Zone", zones, field="zone"),
+            "xOffset": {"field": "series", "type": "nominal", "sort": [s[0] for s in series]},
+            "y": {
+                "field": "value",
+                "type": "quantitative",
+                "axis": vega.axis(y_title, format=y_format),
+            },
+            "color": {
+                "field": "series",
+                "type": "nominal",
+                "scale": {"domain": [s[0] for s in series], "range": [s[1] for s in series]},
+                "legend": legend_on_top(),
+            },
+            "tooltip": vega.tooltip(
+                ("zone_text", "Zone"), ("series", "Measure"), ("value_text", "Value")
+            ),  # fmt: skip
+        },
+    )
+
+
+def dwell_figure(dwell: pd.DataFrame, *, zone_names: Mapping[str, str] | None = None) -> Spec:
+    """Median and 90th-percentile dwell per zone side by side, zones ordered by median
+    (longest first)."""
+    title = "Dwell by zone"
     data = dwell.dropna(subset=["median_s"])
     if data.empty:
-        return _empty(fig, "No zone visits in this period")
+        return vega.empty(title, "No zone visits in this period", height=420)
     data = data.sort_values(["median_s", "zone"], ascending=[False, True])
     p90 = data["p90_s"].fillna(data["median_s"])
     unit, scale = dwell_unit(float(p90.max()))
     zones = [str(z) for z in data["zone"]]
-    hover = [_zone_label(z, zone_names) for z in zones]
-    fig.add_trace(
-        go.Bar(
-            x=zones,
-            y=[float(v) / scale for v in data["median_s"]],
-            name="Median",
-            marker_color=MEDIAN_COLOR,
-            customdata=[
-                [h, format_duration(float(s))] for h, s in zip(hover, data["median_s"], strict=True)
-            ],
-            hovertemplate="%{customdata[0]}<br>median %{customdata[1]}<extra></extra>",
+    rows: list[dict[str, Any]] = []
+    for label, seconds in (("Median", data["median_s"]), ("90th percentile", p90)):
+        rows += vega.rows(
+            {
+                "zone": z,
+                "zone_text": _zone_label(z, zone_names),
+                "series": label,
+                "value": float(s) / scale,
+                "value_text": format_duration(float(s)),
+            }
+            for z, s in zip(zones, seconds, strict=True)
         )
+    series = [("Median", MEDIAN_COLOR), ("90th percentile", P90_COLOR)]
+    fmt = ".1f" if unit == "min" else ",.0f"
+    return _grouped_bars(
+        title, rows, zones, series, f"Dwell per visit ({unit})", height=420, y_format=fmt
     )
-    fig.add_trace(
-        go.Bar(
-            x=zones,
-            y=[float(v) / scale for v in p90],
-            name="90th percentile",
-            marker_color=P90_COLOR,
-            customdata=[[h, format_duration(float(s))] for h, s in zip(hover, p90, strict=True)],
-            hovertemplate="%{customdata[0]}<br>90th percentile %{customdata[1]}<extra></extra>",
-        )
-    )
-    fig.update_layout(barmode="group")
-    fig.update_xaxes(title_text="Zone", type="category")
-    fig.update_yaxes(title_text=f"Dwell per visit ({unit})")
-    return fig
 
 
 def zone_visits_figure(
     zone_visits: pd.DataFrame, *, zone_names: Mapping[str, str] | None = None
-) -> go.Figure:
-    """Visits and distinct visitors per zone, most visited first."""
-    fig = go.Figure()
-    _base_layout(fig, title="Visits per zone", height=400)
+) -> Spec:
+    """Visits and distinct visitors per zone side by side, most visited first."""
+    title = "Visits per zone"
     if zone_visits.empty:
-        return _empty(fig, "No zone visits in this period")
+        return vega.empty(title, "No zone visits in this period", height=400)
     data = zone_visits.sort_values(["visits", "zone"], ascending=[False, True])
     zones = [str(z) for z in data["zone"]]
-    hover = [_zone_label(z, zone_names) for z in zones]
-    for column, label, color in (
-        ("visits", "Visits", VISITS_COLOR),
-        ("visitors", "Visitors (distinct tags)", VISITORS_COLOR),
-    ):
-        fig.add_trace(
-            go.Bar(
-                x=zones,
-                y=[int(v) for v in data[column]],
-                name=label,
-                marker_color=color,
-                customdata=hover,
-                hovertemplate=f"%{{customdata}}<br>%{{y}} {label.lower()}<extra></extra>",
-            )
+    series = [("Visits", VISITS_COLOR), ("Visitors (distinct tags)", VISITORS_COLOR)]
+    rows: list[dict[str, Any]] = []
+    for (label, _), column in zip(series, ("visits", "visitors"), strict=True):
+        rows += vega.rows(
+            {
+                "zone": z,
+                "zone_text": _zone_label(z, zone_names),
+                "series": label,
+                "value": int(v),
+                "value_text": f"{int(v):,} {label.lower()}",
+            }
+            for z, v in zip(zones, data[column], strict=True)
         )
-    fig.update_layout(barmode="group")
-    fig.update_xaxes(title_text="Zone", type="category")
-    fig.update_yaxes(title_text="Count")
-    return fig
+    return _grouped_bars(title, rows, zones, series, "Count", height=400, y_format=",d")
 
 
 def _format_value(value: float, metric: HeatMetric) -> str:
@@ -445,125 +529,163 @@ def _format_value(value: float, metric: HeatMetric) -> str:
     return f"{value:,.0f}"
 
 
+def _feature(ring: list[list[float]], properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": properties,
+    }
+
+
 def floor_heatmap(
     layout: StoreLayout,
     values: Mapping[str, float],
     *,
     metric: HeatMetric,
     floor_id: str | None = None,
-    colorscale: str = COLORSCALE,
-) -> go.Figure:
-    """The floor plan to scale, each zone filled by its metric value, with a colour bar.
+) -> Spec:
+    """The floor plan to scale, each zone filled by its metric value, with a colour legend.
 
-    One filled scatter trace per zone (``fill="toself"``, named by the zone code), then one
-    marker+text trace at the zone centroids that carries the zone labels and the colour bar.
-    Zones without a value are drawn grey and say "no data".
+    Zones are GeoJSON polygons in metres on an identity projection (y up, the aspect ratio
+    kept). Layers: 0, the zones off the colour scale (grey "no data", or neutral: aisles and
+    the entrance see every shopper and would wash the counters out); 1, the zones on the scale
+    (the counters with a value), coloured by it, with the legend; 2, the floor's outline;
+    3-5, the labels at the zones' centroids (one layer per line position), as much of code,
+    name and value as fits.
     """
     floor = _pick_floor(layout, floor_id)
     spec = HEAT_METRICS[metric]
     zones = [z for z in layout.zones if z.floor == floor.id]
-    # The colour scale spans the counters only: aisles and the entrance see every shopper and
-    # would wash every counter out. Other zones are drawn neutral, their value in the label.
     on_scale = {z.code for z in zones if z.kind == ZoneKind.COUNTER and z.code in values}
     if not on_scale:
         on_scale = {z.code for z in zones if z.code in values}
     present = [values[c] for c in on_scale]
     vmin = 0.0
     vmax = max(present) if present and max(present) > 0 else 1.0
+    px_per_m = 0.85 * PLAN_WIDTH_PX / floor.width_m
 
-    fig = go.Figure()
-    fills: list[str] = []
+    off: list[dict[str, Any]] = []
+    on: list[dict[str, Any]] = []
+    labels: list[dict[str, Any]] = []
     for zone in zones:
-        xs, ys = closed_polygon(zone)
         value = values.get(zone.code)
+        shown = "no data" if value is None else _format_value(value, metric)
+        props: dict[str, Any] = {
+            "zone": zone.code,
+            "zone_text": f"{zone.code} · {zone.name} ({zone.kind.value})",
+            "value": value,
+            "value_text": shown,
+        }
         if value is None:
             fill = NO_DATA_FILL
         elif zone.code not in on_scale:
             fill = OFF_SCALE_FILL
         else:
-            fill = color_for(value, vmin, vmax, colorscale)
-        fills.append(fill)
-        shown = "no data" if value is None else _format_value(value, metric)
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                fill="toself",
-                fillcolor=fill,
-                line={"color": "#555", "width": 1},
-                name=zone.code,
-                hoveron="fills",
-                hoverinfo="text",
-                text=f"{zone.code} · {zone.name} ({zone.kind.value})<br>{spec.label}: {shown}",
-                showlegend=False,
-            )
-        )
-    fig.add_trace(
-        go.Scatter(
-            x=[z.centroid[0] for z in zones],
-            y=[z.centroid[1] for z in zones],
-            mode="markers+text",
-            text=[
-                zone_label(
-                    z,
-                    _format_value(values[z.code], metric) if z.code in values else "–",
-                    px_per_m=0.85 * PLAN_WIDTH_PX / floor.width_m,
-                )
-                for z in zones
-            ],
-            textposition="middle center",
-            textfont={"size": 11, "color": [text_color_for(f) for f in fills]},
-            marker={
-                "size": 0.1,
-                "opacity": 0,
-                "color": [values.get(z.code, vmin) if z.code in on_scale else vmin for z in zones],
-                "cmin": vmin,
-                "cmax": vmax,
-                "colorscale": colorscale,
-                "showscale": True,
-                "colorbar": {"title": {"text": spec.colorbar_title}, "thickness": 18},
+            fill = color_for(value, vmin, vmax)
+        if zone.code in on_scale:
+            on.append(_feature(closed_polygon(zone), props))
+        else:
+            off.append(_feature(closed_polygon(zone), {**props, "fill": fill}))
+        lines = zone_label(zone, "–" if value is None else _format_value(value, metric),
+                           px_per_m=px_per_m)  # fmt: skip
+        labels += [
+            {
+                "zone": zone.code,
+                "x": zone.centroid[0],
+                "y": zone.centroid[1],
+                "text": line,
+                "offset": i - (len(lines) - 1) / 2,  # lines centred on the centroid
+                "bold": i == 0,
+                "text_color": text_color_for(fill),
+            }
+            for i, line in enumerate(lines)
+        ]
+    tip = vega.tooltip(("properties.zone_text", "Zone"), ("properties.value_text", spec.label))
+    stroke = {"stroke": ZONE_LINE, "strokeWidth": 1}
+    layers: list[Spec] = [
+        {
+            "data": {"values": off},
+            "mark": {"type": "geoshape", **stroke},
+            "encoding": {
+                "fill": {
+                    "field": "properties.fill",
+                    "type": "nominal",
+                    "scale": None,
+                    "legend": None,
+                },
+                "tooltip": tip,
             },
-            name="labels",
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
-    fig.add_shape(
-        type="rect",
-        x0=0,
-        y0=0,
-        x1=floor.width_m,
-        y1=floor.height_m,
-        line={"color": "#222", "width": 2},
-        layer="above",
-    )
+        },
+        {
+            "data": {"values": on},
+            "mark": {"type": "geoshape", **stroke},
+            "encoding": {
+                "color": {
+                    "field": "properties.value",
+                    "type": "quantitative",
+                    "scale": {"scheme": COLORSCHEME, "domain": [vmin, vmax]},
+                    "legend": {"title": list(spec.legend_title), "gradientLength": 200},
+                },
+                "tooltip": tip,
+            },
+        },
+        {
+            "data": {
+                "values": [
+                    _feature(
+                        [
+                            [0.0, 0.0],
+                            [floor.width_m, 0.0],
+                            [floor.width_m, floor.height_m],
+                            [0.0, floor.height_m],
+                            [0.0, 0.0],
+                        ],  # fmt: skip
+                        {"floor": floor.id},
+                    )
+                ]
+            },
+            "mark": {
+                "type": "geoshape",
+                "filled": False,
+                "stroke": FLOOR_LINE,
+                "strokeWidth": 2,
+            },  # fmt: skip
+        },
+        *(
+            _label_layer(labels, o, b)
+            for o, b in sorted({(r["offset"], r["bold"]) for r in labels})
+        ),
+    ]
     # Height follows the floor's aspect ratio so the plan fills the width without distortion.
-    height = int(min(900, max(320, PLAN_WIDTH_PX * floor.height_m / floor.width_m + 110)))
-    fig.update_layout(
-        title={"text": f"{floor.name}: {spec.label.lower()} by zone", "x": 0.0},
+    height = int(min(900, max(320, PLAN_WIDTH_PX * floor.height_m / floor.width_m)))
+    return vega.chart(
+        f"{floor.name}: {spec.label.lower()} by zone",
+        subtitle=f"To scale: {floor.width_m:g} m × {floor.height_m:g} m",
         height=height,
-        margin={"l": 50, "r": 20, "t": 60, "b": 50},
-        plot_bgcolor="white",
-        hoverlabel={"bgcolor": "white"},
+        layers=layers,
+        projection={"type": "identity", "reflectY": True},
+        config={"view": {"stroke": None}},
     )
-    fig.update_xaxes(
-        range=[-0.5, floor.width_m + 0.5],
-        title_text="metres",
-        showgrid=False,
-        zeroline=False,
-        constrain="domain",
-    )
-    fig.update_yaxes(
-        range=[-0.5, floor.height_m + 0.5],
-        title_text="metres",
-        showgrid=False,
-        zeroline=False,
-        scaleanchor="x",
-        scaleratio=1,
-        constrain="domain",
-    )
-    return fig
+
+
+def _label_layer(labels: list[dict[str, Any]], offset: float, bold: bool) -> Spec:
+    """The zone labels' lines ``offset`` lines off the centroid, bold (a zone's code) or not:
+    dy and weight are fixed per mark, so one layer per line position and weight."""
+    return {
+        "data": {"values": [r for r in labels if r["offset"] == offset and r["bold"] == bold]},
+        "mark": {
+            "type": "text",
+            "fontSize": 11,
+            "dy": offset * LABEL_LINE_PX,
+            "fontWeight": "bold" if bold else "normal",
+        },
+        "encoding": {
+            "longitude": {"field": "x", "type": "quantitative"},
+            "latitude": {"field": "y", "type": "quantitative"},
+            "text": {"field": "text", "type": "nominal"},
+            "fill": {"field": "text_color", "type": "nominal", "scale": None, "legend": None},
+        },
+    }
 
 
 PLAN_WIDTH_PX = 900.0
@@ -571,8 +693,8 @@ LABEL_CHAR_PX = 6.5
 LABEL_LINE_PX = 14.0
 
 
-def zone_label(zone: Zone, value_text: str, *, px_per_m: float) -> str:
-    """The text drawn at a zone's centroid: code, name and value, as much as fits the zone.
+def zone_label(zone: Zone, value_text: str, *, px_per_m: float) -> list[str]:
+    """The text lines drawn at a zone's centroid: code, name and value, as much as fits.
 
     A zone at least three text lines tall and wide enough for its name gets all three lines;
     a shorter one gets "code · value" on one line; a very narrow one just its code.
@@ -581,13 +703,11 @@ def zone_label(zone: Zone, value_text: str, *, px_per_m: float) -> str:
     ys = [p[1] for p in zone.polygon]
     width_px = (max(xs) - min(xs)) * px_per_m
     height_px = (max(ys) - min(ys)) * px_per_m
-    code = f"<b>{zone.code}</b>"
-    one_line = f"{code} · {value_text}"
     if height_px >= 3.4 * LABEL_LINE_PX and width_px >= (len(zone.name) + 2) * LABEL_CHAR_PX:
-        return f"{code}<br>{zone.name}<br>{value_text}"
+        return [zone.code, zone.name, value_text]
     if width_px >= (len(zone.code) + len(value_text) + 5) * LABEL_CHAR_PX:
-        return one_line
-    return code
+        return [f"{zone.code} · {value_text}"]
+    return [zone.code]
 
 
 def _pick_floor(layout: StoreLayout, floor_id: str | None) -> Floor:

@@ -122,3 +122,56 @@ def values_of(spec: Spec, layer: int | None = None) -> list[dict[str, Any]]:
     part = spec if layer is None else spec["layer"][layer]
     data: list[dict[str, Any]] = part.get("data", {}).get("values", [])
     return data
+
+
+# --- time on the x axis ------------------------------------------------------------------------
+
+DAY_LABEL = "%a %d %b"  # Mon 02 Nov
+HOUR_LABEL = "%H:%M"
+
+
+def wall_time(value: Any) -> str | None:
+    """A time as the store's clock reads it, for a :func:`time_x` axis: its wall-clock reading
+    marked UTC (``2026-11-02T11:00:00Z``) and drawn on a UTC scale, so the browser's own time
+    zone never shifts it. An aware timestamp keeps its own reading (convert it to the store's
+    zone first); None/NaT is null."""
+    if value is None or value is pd.NaT:
+        return None
+    ts = pd.Timestamp(value)
+    if pd.isna(ts):
+        return None
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def time_x(title: str | None, *, field: str = "at", unit: str | None = None) -> Spec:
+    """An x encoding of wall times (:func:`wall_time`): days labelled "Mon 02 Nov", hours
+    "13:00" with each midnight named by its day; labels horizontal. ``unit`` (a Vega-Lite UTC
+    time unit, e.g. ``utcyearmonthdatehours``) makes bars a bucket wide."""
+    label = (
+        f"utchours(datum.value) == 0 && utcminutes(datum.value) == 0"
+        f" ? utcFormat(datum.value, '{DAY_LABEL}') : utcFormat(datum.value, '{HOUR_LABEL}')"
+    )
+    out: Spec = {
+        "field": field,
+        "type": "temporal",
+        "scale": {"type": "utc"},
+        "axis": axis(title, labelExpr=label, labelAngle=0, labelOverlap=True),
+    }
+    if unit is not None:
+        out["timeUnit"] = unit
+    return out
+
+
+def layered(spec: Spec) -> Spec:
+    """The same chart with its single view moved into ``layer`` (a no-op on a layered spec), so
+    more layers can be added on top."""
+    if "layer" in spec:
+        return spec
+    out = {k: v for k, v in spec.items() if k not in VIEW_KEYS}
+    out["layer"] = [{k: spec[k] for k in VIEW_KEYS if k in spec}]
+    return out
+
+
+VIEW_KEYS = ("mark", "encoding", "transform", "params", "projection")

@@ -3,12 +3,50 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, context
+from dashboard import charts, context, vega
 from dashboard.api import ApiError
 from dashboard.context import Selection
+from dashboard.vega import Spec
+
+
+def distribution_figure(bins: pd.DataFrame, name: str) -> Spec:
+    """Visits by dwell in log-spaced bins, each bar spanning its bin on a log axis (the first
+    bin, under 1 s, drawn from 0.5 s: a log axis has no zero)."""
+    rows = vega.rows(
+        {
+            "low": max(float(lo), 0.5),
+            "high": float(hi),
+            "visits": int(n),
+            "bin_text": f"{charts.format_duration(float(lo))} – {charts.format_duration(float(hi))}"
+            if lo > 0
+            else f"under {charts.format_duration(float(hi))}",
+        }
+        for lo, hi, n in zip(bins["low_s"], bins["high_s"], bins["visits"], strict=True)
+    )
+    return vega.chart(
+        f"Visits by dwell, {name}",
+        height=340,
+        data=rows,
+        mark={"type": "rect", "color": charts.VISITS_COLOR, "stroke": "white", "strokeWidth": 0.5},
+        encoding={
+            "x": {
+                "field": "low",
+                "type": "quantitative",
+                "scale": {"type": "log", "nice": False},  # from the first bin to the last
+                "axis": vega.axis("Dwell (s, log scale)", format=",~g", labelAngle=0),
+            },
+            "x2": {"field": "high"},
+            "y2": {"datum": 0},
+            "y": {
+                "field": "visits",
+                "type": "quantitative",
+                "axis": vega.axis("Visits", format=",d"),
+            },
+            "tooltip": vega.tooltip(("bin_text", "Dwell"), ("visits", "Visits", ",d")),
+        },
+    )
 
 
 def render(sel: Selection) -> None:
@@ -21,9 +59,9 @@ def render(sel: Selection) -> None:
         context.problem(exc)
         return
     names = {z.code: z.name for z in layout.zones}
-    st.plotly_chart(charts.dwell_figure(dwell, zone_names=names), width="stretch")
+    context.chart(charts.dwell_figure(dwell, zone_names=names), key="dwell-by-zone")
     st.caption(charts.DWELL_DEFINITION)
-    st.plotly_chart(charts.zone_visits_figure(visits, zone_names=names), width="stretch")
+    context.chart(charts.zone_visits_figure(visits, zone_names=names), key="visits-by-zone")
     st.caption(charts.VISITS_DEFINITION)
     context.table(charts.dwell_table(dwell, layout), f"dwell-{sel.store.id}", key="dl-dwell")
     st.caption(
@@ -45,20 +83,5 @@ def render(sel: Selection) -> None:
     if bins.empty:
         st.info("No visits to this zone in the period.")
         return
-    fig = go.Figure(
-        go.Bar(
-            x=(bins["low_s"] * bins["high_s"]) ** 0.5,
-            y=bins["visits"],
-            width=bins["high_s"] - bins["low_s"],
-            hovertemplate="%{x:.0f} s: %{y} visits<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title=f"Visits by dwell, {names[zone]}",
-        xaxis_title="Dwell (s)",
-        yaxis_title="Visits",
-        height=340,
-        plot_bgcolor="white",
-    )
-    st.plotly_chart(fig, width="stretch")
+    context.chart(distribution_figure(bins, names[zone]), key="dwell-distribution")
     context.download(bins, f"dwell-distribution-{zone}", key="dl-dwell-bins")

@@ -6,14 +6,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, context
+from dashboard import charts, context, vega
 from dashboard.api import ApiError
 from dashboard.context import Selection
 from dashboard.effects import LABELS, change, value
 from dashboard.effects import interval as _interval
+from dashboard.vega import Spec
 from storeflow.api.calendar import EventIn, StoreEvent
 
 METHOD = (
@@ -65,31 +65,84 @@ def verdicts(effects: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+SPAN_FILLS = ["rgba(255,165,0,0.15)", "rgba(44,160,44,0.12)"]  # the promotion, the days after
+SPAN_NAMES = ["the promotion / new layout", "the days after"]
+
+
 def series_figure(
     daily: pd.DataFrame, treated: list[str], control: list[str], metric: str, spans: list[Any]
-) -> go.Figure:
-    fig = go.Figure()
-    # each treated counter on its own line (up to 4), the control counters as their mean
+) -> Spec:
+    """The metric per day: each treated counter on its own line (up to 4, else their mean), the
+    control counters as their mean; the promotion's days (and the days after) shaded."""
+    label = LABELS.get(metric, metric)
     groups = [(u, [u]) for u in treated] if len(treated) <= 4 else [("treated (mean)", treated)]
+    rows: list[dict[str, Any]] = []
+    names: list[str] = []
     for name, units in [*groups, ("control (mean)", control)]:
         part = daily[daily["unit"].isin(units)].groupby("day")[metric].mean()
-        if not part.empty:
-            fig.add_scatter(x=part.index, y=part.to_numpy(), mode="lines+markers", name=name)
-    colours = ["rgba(255,165,0,0.15)", "rgba(44,160,44,0.12)"]
-    for (first, last), colour in zip(spans, colours, strict=False):
-        fig.add_vrect(
-            x0=pd.Timestamp(first) - pd.Timedelta(hours=12),
-            x1=pd.Timestamp(last) + pd.Timedelta(hours=12),
-            fillcolor=colour,
-            line_width=0,
+        if part.empty:
+            continue
+        names.append(name)
+        rows += vega.rows(
+            {
+                "at": vega.wall_time(day),
+                "day_text": f"{day:%a %d %b %Y}",
+                "series": name,
+                "value": None if pd.isna(v) else float(v),
+            }  # fmt: skip
+            for day, v in zip(part.index, part.to_numpy(), strict=True)
         )
-    fig.update_layout(
-        title=f"{LABELS.get(metric, metric)} per day",
-        height=360,
-        plot_bgcolor="white",
-        legend={"orientation": "h", "y": -0.2},
+    shaded = vega.rows(
+        {
+            "start": vega.wall_time(pd.Timestamp(first) - pd.Timedelta(hours=12)),
+            "end": vega.wall_time(pd.Timestamp(last) + pd.Timedelta(hours=12)),
+            "fill": fill,
+            "span": f"{name}: {pd.Timestamp(first):%d %b} – {pd.Timestamp(last):%d %b}",
+        }
+        for (first, last), fill, name in zip(spans, SPAN_FILLS, SPAN_NAMES, strict=False)
     )
-    return fig
+    title = f"{label} per day"
+    if not rows:
+        return vega.empty(title, "No days to show", height=360)
+    layers: list[Spec] = []
+    if shaded:
+        layers.append(
+            {
+                "data": {"values": shaded},
+                "mark": {"type": "rect"},
+                "encoding": {
+                    "x": {"field": "start", "type": "temporal", "scale": {"type": "utc"}},
+                    "x2": {"field": "end"},
+                    "fill": {"field": "fill", "type": "nominal", "scale": None, "legend": None},
+                    "tooltip": vega.tooltip(("span", "Shaded")),
+                },
+            }
+        )
+    layers.append(
+        {
+            "data": {"values": rows},
+            "mark": {"type": "line", "point": True},
+            "encoding": {
+                "x": vega.time_x("Day"),
+                "y": {
+                    "field": "value",
+                    "type": "quantitative",
+                    "axis": vega.axis(label),
+                    "scale": {"zero": False},
+                },  # fmt: skip
+                "color": {
+                    "field": "series",
+                    "type": "nominal",
+                    "sort": names,
+                    "legend": charts.legend_on_top(),
+                },  # fmt: skip
+                "tooltip": vega.tooltip(
+                    ("series", "Counters"), ("day_text", "Day"), ("value", label, ",.3~f")
+                ),  # fmt: skip
+            },
+        }
+    )
+    return vega.chart(title, height=360, layers=layers)
 
 
 def by_unit(effects: list[dict[str, Any]]) -> list[tuple[str | None, list[dict[str, Any]]]]:
@@ -132,9 +185,9 @@ def _show(
         "Chart", list(LABELS), format_func=LABELS.__getitem__, horizontal=True, key=f"{key}-m"
     )
     spans = [result["during"]] + ([result["after"]] if result.get("after") else [])
-    fig = series_figure(daily, result["treated"], result["control"], metric, spans)
+    spec = series_figure(daily, result["treated"], result["control"], metric, spans)
     marked = on_chart(events or [], daily)
-    st.plotly_chart(charts.add_calendar(fig, marked, daily=True), width="stretch")
+    context.chart(charts.add_calendar(spec, marked, daily=True), key=f"{key}-series")
     st.caption(
         f"Treated: {', '.join(result['treated'])}. Control: {', '.join(result['control']) or '–'}."
         " Shaded: the promotion (orange) and the days after (green), or the new layout."

@@ -3,13 +3,47 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, context
+from dashboard import charts, context, vega
 from dashboard.api import ApiError
 from dashboard.charts import HEAT_METRICS, HeatMetric
 from dashboard.context import Selection
+from dashboard.vega import Spec
+
+
+def zone_entries_figure(shown: pd.DataFrame, names: dict[str, str], bucket: str) -> Spec:
+    """Entries per day or week of the chosen zones, one coloured line each."""
+    title = f"Zone entries per {bucket}"
+    if shown.empty:
+        return vega.empty(title, "No entries in these zones in this period", height=340)
+    rows = vega.rows(
+        {
+            "at": vega.wall_time(day),
+            "zone": f"{zone} {names.get(str(zone), '')}".strip(),
+            "day_text": f"{'week of ' if bucket == 'week' else ''}{pd.Timestamp(day):%a %d %b %Y}",
+            "entries": int(n),
+        }
+        for zone, day, n in zip(shown["zone"], shown["bucket_start"], shown["entries"], strict=True)
+    )
+    return vega.chart(
+        title,
+        height=340,
+        data=rows,
+        mark={"type": "line", "point": True},
+        encoding={
+            "x": vega.time_x("Week" if bucket == "week" else "Day"),
+            "y": {
+                "field": "entries",
+                "type": "quantitative",
+                "axis": vega.axis("Entries", format=",d"),
+            },
+            "color": {"field": "zone", "type": "nominal", "legend": charts.legend_on_top()},
+            "tooltip": vega.tooltip(
+                ("zone", "Zone"), ("day_text", "When"), ("entries", "Entries", ",d")
+            ),
+        },
+    )
 
 
 def render(sel: Selection) -> None:
@@ -40,10 +74,7 @@ def render(sel: Selection) -> None:
         counters=counters,
         counter_zone={c.code: c.zone for c in layout.counters},
     )
-    st.plotly_chart(
-        charts.floor_heatmap(layout, values, metric=metric, floor_id=floor_id),
-        width="stretch",
-    )
+    context.chart(charts.floor_heatmap(layout, values, metric=metric, floor_id=floor_id))
     st.caption(HEAT_METRICS[metric].definition)
     context.table(charts.zone_table(visits, dwell, layout), f"zones-{sel.store.id}", key="dl-zones")
     st.subheader("Entries per zone")
@@ -65,13 +96,5 @@ def render(sel: Selection) -> None:
         context.problem(exc)
         return
     shown = per_zone[per_zone["zone"].isin(picked)]
-    fig = go.Figure()
-    for zone, part in shown.groupby("zone"):
-        fig.add_scatter(
-            x=part["bucket_start"], y=part["entries"], mode="lines+markers", name=names[str(zone)]
-        )
-    fig.update_layout(
-        title=f"Zone entries per {bucket}", height=340, plot_bgcolor="white", yaxis_title="Entries"
-    )
-    st.plotly_chart(fig, width="stretch")
+    context.chart(zone_entries_figure(shown, names, bucket), key="zone-entries")
     context.download(per_zone, f"zone-footfall-{sel.store.id}", key="dl-zone-footfall")

@@ -8,17 +8,24 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, context, fmt
+from dashboard import charts, context, fmt, vega
 from dashboard.api import ApiError
 from dashboard.context import Selection
 from dashboard.digest import Digest, Item
+from dashboard.vega import Spec
 from storeflow.api.analytics import Kpis, Staffing, Summary
 
 Render = Callable[[Selection], None]
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+BUCKET_LENGTH = {
+    "hour": pd.Timedelta(hours=1),
+    "day": pd.Timedelta(days=1),
+    "week": pd.Timedelta(days=7),
+}
+THIS_PERIOD, WEEK_BEFORE = "this period", "one week earlier"
+NO_STAFF = "#d62728"
 CONVERSION_DEFINITION = "Conversion = trips with a sale linked to them ÷ trips (entries)."
 UPT_DEFINITION = (
     "Units per transaction = units sold (the quantities on the sales' lines, net of returns) "
@@ -102,42 +109,102 @@ def kpi_row(cur: Summary, prev: Kpis | None, staffing: Staffing | None = None) -
     )
 
 
-def footfall_figure(frame: pd.DataFrame, bucket: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_bar(x=frame["bucket_start"], y=frame["entries"], name="this period")
-    fig.add_scatter(
-        x=frame["bucket_start"],
-        y=frame["previous_week"],
-        name="one week earlier",
-        mode="lines",
-        line={"dash": "dot", "color": "#555"},
+def _when(at: pd.Timestamp, bucket: str) -> str:
+    if bucket == "hour":
+        return f"{at:%a %d %b %Y %H:%M}"
+    return f"{'week of ' if bucket == 'week' else ''}{at:%a %d %b %Y}"
+
+
+def footfall_figure(frame: pd.DataFrame, bucket: str) -> Spec:
+    """Entries per bucket as bars a bucket wide centred on the bucket's start (so a day's label
+    sits under its bar), the same bucket a week earlier as a dotted line over them."""
+    title = f"Entries per {bucket}, against the same {bucket} a week earlier"
+    step = BUCKET_LENGTH.get(bucket, pd.Timedelta(days=1))
+    rows = vega.rows(
+        {
+            "at": vega.wall_time(at),
+            "from": vega.wall_time(pd.Timestamp(at) - step / 2),
+            "until": vega.wall_time(pd.Timestamp(at) + step / 2),
+            "when_text": _when(pd.Timestamp(at), bucket),
+            "entries": None if pd.isna(n) else int(n),
+            "previous_week": None if pd.isna(p) else int(p),
+        }
+        for at, n, p in zip(
+            frame["bucket_start"], frame["entries"], frame["previous_week"], strict=True
+        )  # fmt: skip
     )
-    fig.update_layout(
-        title=f"Entries per {bucket}, against the same {bucket} a week earlier",
+    colors = {"domain": [THIS_PERIOD, WEEK_BEFORE], "range": [charts.VISITS_COLOR, "#555555"]}
+    tip = vega.tooltip(("when_text", "When"), ("entries", "Entries", ",d"),
+                       ("previous_week", "A week earlier", ",d"))  # fmt: skip
+    x_title = {"hour": "Hour", "week": "Week"}.get(bucket, "Day")
+    ticks: Spec = {}
+    if bucket == "day" and len(rows) <= 14:  # a tick (and label) per bar, no hours between
+        ticks = {"axis": {**vega.time_x(x_title)["axis"], "tickCount": {"interval": bucket}}}
+    return vega.chart(
+        title,
         height=360,
-        margin={"t": 50},
-        yaxis_title="Entries",
-        plot_bgcolor="white",
-        legend={"orientation": "h", "y": -0.2},
+        data=rows,
+        layers=[
+            {
+                "mark": {"type": "rect", "stroke": "white", "strokeWidth": 0.5, "opacity": 0.9},
+                "encoding": {
+                    "x": {**vega.time_x(x_title, field="from"), **ticks},
+                    "x2": {"field": "until"},
+                    "y": {
+                        "field": "entries",
+                        "type": "quantitative",
+                        "axis": vega.axis("Entries", format=",d"),
+                    },  # fmt: skip
+                    "y2": {"datum": 0},
+                    "color": {
+                        "datum": THIS_PERIOD,
+                        "scale": colors,
+                        "legend": charts.legend_on_top(),
+                    },  # fmt: skip
+                    "tooltip": tip,
+                },
+            },
+            {
+                "mark": {"type": "line", "strokeDash": [2, 3], "strokeWidth": 1.5},
+                "encoding": {
+                    "x": {"field": "at", "type": "temporal", "scale": {"type": "utc"}},
+                    "y": {"field": "previous_week", "type": "quantitative"},
+                    "color": {"datum": WEEK_BEFORE, "scale": colors},
+                    "tooltip": tip,
+                },
+            },
+        ],
     )
-    return fig
 
 
-def occupancy_figure(frame: pd.DataFrame) -> go.Figure:
-    # hours without a trip (the store closed) are zeros, not a line across the night
+def occupancy_figure(frame: pd.DataFrame) -> Spec:
+    """Shoppers in the store per hour, as an area; hours without a trip (the store closed) are
+    zeros, not a line across the night."""
+    title = "Shoppers in the store (mean per hour)"
     full = frame.set_index("hour_start")["occupancy"]
-    if not full.empty:
-        hours = pd.date_range(full.index.min(), full.index.max(), freq="h")
-        full = full.reindex(hours, fill_value=0.0)
-    fig = go.Figure(go.Scatter(x=full.index, y=full.to_numpy(), mode="lines", fill="tozeroy"))
-    fig.update_layout(
-        title="Shoppers in the store (mean per hour)",
-        height=300,
-        margin={"t": 50},
-        yaxis_title="Shoppers",
-        plot_bgcolor="white",
+    if full.empty:
+        return vega.empty(title, "No trips in this period", height=300)
+    hours = pd.date_range(full.index.min(), full.index.max(), freq="h")
+    full = full.reindex(hours, fill_value=0.0)
+    rows = vega.rows(
+        {"at": vega.wall_time(at), "when_text": _when(at, "hour"), "occupancy": round(float(v), 2)}
+        for at, v in zip(full.index, full.to_numpy(), strict=True)
     )
-    return fig
+    return vega.chart(
+        title,
+        height=300,
+        data=rows,
+        mark={"type": "area", "line": True, "color": charts.VISITS_COLOR, "opacity": 0.5},
+        encoding={
+            "x": vega.time_x("Hour"),
+            "y": {
+                "field": "occupancy",
+                "type": "quantitative",
+                "axis": vega.axis("Shoppers", format=",~g"),
+            },  # fmt: skip
+            "tooltip": vega.tooltip(("when_text", "Hour"), ("occupancy", "Shoppers", ",.1f")),
+        },
+    )
 
 
 def heatmap_hours(frame: pd.DataFrame) -> list[int]:
@@ -147,24 +214,61 @@ def heatmap_hours(frame: pd.DataFrame) -> list[int]:
 
 def heatmap_figure(
     frame: pd.DataFrame, column: str, title: str, fmt: str, hours: list[int] | None = None
-) -> go.Figure:
+) -> Spec:
+    """Weekday x hour cells coloured by ``column``, each with its value (d3 format ``fmt``);
+    the columns are ``hours`` (the opening hours), empty cells left blank."""
     grid = frame.pivot_table(
         index="weekday", columns="hour", values=column, aggfunc="first", dropna=False
     )
     grid = grid.reindex(index=range(7), columns=hours if hours is not None else grid.columns)
-    fig = go.Figure(
-        go.Heatmap(
-            z=grid.to_numpy(),
-            x=[f"{h:02d}:00" for h in grid.columns],
-            y=WEEKDAYS,
-            colorscale="YlOrRd",
-            texttemplate=fmt,
-            hovertemplate="%{y} %{x}: %{z}<extra></extra>",
-        )
+    labels = [f"{int(h):02d}:00" for h in grid.columns]
+    rows = vega.rows(
+        {"weekday": WEEKDAYS[day], "hour": label, "value": float(v)}
+        for day, cells in zip(range(7), grid.to_numpy(), strict=True)
+        for label, v in zip(labels, cells, strict=True)
+        if not pd.isna(v)
     )
-    fig.update_layout(title=title, height=330, margin={"t": 50})
-    fig.update_yaxes(autorange="reversed")
-    return fig
+    top = max((r["value"] for r in rows), default=0.0)
+    x = {"field": "hour", "type": "ordinal", "scale": {"domain": labels},
+         "axis": vega.axis(None, labelAngle=-45 if len(labels) > 8 else 0,
+                           labelOverlap=False)}  # fmt: skip
+    y = {"field": "weekday", "type": "ordinal", "scale": {"domain": WEEKDAYS},
+         "axis": vega.axis(None)}  # fmt: skip
+    tip = vega.tooltip(("weekday", "Weekday"), ("hour", "Hour"), ("value", title, fmt))
+    return vega.chart(
+        title,
+        height=330,
+        data=rows,
+        layers=[
+            {
+                "mark": {"type": "rect"},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "color": {
+                        "field": "value",
+                        "type": "quantitative",
+                        "scale": {"scheme": charts.COLORSCHEME},
+                        "legend": {"title": None, "format": fmt},
+                    },  # fmt: skip
+                    "tooltip": tip,
+                },
+            },
+            {
+                "mark": {"type": "text", "fontSize": 10},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "text": {"field": "value", "type": "quantitative", "format": fmt},
+                    "color": {
+                        "condition": {"test": f"datum.value > {0.6 * top}", "value": "white"},
+                        "value": "black",
+                    },
+                    "tooltip": tip,
+                },
+            },
+        ],
+    )
 
 
 def attention_markdown(items: list[Item], *, first: date, last: date) -> str:
@@ -212,42 +316,72 @@ def attention(sel: Selection, digest: Digest) -> None:
             )
 
 
-def staffing_figure(staffing: Staffing) -> go.Figure:
-    """Shoppers per staff member per hour; hours with shoppers and no staff seen as markers."""
+def staffing_figure(staffing: Staffing) -> Spec:
+    """Shoppers per staff member per hour; hours without shoppers or staff (the store closed)
+    are gaps in the line; hours with shoppers and no staff seen as red crosses at zero."""
+    title = "Shoppers per staff member (per hour)"
     hours = pd.DataFrame([h.model_dump() for h in staffing.hours])
-    fig = go.Figure()
-    if not hours.empty:
-        hours["hour_start"] = pd.to_datetime(hours["hour_start"])
-        # hours without shoppers or staff (the store closed) are gaps, not a line across them
-        ratio = hours.set_index("hour_start")["shoppers_per_staff"].astype("float64")
-        ratio = ratio.reindex(
-            pd.date_range(ratio.index.min(), ratio.index.max(), freq="h"), fill_value=None
-        )
-        fig.add_scatter(
-            x=ratio.index,
-            y=ratio.to_numpy(),
-            mode="lines",
-            name="shoppers per staff member",
-            connectgaps=False,
-        )
-        alone = hours[(hours["staff"] == 0) & (hours["shoppers"] > 0)]
-        if not alone.empty:
-            fig.add_scatter(
-                x=alone["hour_start"],
-                y=[0] * len(alone),
-                mode="markers",
-                marker={"color": "#d62728", "symbol": "x"},
-                name="no staff seen",
-            )
-    fig.update_layout(
-        title="Shoppers per staff member (per hour)",
-        height=300,
-        margin={"t": 50},
-        yaxis_title="Shoppers per staff",
-        plot_bgcolor="white",
-        legend={"orientation": "h", "y": -0.2},
+    if hours.empty:
+        return vega.empty(title, "No staff or shoppers seen in this period", height=300)
+    hours["hour_start"] = pd.to_datetime(hours["hour_start"])
+    ratio = hours.set_index("hour_start")["shoppers_per_staff"].astype("float64")
+    ratio = ratio.reindex(
+        pd.date_range(ratio.index.min(), ratio.index.max(), freq="h"), fill_value=None
     )
-    return fig
+    segment, line = 0, []
+    for at, v in zip(ratio.index, ratio.to_numpy(), strict=True):
+        if pd.isna(v):
+            segment += 1  # a gap: the line starts again after it
+        line.append(
+            {
+                "at": vega.wall_time(at),
+                "when_text": _when(at, "hour"),
+                "ratio": None if pd.isna(v) else round(float(v), 2),
+                "segment": segment,
+            }
+        )
+    alone = hours[(hours["staff"] == 0) & (hours["shoppers"] > 0)]
+    crosses = vega.rows(
+        {"at": vega.wall_time(at), "when_text": _when(at, "hour"), "shoppers": float(n), "zero": 0}
+        for at, n in zip(alone["hour_start"], alone["shoppers"], strict=True)
+    )
+    series = "shoppers per staff member"
+    colors = {"domain": [series, "no staff seen"], "range": [charts.VISITS_COLOR, NO_STAFF]}
+    layers: list[Spec] = [
+        {
+            "data": {"values": vega.rows(line)},
+            "mark": {"type": "line", "point": {"size": 12}},
+            "encoding": {
+                "x": vega.time_x("Hour"),
+                "y": {
+                    "field": "ratio",
+                    "type": "quantitative",
+                    "axis": vega.axis("Shoppers per staff", format=",~g"),
+                },  # fmt: skip
+                "detail": {"field": "segment", "type": "nominal"},
+                "color": {"datum": series, "scale": colors, "legend": charts.legend_on_top()},
+                "tooltip": vega.tooltip(
+                    ("when_text", "Hour"), ("ratio", "Shoppers per staff", ",.1f")
+                ),
+            },
+        }
+    ]
+    if crosses:
+        layers.append(
+            {
+                "data": {"values": crosses},
+                "mark": {"type": "point", "shape": "cross", "filled": True, "size": 70},
+                "encoding": {
+                    "x": {"field": "at", "type": "temporal", "scale": {"type": "utc"}},
+                    "y": {"field": "zero", "type": "quantitative"},
+                    "color": {"datum": "no staff seen", "scale": colors},
+                    "tooltip": vega.tooltip(
+                        ("when_text", "Hour"), ("shoppers", "Shoppers, no staff seen", ",.1f")
+                    ),
+                },
+            }
+        )
+    return vega.chart(title, height=300, layers=layers)
 
 
 def render(sel: Selection) -> None:
@@ -287,31 +421,30 @@ def render(sel: Selection) -> None:
         return
     foot["bucket_start"] = pd.to_datetime(foot["bucket_start"])
     events = digest.events
-    st.plotly_chart(
+    # the bars are centred on their days' midnights: a day's span runs noon to noon (daily)
+    context.chart(
         charts.add_calendar(footfall_figure(foot, sel.bucket), events, daily=sel.bucket != "hour"),
-        width="stretch",
+        key="footfall",
     )
     st.caption(charts.FOOTFALL_DEFINITION + (f" {charts.CALENDAR_NOTE}" if events else ""))
     occ["hour_start"] = pd.to_datetime(occ["hour_start"])
-    st.plotly_chart(charts.add_calendar(occupancy_figure(occ), events), width="stretch")
+    context.chart(charts.add_calendar(occupancy_figure(occ), events), key="occupancy")
     st.caption(OCCUPANCY_DEFINITION)
     if digest.staffing is not None and digest.staffing.hours:
-        st.plotly_chart(
-            charts.add_calendar(staffing_figure(digest.staffing), events), width="stretch"
-        )
+        context.chart(charts.add_calendar(staffing_figure(digest.staffing), events), key="staffing")
         st.caption(STAFF_DEFINITION + " Staff badges are tags of kind staff.")
     left, right = st.columns(2)
     heat["conversion_pct"] = heat["conversion"].astype("float64") * 100
     hours = heatmap_hours(heat)
-    left.plotly_chart(
-        heatmap_figure(
-            heat, "entries_per_day", "Entries per day, weekday x hour", "%{z:.0f}", hours
-        ),
-        width="stretch",
+    context.chart(
+        heatmap_figure(heat, "entries_per_day", "Entries per day, weekday x hour", ".0f", hours),
+        key="heat-entries",
+        where=left,
     )
-    right.plotly_chart(
-        heatmap_figure(heat, "conversion_pct", "Conversion (%), weekday x hour", "%{z:.0f}", hours),
-        width="stretch",
+    context.chart(
+        heatmap_figure(heat, "conversion_pct", "Conversion (%), weekday x hour", ".0f", hours),
+        key="heat-conversion",
+        where=right,
     )
     st.caption(f"Weekday x hour in the store's time zone. {CONVERSION_DEFINITION}")
     st.subheader("Tables")

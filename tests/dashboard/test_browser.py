@@ -7,9 +7,9 @@ import pytest
 
 from storeflow.net import free_port
 from tests.fix_store import SimulatedStore
-from tests.helpers.browser import ERROR_BOX, EXCEPTION, settle_and_shoot, streamlit_app
+from tests.helpers.browser import CHART, ERROR_BOX, EXCEPTION, settle_and_shoot, streamlit_app
 
-# (screenshot name, url path, text the page must show, plotly charts expected at least)
+# (screenshot name, url path, text the page must show, charts expected at least)
 PAGES = [
     ("overview", "", "Entries per day", 2),
     ("floor", "floor", "Ground floor: visits by zone", 1),
@@ -29,11 +29,11 @@ def test_every_page_renders_its_charts(dashboard_url: str, browser_page: object)
     assert isinstance(page, Page)
     for name, path, expect, charts in PAGES:
         page.goto(f"{dashboard_url}/{path}")
-        page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+        page.wait_for_selector(CHART, timeout=60_000)
         text = settle_and_shoot(page, name)
         assert page.locator(EXCEPTION).count() == 0, f"{name}: a Streamlit exception is shown"
         assert page.locator(ERROR_BOX).count() == 0, f"{name}: an error box is shown"
-        assert page.locator(".js-plotly-plot").count() >= charts, name
+        assert page.locator(CHART).count() >= charts, name
         assert expect in text, name
         assert "Page not found" not in text
         assert "Download CSV" in text or name == "overview", f"{name}: no CSV download"

@@ -13,9 +13,9 @@ from datetime import timedelta
 import pytest
 
 from tests.fix_planted import CHANGE_DAY, FIRST, PROMO, Store
-from tests.helpers.browser import ERROR_BOX, EXCEPTION, settle_and_shoot, streamlit_app
+from tests.helpers.browser import CHART, ERROR_BOX, EXCEPTION, settle_and_shoot, streamlit_app
 
-# (screenshot, url path + query, texts the page must show, plotly charts at least)
+# (screenshot, url path + query, texts the page must show, charts at least)
 PAGES = [
     ("overview", "", ["Entries per day", "Conversion", "weekday x hour"], 4),
     ("floor", "floor", ["Ground floor"], 1),
@@ -56,11 +56,11 @@ def test_a_planner_walks_every_page(planner_url: str, browser_page: object) -> N
     assert isinstance(page, Page)
     for name, path, texts, charts in PAGES:
         page.goto(f"{planner_url}/{path}")
-        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+        page.wait_for_selector(CHART, timeout=120_000)
         text = settle_and_shoot(page, f"planner-{name}")
         assert page.locator(EXCEPTION).count() == 0, f"{name}: a Streamlit exception is shown"
         assert page.locator(ERROR_BOX).count() == 0, f"{name}: an error box is shown"
-        assert page.locator(".js-plotly-plot").count() >= charts, name
+        assert page.locator(CHART).count() >= charts, name
         for expected in texts:
             assert expected in text, (name, expected)
         assert "Download CSV" in text, f"{name}: no CSV download"
@@ -72,7 +72,7 @@ def _open(page: object, url: str, name: str, *, charts: bool = True) -> str:
     assert isinstance(page, Page)
     page.goto(url)
     if charts:
-        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+        page.wait_for_selector(CHART, timeout=120_000)
     else:
         page.wait_for_selector('[data-testid="stAlert"]', timeout=120_000)
     text = settle_and_shoot(page, name)
@@ -112,7 +112,7 @@ def test_a_planner_reads_verdicts_that_hold(planner_url: str, browser_page: obje
     empty = f"counters?from={FIRST - timedelta(days=30)}&to={FIRST - timedelta(days=24)}"
     text = _open(page, f"{planner_url}/{empty}", "verdict-counters-empty", charts=False)
     assert "No data in this period" in text
-    assert "Keep" not in text and page.locator(".js-plotly-plot").count() == 0
+    assert "Keep" not in text and page.locator(CHART).count() == 0
 
     text = _open(page, f"{planner_url}/members", "verdict-members")
     assert "P(alive) is unknown here" in text  # rather than a filter that does nothing
@@ -166,7 +166,7 @@ def test_a_planner_opens_on_alerts_verdicts_and_the_calendar(
         assert "Aurum Watches (C06) — Review the contract: ranks #" in text
         assert "Units per sale (UPT)" in text and "Shoppers per staff member" in text
         # the promotion is drawn on the footfall, occupancy and staffing charts
-        marks = page.locator(".js-plotly-plot .annotation-text", has_text="Aurum watch week")
+        marks = page.locator(f"{CHART} text", has_text="Aurum watch week")
         assert marks.count() == 3
 
         text = _open(page, f"{url}/counters?from={first}&to={last}", "calendar-counters")
@@ -177,5 +177,5 @@ def test_a_planner_opens_on_alerts_verdicts_and_the_calendar(
         text = _open(page, f"{url}/experiments?kind=layout", "calendar-layout")
         assert f"Layout changes on record: {CHANGE_DAY:%d %b %Y}" in text
         assert "Effect on C03" in text and "Effect on C07" in text  # the recorded counters
-        swap = page.locator(".js-plotly-plot .annotation-text", has_text="C03 and C07 trade")
+        swap = page.locator(f"{CHART} text", has_text="C03 and C07 trade")
         assert swap.count() == 1

@@ -1,13 +1,15 @@
-"""Dashboard figures are built from the data they are given (checked on the traces, not looks)."""
+"""Dashboard charts are built from the data they are given (checked on the specs' data and
+encodings, not looks)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 import pytest
 
-from dashboard import charts
+from dashboard import charts, vega
 from orchestration import demo_data
 from storeflow.layout import StoreLayout
 
@@ -35,46 +37,67 @@ def _zone_visits() -> pd.DataFrame:
 # --- floor heatmap ---------------------------------------------------------------------------
 
 
+def _zones(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Zone code -> its GeoJSON feature, over the off-scale (0) and on-scale (1) layers."""
+    return {f["properties"]["zone"]: f for layer in (0, 1) for f in vega.values_of(spec, layer)}
+
+
+def _labels(spec: dict[str, Any]) -> dict[str, list[str]]:
+    """Zone code -> its label lines, top to bottom, over the label layers."""
+    rows = [r for i in range(3, len(spec["layer"])) for r in vega.values_of(spec, i)]
+    out: dict[str, list[str]] = {}
+    for r in sorted(rows, key=lambda r: r["offset"]):
+        out.setdefault(r["zone"], []).append(r["text"])
+    return out
+
+
 def test_floor_heatmap_draws_every_zone_to_scale() -> None:
     values = {"C01": 120.0, "A2": 30.0}
-    fig = charts.floor_heatmap(LAYOUT, values, metric="visits")
-    zone_traces = {t.name: t for t in fig.data if t.name != "labels"}
-    assert set(zone_traces) == {z.code for z in LAYOUT.zones}
-    c01 = zone_traces["C01"]
-    assert c01.fill == "toself"
-    assert list(c01.x) == [0, 15, 15, 0, 0] and list(c01.y) == [10, 10, 22, 22, 10]
-    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1
-    assert tuple(fig.layout.xaxis.range) == (-0.5, 60.5)
-    assert tuple(fig.layout.yaxis.range) == (-0.5, 40.5)
+    spec = charts.floor_heatmap(LAYOUT, values, metric="visits")
+    zones = _zones(spec)
+    assert set(zones) == {z.code for z in LAYOUT.zones}
+    c01 = zones["C01"]["geometry"]
+    assert c01 == {"type": "Polygon", "coordinates": [[[0, 10], [15, 10], [15, 22], [0, 22],
+                                                       [0, 10]]]}  # fmt: skip
+    # metres on an identity projection, y up: the plan to scale, its aspect ratio kept
+    assert spec["projection"] == {"type": "identity", "reflectY": True}
+    (outline,) = vega.values_of(spec, 2)
+    assert outline["geometry"]["coordinates"] == [[[0, 0], [60, 0], [60, 40], [0, 40], [0, 0]]]
+    assert spec["height"] == 600  # 900 px x 40 / 60 m
+    assert all(layer["mark"]["type"] == "geoshape" for layer in spec["layer"][:3])
 
 
 def test_floor_heatmap_colours_follow_the_values() -> None:
     # the aisle sees far more visits than any counter: it must not wash the counters out
     values = {"C01": 120.0, "A2": 3000.0, "C02": 0.0}
-    fig = charts.floor_heatmap(LAYOUT, values, metric="visits")
-    fills = {t.name: t.fillcolor for t in fig.data if t.name != "labels"}
-    assert fills["C01"] == charts.color_for(1.0, 0.0, 1.0)  # the top of the scale
-    assert fills["C02"] == charts.color_for(0.0, 0.0, 1.0)  # zero visits: the bottom
-    assert fills["A2"] == charts.OFF_SCALE_FILL  # aisles are outside the counters' scale
-    assert fills["C05"] == charts.NO_DATA_FILL  # no data is grey, not "zero"
-    labels = next(t for t in fig.data if t.name == "labels")
-    assert labels.marker.showscale is True
-    assert (labels.marker.cmin, labels.marker.cmax) == (0.0, 120.0)
-    assert labels.marker.colorbar.title.text == "Visits"
-    texts = dict(zip([z.code for z in LAYOUT.zones], labels.text, strict=True))
-    assert texts["C01"] == "<b>C01</b><br>Lumiere Beauty<br>120"
-    assert texts["C05"].endswith("–")
+    spec = charts.floor_heatmap(LAYOUT, values, metric="visits")
+    on_scale = {f["properties"]["zone"]: f["properties"]["value"] for f in vega.values_of(spec, 1)}
+    assert on_scale == {"C01": 120.0, "C02": 0.0}  # top and bottom of the scale
+    color = spec["layer"][1]["encoding"]["color"]
+    assert color["scale"] == {"scheme": "yelloworangered", "domain": [0.0, 120.0]}
+    assert color["legend"]["title"] == ["Visits"]  # the legend, over the counters only
+    off = {f["properties"]["zone"]: f["properties"]["fill"] for f in vega.values_of(spec, 0)}
+    assert off["A2"] == charts.OFF_SCALE_FILL  # aisles are outside the counters' scale
+    assert off["C05"] == charts.NO_DATA_FILL  # no data is grey, not "zero"
+    labels = _labels(spec)
+    assert labels["C01"] == ["C01", "Lumiere Beauty", "120"]
+    assert labels["A2"][-1] == "3,000" and labels["C05"][-1] == "–"
     cx, cy = LAYOUT.zone("C01").centroid
-    i = [z.code for z in LAYOUT.zones].index("C01")
-    assert (labels.x[i], labels.y[i]) == (cx, cy)
+    c01 = next(r for i in range(3, len(spec["layer"])) for r in vega.values_of(spec, i)
+               if r["zone"] == "C01")  # fmt: skip
+    assert (c01["x"], c01["y"]) == (cx, cy)
+    assert c01["text_color"] == "white"  # on the darkest red
 
 
 def test_floor_heatmap_median_dwell_reads_as_durations() -> None:
     values = charts.zone_metric_values(_zone_visits(), _dwell(), "median_dwell")
     assert values == {"A2": 20.0, "C01": 120.0, "ENT": 6.0}
-    fig = charts.floor_heatmap(LAYOUT, values, metric="median_dwell")
-    c01 = next(t for t in fig.data if t.name == "C01")
-    assert "Median dwell: 2 min 00 s" in c01.text
+    spec = charts.floor_heatmap(LAYOUT, values, metric="median_dwell")
+    c01 = _zones(spec)["C01"]["properties"]
+    assert c01["value_text"] == "2 min 00 s"
+    assert {"field": "properties.value_text", "title": "Median dwell"} in spec["layer"][1][
+        "encoding"
+    ]["tooltip"]
     with pytest.raises(KeyError):
         charts.floor_heatmap(LAYOUT, values, metric="visits", floor_id="F9")
 
@@ -94,12 +117,12 @@ def test_zone_metric_values(metric: charts.HeatMetric, expected: dict[str, float
 @pytest.mark.parametrize(
     ("code", "px_per_m", "expected"),
     [
-        ("C01", 13.0, "<b>C01</b><br>Lumiere Beauty<br>42"),  # 15 x 12 m: everything fits
-        ("ENT", 8.0, "<b>ENT</b> · 42"),  # 4 m tall at 8 px/m: one line
-        ("EXIT", 3.0, "<b>EXIT</b>"),  # 6 m wide at 3 px/m: the code only
+        ("C01", 13.0, ["C01", "Lumiere Beauty", "42"]),  # 15 x 12 m: everything fits
+        ("ENT", 8.0, ["ENT · 42"]),  # 4 m tall at 8 px/m: one line
+        ("EXIT", 3.0, ["EXIT"]),  # 6 m wide at 3 px/m: the code only
     ],
 )
-def test_zone_label_fits_the_zone(code: str, px_per_m: float, expected: str) -> None:
+def test_zone_label_fits_the_zone(code: str, px_per_m: float, expected: list[str]) -> None:
     assert charts.zone_label(LAYOUT.zone(code), "42", px_per_m=px_per_m) == expected
 
 
@@ -113,6 +136,8 @@ def test_zone_label_fits_the_zone(code: str, px_per_m: float, expected: str) -> 
 )
 def test_label_text_contrasts_with_the_fill(fill: str, text: str) -> None:
     assert charts.text_color_for(fill) == text
+    assert charts.color_for(0.0, 0.0, 1.0) == "rgb(255, 255, 204)"  # YlOrRd's ends
+    assert charts.color_for(5.0, 0.0, 1.0) == "rgb(128, 0, 38)"
 
 
 # --- footfall --------------------------------------------------------------------------------
@@ -125,24 +150,32 @@ def test_footfall_hourly_bars_carry_the_values_and_fill_gaps() -> None:
             "entries": [5, 9],
         }
     )
-    fig = charts.footfall_figure(foot, bucket="hour", timezone="Europe/Paris")
-    assert list(fig.data[0].y) == [5, 0, 0, 9]
-    assert [ts.hour for ts in fig.data[0].x] == [11, 12, 13, 14]  # store time (UTC+1)
-    assert fig.layout.xaxis.title.text == "Hour (Europe/Paris)"
-    assert fig.layout.yaxis.title.text == "Entries (trips started)"
+    spec = charts.footfall_figure(foot, bucket="hour", timezone="Europe/Paris")
+    rows = vega.values_of(spec)
+    assert [r["entries"] for r in rows] == [5, 0, 0, 9]
+    # store time (UTC+1), as wall-clock readings on a UTC scale: an hour wide each
+    assert [r["at"][11:16] for r in rows] == ["11:00", "12:00", "13:00", "14:00"]
+    assert rows[0]["until"] == "2026-11-02T12:00:00Z"
+    x = spec["encoding"]["x"]
+    assert x["type"] == "temporal" and x["scale"] == {"type": "utc"}
+    assert x["axis"]["title"] == "Hour (Europe/Paris)" and x["axis"]["labelAngle"] == 0
+    assert spec["encoding"]["y"]["axis"]["title"] == "Entries (trips started)"
 
 
 def test_footfall_days_cover_the_whole_period() -> None:
     foot = pd.DataFrame({"bucket_start": pd.to_datetime(["2026-11-02T00:00Z"]), "entries": [644]})
-    fig = charts.footfall_figure(
+    spec = charts.footfall_figure(
         foot,
         bucket="day",
         start=datetime(2026, 10, 30, tzinfo=UTC),
         end=datetime(2026, 11, 3, tzinfo=UTC),
     )
-    assert list(fig.data[0].x) == ["Fri 30 Oct", "Sat 31 Oct", "Sun 01 Nov", "Mon 02 Nov"]
-    assert list(fig.data[0].y) == [0, 0, 0, 644]
-    assert fig.layout.xaxis.type == "category"
+    rows = vega.values_of(spec)
+    labels = ["Fri 30 Oct", "Sat 31 Oct", "Sun 01 Nov", "Mon 02 Nov"]
+    assert [r["label"] for r in rows] == labels
+    assert [r["entries"] for r in rows] == [0, 0, 0, 644]
+    x = spec["encoding"]["x"]
+    assert x["type"] == "nominal" and x["sort"] == labels and x["axis"]["labelAngle"] == 0
 
 
 @pytest.mark.parametrize(
@@ -178,29 +211,34 @@ def test_fill_buckets(bucket: str, start: str | None, end: str | None, expected:
 # --- dwell and visits ------------------------------------------------------------------------
 
 
+def _series(spec: dict[str, Any], name: str, key: str = "value") -> list[Any]:
+    return [r[key] for r in vega.values_of(spec) if r["series"] == name]
+
+
 def test_dwell_figure_orders_zones_and_picks_a_unit() -> None:
-    fig = charts.dwell_figure(_dwell(), zone_names={"C01": "Lumiere Beauty"})
-    median, p90 = fig.data
-    assert (median.name, p90.name) == ("Median", "90th percentile")
-    assert list(median.x) == ["C01", "A2", "ENT"]  # longest median first
-    assert list(median.y) == [2.0, 20 / 60, 0.1]  # minutes: the longest p90 is 5 min
-    assert list(p90.y) == [5.0, 40 / 60, 9 / 60]
-    assert fig.layout.yaxis.title.text == "Dwell per visit (min)"
-    assert median.customdata[0][0] == "C01 · Lumiere Beauty"
+    spec = charts.dwell_figure(_dwell(), zone_names={"C01": "Lumiere Beauty"})
+    assert spec["encoding"]["color"]["scale"]["domain"] == ["Median", "90th percentile"]
+    assert spec["encoding"]["xOffset"]["field"] == "series"  # side by side
+    assert spec["encoding"]["x"]["sort"] == ["C01", "A2", "ENT"]  # longest median first
+    assert _series(spec, "Median", "zone") == ["C01", "A2", "ENT"]
+    assert _series(spec, "Median") == [2.0, 20 / 60, 0.1]  # minutes: the longest p90 is 5 min
+    assert _series(spec, "90th percentile") == [5.0, 40 / 60, 9 / 60]
+    assert spec["encoding"]["y"]["axis"]["title"] == "Dwell per visit (min)"
+    assert _series(spec, "Median", "zone_text")[0] == "C01 · Lumiere Beauty"
+    assert _series(spec, "Median", "value_text")[0] == "2 min 00 s"
 
 
 def test_short_dwell_stays_in_seconds() -> None:
-    fig = charts.dwell_figure(_dwell()[_dwell()["zone"] != "C01"])
-    assert list(fig.data[0].y) == [20.0, 6.0]
-    assert fig.layout.yaxis.title.text == "Dwell per visit (s)"
+    spec = charts.dwell_figure(_dwell()[_dwell()["zone"] != "C01"])
+    assert _series(spec, "Median") == [20.0, 6.0]
+    assert spec["encoding"]["y"]["axis"]["title"] == "Dwell per visit (s)"
 
 
 def test_zone_visits_figure_ranks_zones() -> None:
-    fig = charts.zone_visits_figure(_zone_visits())
-    visits, visitors = fig.data
-    assert list(visits.x) == ["A2", "C01", "C02"]  # ties broken by zone code
-    assert list(visits.y) == [30, 12, 12]
-    assert list(visitors.y) == [9, 7, 4]
+    spec = charts.zone_visits_figure(_zone_visits())
+    assert spec["encoding"]["x"]["sort"] == ["A2", "C01", "C02"]  # ties broken by zone code
+    assert _series(spec, "Visits") == [30, 12, 12]
+    assert _series(spec, "Visitors (distinct tags)") == [9, 7, 4]
 
 
 @pytest.mark.parametrize(
@@ -225,9 +263,9 @@ def test_format_duration(seconds: float | None, text: str) -> None:
     ],
 )
 def test_empty_data_says_so(build: object) -> None:
-    fig = build()  # type: ignore[operator]
-    assert len(fig.data) == 0
-    assert any("No " in (a.text or "") for a in fig.layout.annotations)
+    spec = build()  # type: ignore[operator]
+    assert vega.is_empty(spec)
+    assert vega.values_of(spec)[0]["message"].startswith("No ")
 
 
 # --- tables ----------------------------------------------------------------------------------
@@ -261,3 +299,58 @@ def test_zone_table_joins_visits_and_dwell() -> None:
     )
     assert pd.isna(rows["C02"]["Median dwell (s)"])  # visits but no dwell row
     assert (rows["ENT"]["Visits"], rows["ENT"]["Visitors"]) == (0, 0)
+
+
+# --- the pages' own charts -------------------------------------------------------------------
+
+
+def test_overview_footfall_bars_span_their_buckets_with_last_week_over_them() -> None:
+    from dashboard.views.overview import footfall_figure
+
+    frame = pd.DataFrame(
+        {
+            "bucket_start": pd.to_datetime(["2026-11-02T00:00+01:00", "2026-11-03T00:00+01:00"]),
+            "entries": [640, 700],
+            "previous_week": [600, None],
+        }
+    )
+    spec = footfall_figure(frame, "day")
+    rows = vega.values_of(spec)
+    # store-local wall time, whatever the browser's zone
+    assert rows[0]["at"] == "2026-11-02T00:00:00Z"
+    # bars a day wide, centred on the day (its label under it)
+    assert (rows[0]["from"], rows[0]["until"]) == ("2026-11-01T12:00:00Z", "2026-11-02T12:00:00Z")
+    assert [r["previous_week"] for r in rows] == [600, None]
+    bars, line = spec["layer"]
+    assert bars["encoding"]["color"]["datum"] == "this period"
+    assert line["encoding"]["color"]["datum"] == "one week earlier"
+    assert line["encoding"]["x"]["field"] == "at"  # over the middle of its bar
+
+
+def test_dwell_distribution_on_a_log_axis() -> None:
+    from dashboard.views.dwell import distribution_figure
+
+    bins = pd.DataFrame(
+        {"zone": ["C01"] * 2, "low_s": [0.0, 10.0], "high_s": [1.0, 13.0], "visits": [2, 40]}
+    )
+    spec = distribution_figure(bins, "Lumiere Beauty")
+    rows = vega.values_of(spec)
+    assert [(r["low"], r["high"], r["visits"]) for r in rows] == [(0.5, 1.0, 2), (10.0, 13.0, 40)]
+    assert rows[0]["bin_text"] == "under 1 s" and rows[1]["bin_text"] == "10 s – 13 s"
+    assert spec["encoding"]["x"]["scale"]["type"] == "log"
+
+
+def test_experiment_series_shades_the_days_and_names_its_lines() -> None:
+    from dashboard.views.experiments import series_figure
+
+    days = pd.to_datetime(["2026-11-08", "2026-11-09", "2026-11-08", "2026-11-09"])
+    daily = pd.DataFrame(
+        {"day": days, "unit": ["C06", "C06", "C01", "C02"], "traffic": [10.0, 20.0, 5.0, 7.0]}
+    )
+    spec = series_figure(daily, ["C06"], ["C01", "C02"], "traffic", [("2026-11-09", "2026-11-15")])
+    (span,) = vega.values_of(spec, 0)
+    assert (span["start"], span["end"]) == ("2026-11-08T12:00:00Z", "2026-11-15T12:00:00Z")
+    lines = vega.values_of(spec, 1)
+    assert [(r["series"], r["value"]) for r in lines] == [
+        ("C06", 10.0), ("C06", 20.0), ("control (mean)", 5.0), ("control (mean)", 7.0)
+    ]  # fmt: skip

@@ -6,9 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-import plotly.graph_objects as go
-
-from dashboard import charts
+from dashboard import charts, vega
 from dashboard.api import ApiError
 from dashboard.digest import counter_items, device_items, event_items, member_items
 from dashboard.views.overview import attention_markdown
@@ -57,18 +55,44 @@ def _counter(code: str, rank: int, verdict: str) -> CounterFigures:
     )
 
 
+def _series(*days: str) -> vega.Spec:
+    """A time-series spec of points at the days' midnights."""
+    return vega.chart(
+        "Entries",
+        height=200,
+        data=[{"at": f"{d}T00:00:00Z", "n": 1} for d in days],
+        mark="line",
+        encoding={"x": vega.time_x("Day"), "y": {"field": "n", "type": "quantitative"}},
+    )
+
+
 def test_calendar_events_are_spans_and_lines_with_their_titles() -> None:
-    fig = charts.add_calendar(go.Figure(), [SWAP, PROMO])
-    kinds = [s.type for s in fig.layout.shapes]
-    assert kinds == ["line", "rect"]  # one day: a line; seven days: a span
-    line, rect = fig.layout.shapes
-    assert str(line.x0).startswith("2026-11-05 00:00")
-    assert str(rect.x0).startswith("2026-11-09 00:00") and str(rect.x1).startswith("2026-11-16")
-    assert [a.text for a in fig.layout.annotations] == ["C03 and C07 trade places", PROMO.title]
+    spec = charts.add_calendar(_series("2026-11-01", "2026-11-20"), [SWAP, PROMO])
+    marks = [layer["mark"] if isinstance(layer["mark"], str) else layer["mark"]["type"]
+             for layer in spec["layer"]]  # fmt: skip
+    # seven days: a span under the data; one day: a dashed rule; the titles on top
+    assert marks == ["rect", "line", "rule", "text"]
+    (rect,) = vega.values_of(spec, 0)
+    assert (rect["start"], rect["end"]) == ("2026-11-09T00:00:00Z", "2026-11-16T00:00:00Z")
+    assert rect["fill"] == charts.EVENT_STYLE["promotion"][0]  # orange
+    (rule,) = vega.values_of(spec, 2)
+    assert rule["start"] == "2026-11-05T00:00:00Z" and rule["line"] == "#9467bd"  # purple
+    assert spec["layer"][2]["mark"]["strokeDash"]
+    labels = vega.values_of(spec, 3)
+    assert [r["label"] for r in labels] == ["C03 and C07 trade places", PROMO.title]
+    assert labels[1]["about"] == "09 Nov – 15 Nov; C06"  # the tooltip
+    assert {"field": "about", "title": "When"} in spec["layer"][3]["encoding"]["tooltip"]
     # on a chart of days (points at midnight) a span runs from noon before to noon after
-    daily = charts.add_calendar(go.Figure(), [PROMO], daily=True).layout.shapes[0]
-    assert str(daily.x0).startswith("2026-11-08 12:00")
-    assert str(daily.x1).startswith("2026-11-15 12:00")
+    (daily,) = vega.values_of(charts.add_calendar(_series("2026-11-01", "2026-11-20"), [PROMO],
+                                                  daily=True), 0)  # fmt: skip
+    assert (daily["start"], daily["end"]) == ("2026-11-08T12:00:00Z", "2026-11-15T12:00:00Z")
+    # clipped to the days shown; an empty chart stays empty
+    (clipped,) = vega.values_of(
+        charts.add_calendar(_series("2026-11-01", "2026-11-12"), [PROMO]), 0
+    )
+    assert clipped["end"] == "2026-11-12T01:00:00Z"
+    blank = vega.empty("Entries", "No trips")
+    assert charts.add_calendar(blank, [PROMO]) == blank
 
 
 def test_counters_to_act_on_in_rank_order_and_kept_ones_left_out() -> None:

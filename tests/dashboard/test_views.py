@@ -43,9 +43,17 @@ def test_both_heatmaps_show_the_same_hours() -> None:
     heat["conversion_pct"] = heat["conversion"].astype("float64") * 100
     hours = heatmap_hours(heat)
     assert hours == [10, 11]
-    a = heatmap_figure(heat, "entries_per_day", "a", "%{z}", hours)
-    b = heatmap_figure(heat, "conversion_pct", "b", "%{z}", hours)
-    assert list(a.data[0].x) == list(b.data[0].x) == ["10:00", "11:00"]
+    from dashboard import vega
+
+    a = heatmap_figure(heat, "entries_per_day", "a", ".0f", hours)
+    b = heatmap_figure(heat, "conversion_pct", "b", ".0f", hours)
+    x_a, x_b = (spec["layer"][0]["encoding"]["x"]["scale"]["domain"] for spec in (a, b))
+    assert x_a == x_b == ["10:00", "11:00"]
+    # a cell per weekday and hour with a value; 22:00 is not a column, the empty cell is blank
+    assert vega.values_of(b) == [
+        {"weekday": "Mon", "hour": "10:00", "value": 40.0},
+        {"weekday": "Tue", "hour": "11:00", "value": 50.0},
+    ]
 
 
 def test_the_flow_chart_draws_no_move_back_and_keeps_a_readable_number_of_links() -> None:
@@ -99,6 +107,7 @@ def test_effects_say_their_kind_and_each_moved_counter_stands_alone() -> None:
 
 
 def test_shoppers_per_staff_leave_closed_hours_as_gaps_and_mark_hours_without_staff() -> None:
+    from dashboard import vega
     from storeflow.api.analytics import StaffHour, Staffing
 
     def hour(h: int, shoppers: float, staff: int) -> StaffHour:
@@ -115,8 +124,11 @@ def test_shoppers_per_staff_leave_closed_hours_as_gaps_and_mark_hours_without_st
         hours_without_staff=1,
         hours=[hour(10, 4.0, 2), hour(11, 3.0, 0), hour(14, 6.0, 3)],
     )
-    fig = staffing_figure(got)
-    line, alone = fig.data
-    assert len(line.x) == 5  # 10:00 to 14:00, hour by hour
-    assert [None if pd.isna(v) else v for v in line.y] == [2.0, None, None, None, 2.0]
-    assert len(alone.x) == 1 and alone.name == "no staff seen"
+    spec = staffing_figure(got)
+    line, alone = vega.values_of(spec, 0), vega.values_of(spec, 1)
+    assert len(line) == 5  # 10:00 to 14:00, hour by hour
+    assert [r["ratio"] for r in line] == [2.0, None, None, None, 2.0]
+    assert line[0]["segment"] != line[-1]["segment"]  # the line does not cross the gap
+    assert spec["layer"][0]["encoding"]["detail"]["field"] == "segment"
+    assert [r["at"] for r in alone] == ["2026-11-02T11:00:00Z"]
+    assert spec["layer"][1]["encoding"]["color"]["datum"] == "no staff seen"
