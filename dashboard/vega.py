@@ -22,7 +22,7 @@ import pandas as pd
 
 Spec = dict[str, Any]
 
-SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 GRID = "#eeeeee"
 AXIS_LINE = "#999999"
 MUTED = "#666666"
