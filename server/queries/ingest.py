@@ -398,7 +398,7 @@ def _assemble(
     rebuilds: Mapping[str, TripRebuild],
     shoppers: Mapping[str, Mapping[str, datetime]],
     rows: Sequence[StagedVisit],
-) -> tuple[dict[tuple[str, str], int], dict[str, list[tuple[object, ...]]]]:
+) -> tuple[Counter[tuple[str, str]], dict[str, list[tuple[object, ...]]]]:
     """The trips of the batch's shopper tags from what the rebuilds read and the batch's visits
     not read among them: (how many visits each tag got, the trip rows per store)."""
     expected = _add_new_visits(rebuilds, shoppers, rows)
@@ -419,17 +419,17 @@ def _add_new_visits(
     rebuilds: Mapping[str, TripRebuild],
     shoppers: Mapping[str, Mapping[str, datetime]],
     rows: Sequence[StagedVisit],
-) -> dict[tuple[str, str], int]:
+) -> Counter[tuple[str, str]]:
     """Add the batch's visits of the tags being rebuilt (any kind, not read as stored already)
     to their rebuilds; how many each tag got."""
-    added: dict[tuple[str, str], int] = {}
-    for v in rows:
-        rebuild = rebuilds.get(v.store_id)
-        if rebuild is None or v.epc not in shoppers[v.store_id]:
-            continue
-        if rebuild.event_ids and v.event_id in rebuild.event_ids:
-            continue
-        rebuild.add(v.epc, v.tag_kind, v.zone, v.enter_at, v.exit_at)
-        key = (v.store_id, v.epc)
-        added[key] = added.get(key, 0) + 1
+    added: Counter[tuple[str, str]] = Counter()
+    for store_id, rebuild in rebuilds.items():
+        tags, seen = shoppers[store_id], rebuild.event_ids
+        new = [
+            v
+            for v in rows
+            if v.store_id == store_id and v.epc in tags and not (seen and v.event_id in seen)
+        ]
+        rebuild.add_all(new)
+        added.update(map(_STORE_AND_TAG, new))
     return added
