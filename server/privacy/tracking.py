@@ -54,12 +54,15 @@ async def substitutions(
         return {}
     by_hash = {hasher.erased_epc(e): e for e in epcs}
     async with conn.pipeline():  # the two look-ups in one round trip
+        # the tags as binary arrays: a text array checks each element for quoting
         owners = await conn.execute(
-            "SELECT DISTINCT ON (epc) epc, member_id FROM card WHERE epc = ANY(%s) "
+            "SELECT DISTINCT ON (epc) epc, member_id FROM card WHERE epc = ANY(%b::text[]) "
             "ORDER BY epc, (status = 'active') DESC, issued_at DESC",
             (epcs,),
         )
-        erased = await conn.execute("SELECT epc FROM card WHERE epc = ANY(%s)", (list(by_hash),))
+        erased = await conn.execute(
+            "SELECT epc FROM card WHERE epc = ANY(%b::text[])", (list(by_hash),)
+        )
     owner = {epc: int(mid) for epc, mid in await owners.fetchall()}
     allowed = (
         await allowed_members(conn, Purpose.IN_STORE_TRACKING, sorted(set(owner.values())))
@@ -86,7 +89,7 @@ async def tracking_renames(
     if keys.edge_epc_key:
         await refresh_edge_aliases(conn, keys.edge_epc_key)
         cur = await conn.execute(
-            "SELECT alias, epc FROM card_epc_alias WHERE key_id = %s AND alias = ANY(%s)",
+            "SELECT alias, epc FROM card_epc_alias WHERE key_id = %s AND alias = ANY(%b::text[])",
             (key_id(keys.edge_epc_key), list(epcs)),
         )
         resolved = dict(await cur.fetchall())
