@@ -5,7 +5,8 @@
   rate of 20 serial readers at 115200 baud; with ``--baseline`` compare it with a committed
   result and fail on a regression beyond ``--tolerance`` (``make bench``).
 * ``bench ingest``: the server's ingest path against a plain COPY of the same rows (see
-  :mod:`orchestration.bench_ingest`).
+  :mod:`orchestration.bench_ingest`); with ``--steps``, where a batch's time goes
+  (:mod:`orchestration.profile_ingest`).
 * ``bench pages``: every dashboard page loaded cold in headless Chromium, time to charts (see
   :mod:`orchestration.bench_pages`).
 * ``bench faults``: visits lost or duplicated while one fault at a time hits the live pipeline
@@ -190,6 +191,12 @@ def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     i.add_argument("--visits", type=int, default=200_000, help="zone visits to ingest")
     i.add_argument("--batch", type=int, default=5_000, help="visits per ingest request")
     i.add_argument("--json", action="store_true", help="print one JSON line")
+    i.add_argument(
+        "--steps",
+        action="store_true",
+        help="where a batch's time goes: each step of the ingest timed in process (no HTTP), "
+        "and the database's time per statement",
+    )
     i.set_defaults(func=_run_ingest)
     d = bsub.add_parser("dashboard", help="p50/p95 of every dashboard API call on a busy store")
     d.add_argument("--days", type=int, default=90, help="days of history (default 90)")
@@ -372,6 +379,10 @@ def _run_balancer(args: argparse.Namespace) -> int:
 
 
 def _run_ingest(args: argparse.Namespace) -> int:
+    if args.steps:
+        from orchestration.profile_ingest import run_ingest_profile
+
+        return run_ingest_profile(visits=args.visits, batch=args.batch, as_json=args.json)
     from orchestration.bench_ingest import run_ingest_bench
 
     return int(run_ingest_bench(visits=args.visits, batch=args.batch, as_json=args.json))

@@ -1,8 +1,9 @@
 """``storeflow bench ingest``: the ingest endpoints against a plain COPY of the same rows.
 
 A private embedded PostgreSQL and two ``storeflow server`` processes, each on a database of its own:
-zone visits posted over HTTP in batches (decode, validation, row checks, tag classification, COPY
-to staging, tracking consent, idempotent insert, trip assembly), to one in the edge's columnar
+zone visits posted over HTTP in batches (decode, validation, row checks, tag classification,
+tracking consent, the idempotent insert -- a new batch COPYed straight into ``zone_visit``, a
+replayed one through staging and ON CONFLICT -- and trip assembly), to one in the edge's columnar
 encoding, to the other as the JSON batch; and the same rows COPYed straight into a table with the
 same columns and indexes, in one transaction. The three go batch by batch in turn, so every figure
 comes from one run and a machine whose speed drifts weighs on them alike. The servers' background
@@ -229,8 +230,8 @@ def run_ingest_bench(*, visits: int, batch: int, as_json: bool) -> int:
     else:
         print(
             f"ingested {visits:,} visits in batches of {batch:,} over HTTP (validation, row "
-            "checks, tag classification, COPY to staging, tracking consent, idempotent insert, "
-            f"trip assembly); a plain COPY of the same rows: {result['plain_copy_rows_per_s']:,} "
+            "checks, tag classification, tracking consent, idempotent insert, trip assembly); "
+            f"a plain COPY of the same rows: {result['plain_copy_rows_per_s']:,} "
             f"rows/s; the three taken in turn, batch by batch (load average "
             f"{result['load_avg_1m']})\n"
             f"  columns (the edge's encoding): {result['ingest_visits_per_s']:,} visits/s, "

@@ -1,10 +1,10 @@
 """In-store tracking consent, enforced where visits arrive and when consent goes.
 
-* :func:`pseudonymise_staged` runs on each ingest batch (the ``staging_visit`` table, before the
-  visits are stored): a tag sent as an edge pseudonym is matched to its registered card by the
-  same keyed hash; then the tag of a member card whose member may not be tracked (no consent,
-  withdrawn, erased) is replaced by a pseudonym under the server secret. Its visits and trips
-  still count in every aggregate, as a tag nobody is linked to.
+* :func:`tracking_renames` runs on each ingest batch (on its distinct tags, before the visits are
+  stored): a tag sent as an edge pseudonym is matched to its registered card by the same keyed
+  hash; then the tag of a member card whose member may not be tracked (no consent, withdrawn,
+  erased) is replaced by a pseudonym under the server secret (:func:`substitutions`, the rule).
+  Its visits and trips still count in every aggregate, as a tag nobody is linked to.
 * :func:`forget_member_tracking` runs when a member withdraws (and on erasure): past visits and
   trips of the member's tags move to the same pseudonym and the member's sales lose their trip.
   Daily facts already computed are left as they are (they hold counts, not people).
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -51,41 +52,55 @@ async def substitutions(
     """Tag -> the pseudonym to store it under, for the member-card tags that may not be tracked."""
     if not epcs:
         return {}
-    cur = await conn.execute(
-        "SELECT DISTINCT ON (epc) epc, member_id FROM card WHERE epc = ANY(%s) "
-        "ORDER BY epc, (status = 'active') DESC, issued_at DESC",
-        (epcs,),
+    by_hash = {hasher.erased_epc(e): e for e in epcs}
+    async with conn.pipeline():  # the two look-ups in one round trip
+        # the tags as binary arrays: a text array checks each element for quoting
+        owners = await conn.execute(
+            "SELECT DISTINCT ON (epc) epc, member_id FROM card WHERE epc = ANY(%b::text[]) "
+            "ORDER BY epc, (status = 'active') DESC, issued_at DESC",
+            (epcs,),
+        )
+        erased = await conn.execute(
+            "SELECT epc FROM card WHERE epc = ANY(%b::text[])", (list(by_hash),)
+        )
+    owner = {epc: int(mid) for epc, mid in await owners.fetchall()}
+    allowed = (
+        await allowed_members(conn, Purpose.IN_STORE_TRACKING, sorted(set(owner.values())))
+        if owner
+        else set()
     )
-    owner = {epc: int(mid) for epc, mid in await cur.fetchall()}
-    allowed = await allowed_members(conn, Purpose.IN_STORE_TRACKING, sorted(set(owner.values())))
     out = {epc: hasher.untracked_epc(epc) for epc, mid in owner.items() if mid not in allowed}
     # a tag whose card was erased: the card now holds the tag's keyed hash
-    by_hash = {hasher.erased_epc(e): e for e in epcs if e not in owner}
-    if by_hash:
-        cur = await conn.execute("SELECT epc FROM card WHERE epc = ANY(%s)", (list(by_hash),))
-        for (h,) in await cur.fetchall():
+    for (h,) in await erased.fetchall():
+        if by_hash[h] not in owner:
             out[by_hash[h]] = hasher.untracked_epc(by_hash[h])
     return out
 
 
-async def pseudonymise_staged(conn: AsyncConnection[Any], hasher: Hasher, keys: PrivacyKeys) -> int:
-    """Apply tracking consent to the batch in ``staging_visit``; returns the tags replaced."""
+async def tracking_renames(
+    conn: AsyncConnection[Any], epcs: Collection[str], keys: PrivacyKeys
+) -> dict[str, str]:
+    """Apply tracking consent to a batch's distinct tags: tag as sent -> the tag to store it
+    under, for the tags that change (an edge pseudonym resolved to its card's tag, then a member
+    card that may not be tracked to its pseudonym); a tag not in the answer is stored as sent."""
+    if not epcs:
+        return {}
+    resolved: dict[str, str] = {}
     if keys.edge_epc_key:
         await refresh_edge_aliases(conn, keys.edge_epc_key)
-        await conn.execute(
-            "UPDATE staging_visit s SET epc = a.epc FROM card_epc_alias a "
-            "WHERE a.key_id = %s AND a.alias = s.epc",
-            (key_id(keys.edge_epc_key),),
+        cur = await conn.execute(
+            "SELECT alias, epc FROM card_epc_alias WHERE key_id = %s AND alias = ANY(%b::text[])",
+            (key_id(keys.edge_epc_key), list(epcs)),
         )
-    cur = await conn.execute("SELECT DISTINCT epc FROM staging_visit")
-    subs = await substitutions(conn, [r[0] for r in await cur.fetchall()], hasher)
-    if subs:
-        await conn.execute(
-            "UPDATE staging_visit s SET epc = m.new FROM unnest(%s::text[], %s::text[]) "
-            "AS m(old, new) WHERE s.epc = m.old",
-            (list(subs), list(subs.values())),
-        )
-    return len(subs)
+        resolved = dict(await cur.fetchall())
+    tags = {e: resolved.get(e, e) for e in epcs}
+    subs = await substitutions(conn, sorted(set(tags.values())), await hasher(conn, keys))
+    out = {}
+    for sent, tag in tags.items():
+        stored = subs.get(tag, tag)
+        if stored != sent:
+            out[sent] = stored
+    return out
 
 
 async def member_group(conn: AsyncConnection[Any], member_id: int) -> list[int]:
@@ -148,11 +163,6 @@ async def forget_member_tracking(
         unlinked,
     )
     return {"visits": visits, "trips": trips, "sales_unlinked": unlinked}
-
-
-async def apply_to_staged(conn: AsyncConnection[Any], keys: PrivacyKeys) -> int:
-    """The ingest step: :func:`pseudonymise_staged` under the server secret in force."""
-    return await pseudonymise_staged(conn, await hasher(conn, keys), keys)
 
 
 async def catch_up(conn: AsyncConnection[Any], hasher: Hasher, *, gap_s: float) -> int:

@@ -2,22 +2,31 @@
 
 Two encodings arrive: the JSON batch (:class:`~storeflow.wire.IngestBatch`, one object per event,
 for any client) and the edge's columnar one (:class:`~storeflow.columns.ColumnarBatch`). Both take
-the same steps: the row checks (the pure functions below, one definition each), tag
-classification (:func:`server.queries.tags.classify_visits`), a binary COPY to a staging table,
-tracking consent (:func:`server.privacy.tracking.apply_to_staged`), the idempotent insert, and
-the trip rebuild of the tags concerned.
-"""
+the same steps: the row checks (:mod:`server.ingest_checks`, one definition each), tag
+classification (:func:`server.queries.tags.classify_visits`), tracking consent on the batch's
+distinct tags (:func:`server.privacy.tracking.tracking_renames`), the insert, and the trip
+rebuild of the tags concerned.
+
+The insert is idempotent (an event stored before is counted as a duplicate, never stored twice)
+and optimistic: a batch sent for the first time is COPYed straight into ``zone_visit`` in a
+savepoint; when the table's key refuses a visit (a retry of a batch stored before, whole or in
+part), the savepoint is rolled back and the batch goes through a staging table and
+``INSERT ... ON CONFLICT DO NOTHING``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.errors import UniqueViolation
 
 from server.errors import InvalidRequest
 from server.ingest_checks import (
@@ -27,9 +36,10 @@ from server.ingest_checks import (
     row_problem,
     scope_problem,
     visit_problem,
+    visits_pass,
 )
 from server.privacy.keys import PrivacyKeys
-from server.privacy.tracking import apply_to_staged
+from server.privacy.tracking import tracking_renames
 from server.queries.credentials import Principal
 from server.queries.devices import record_heartbeat
 from server.queries.staged import StagedVisit
@@ -50,17 +60,18 @@ from storeflow.wire import (
 
 logger = logging.getLogger(__name__)
 
-# mean_rssi_dbm is staged as double precision (the binary COPY sends Python floats as they are)
-# and becomes the table's real in the insert.
+# the staging table of a batch with visits stored before (see _insert_visits)
 _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS staging_visit (
     event_id uuid, store_id text, zone text, epc text, tag_kind text,
-    enter_at timestamptz, exit_at timestamptz, reads integer, mean_rssi_dbm double precision,
-    reader_id text, device_id text,
-    epc_sent text  -- the tag as sent, before tracking consent replaced any
+    enter_at timestamptz, exit_at timestamptz, reads integer, mean_rssi_dbm real,
+    reader_id text, device_id text
 ) ON COMMIT DELETE ROWS
 """
-_STAGING_TYPES = (
+# the types of a StagedVisit's fields in the binary COPY: those of zone_visit's columns (a real
+# for mean_rssi_dbm, rounded to the nearest as PostgreSQL's cast does; the row checks refuse a
+# value out of its range)
+_VISIT_TYPES = (
     "uuid",
     "text",
     "text",
@@ -69,8 +80,7 @@ _STAGING_TYPES = (
     "timestamptz",
     "timestamptz",
     "int4",
-    "float8",
-    "text",
+    "float4",
     "text",
     "text",
 )
@@ -169,72 +179,51 @@ async def ingest_columns(
     privacy: PrivacyKeys | None = None,
     window: TimeWindow,
 ) -> IngestResult:
-    """Store a columnar batch: the same checks and steps as :func:`ingest_batch`, row by row
-    from the columns, without a model object per visit."""
+    """Store a columnar batch: the same checks and steps as :func:`ingest_batch`, from the
+    columns, without a model object per visit: a column at a time when every visit passes
+    (:func:`~server.ingest_checks.visits_pass`), else row by row, for each problem's reason."""
     _check_device(batch.device_id)
     device_id = batch.device_id
     rows = _Rows()
     cols = batch.visits
-    scope: dict[str, str | None] = {}  # the scope check depends on the store only
-    staged = rows.visits
-    make = _new_tuple  # StagedVisit(...) without the keyword handling, for 10,000 rows
-    kind_values = _KIND_VALUES
-    for index, (
-        eid,
-        store_id,
-        zone,
-        epc,
-        kind,
-        enter_at,
-        exit_at,
-        reads,
-        rssi,
-        reader_id,
-    ) in enumerate(
-        zip(
-            cols.event_id,
-            cols.store_id,
-            cols.zone,
-            cols.epc,
-            cols.tag_kind,
-            cols.enter_at,
-            cols.exit_at,
-            cols.reads,
-            cols.mean_rssi_dbm,
-            cols.reader_id,
-            strict=True,
-        )
-    ):
-        if store_id not in scope:
-            scope[store_id] = scope_problem(principal, store_id=store_id, kind=_VISIT_KIND)
-        why = scope[store_id] or visit_problem(
-            texts=(store_id, zone, epc, reader_id),
-            enter_at=enter_at,
-            exit_at=exit_at,
-            mean_rssi_dbm=rssi,
-            window=window,
-        )
-        if why is not None:
-            rows.problems.append(RowProblem(index=index, event_id=eid, reason=why))
-            continue
-        staged.append(
-            make(
-                StagedVisit,
-                (
-                    eid,
-                    store_id,
-                    zone,
-                    epc,
-                    kind_values[kind],
-                    enter_at,
-                    exit_at,
-                    reads,
-                    rssi,
-                    reader_id,
-                    device_id,
-                ),
+    scope = {  # the scope check depends on the store only
+        store_id: scope_problem(principal, store_id=store_id, kind=_VISIT_KIND)
+        for store_id in set(cols.store_id)
+    }
+    columns = (
+        cols.event_id,
+        cols.store_id,
+        cols.zone,
+        cols.epc,
+        map(_KIND_VALUES.__getitem__, cols.tag_kind),
+        cols.enter_at,
+        cols.exit_at,
+        cols.reads,
+        cols.mean_rssi_dbm,
+        cols.reader_id,
+        repeat(device_id),  # endless: zip stops with the columns (of one length, VisitColumns)
+    )
+    if not any(scope.values()) and visits_pass(
+        texts=(cols.store_id, cols.zone, cols.epc, cols.reader_id),
+        enter_at=cols.enter_at,
+        exit_at=cols.exit_at,
+        mean_rssi_dbm=cols.mean_rssi_dbm,
+        window=window,
+    ):  # every visit passes: the rows in one go, in C (StagedVisit(...) without keywords)
+        rows.visits = list(map(_new_tuple, repeat(StagedVisit), zip(*columns, strict=False)))
+    else:
+        for index, row in enumerate(zip(*columns, strict=False)):
+            why = scope[row[1]] or visit_problem(
+                texts=(row[1], row[2], row[3], row[9]),
+                enter_at=row[5],
+                exit_at=row[6],
+                mean_rssi_dbm=row[8],
+                window=window,
             )
-        )
+            if why is None:
+                rows.visits.append(_new_tuple(StagedVisit, row))
+            else:
+                rows.problems.append(RowProblem(index=index, event_id=row[0], reason=why))
     rows.take(
         batch.events,
         first_index=len(cols),
@@ -298,60 +287,47 @@ async def _insert_visits(
     gap_s: float,
     privacy: PrivacyKeys | None,
 ) -> tuple[int, int]:
-    await conn.execute(_STAGING)
-    async with conn.cursor() as cur:
-        async with cur.copy(
-            f"COPY staging_visit ({VISIT_COLUMNS}, epc_sent) FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(_STAGING_TYPES)
-            for v in visits:
-                await copy.write_row((*v, v.epc))
-        # member cards without tracking consent go in under a pseudonym (server/privacy/)
-        await apply_to_staged(conn, privacy or PrivacyKeys())
-        await cur.execute("SELECT DISTINCT epc_sent, epc FROM staging_visit WHERE epc <> epc_sent")
-        renamed = dict(await cur.fetchall())
-        rows = [v._replace(epc=renamed[v.epc]) if v.epc in renamed else v for v in visits]
-        # The trips are prepared while the visits go in: the trip assembly of the stores is
-        # locked, the trips of the tags from their bounds deleted and what was stored of them
-        # read before the insert; the trips of the stored and the new visits are assembled
-        # while the insert runs, and kept if the insert took exactly the visits expected
-        # (a visit stored before is not taken again); otherwise they are rebuilt from what is
-        # stored, as a rebuild after the insert does.
-        shoppers = _earliest(
-            (v.store_id, v.epc, v.enter_at) for v in rows if v.tag_kind in _SHOPPER_VALUES
+    # member cards without tracking consent go in under a pseudonym (server/privacy/)
+    renames = await tracking_renames(conn, {v.epc for v in visits}, privacy or PrivacyKeys())
+    rows = [v._replace(epc=renames[v.epc]) if v.epc in renames else v for v in visits]
+    # The trips are prepared while the visits go in: the trip assembly of the stores is locked,
+    # the trips of the tags from their bounds deleted and what was stored of them read before
+    # the insert; the trips of the stored and the new visits are assembled in a worker thread
+    # while the database takes the visits, and kept if the insert took exactly the visits
+    # expected (a visit stored before is not taken again); otherwise they are rebuilt from what
+    # is stored, as a rebuild after the insert does.
+    shoppers = _earliest(
+        (v.store_id, v.epc, v.enter_at) for v in rows if v.tag_kind in _SHOPPER_VALUES
+    )
+    rebuilds = {
+        store_id: await begin_rebuild(
+            conn, store_id=store_id, earliest=tags, gap_s=gap_s, event_ids=True
         )
-        rebuilds = {
-            store_id: await begin_rebuild(
-                conn, store_id=store_id, earliest=tags, gap_s=gap_s, event_ids=True
-            )
-            for store_id, tags in shoppers.items()
-        }
-        # per stored tag: shopper or not, its earliest new visit, how many went in
-        insert = asyncio.ensure_future(
-            cur.execute(
-                f"WITH ins AS (INSERT INTO zone_visit ({VISIT_COLUMNS}) "
-                f"SELECT {VISIT_COLUMNS} FROM staging_visit ON CONFLICT DO NOTHING "
-                "RETURNING store_id, epc, tag_kind, enter_at) "
-                "SELECT store_id, epc, tag_kind = ANY(%s), min(enter_at), count(*) FROM ins "
-                "GROUP BY 1, 2, 3",
-                (list(SHOPPER_TAG_VALUES),),
-            )
-        )
-        try:
-            await asyncio.sleep(0)  # the insert is sent; what follows runs meanwhile
-            expected = _add_new_visits(rebuilds, shoppers, rows)
-            trips = {store_id: r.rows() for store_id, r in rebuilds.items()}
-        finally:
-            await insert
-        inserted = await cur.fetchall()
-    earliest = _earliest((s, e, t) for s, e, shopper, t, _ in inserted if shopper)
-    taken: dict[tuple[str, str], int] = {}
-    for store_id, epc, _, _, n in inserted:
-        taken[(store_id, epc)] = taken.get((store_id, epc), 0) + n
+        for store_id, tags in shoppers.items()
+    }
+    retried = _read_back(rebuilds, rows)
+    assembling = asyncio.ensure_future(asyncio.to_thread(_assemble, rebuilds, shoppers, rows))
+    try:
+        # A batch sent for the first time goes straight into zone_visit; one with a visit
+        # stored before (a retry: read back by the trip rebuild, or refused by the table's key)
+        # through a staging table and an insert that skips what is stored. Either way, nothing
+        # is stored twice.
+        if not retried and await _copy_new(conn, rows):
+            earliest = shoppers
+            taken = Counter(map(_STORE_AND_TAG, rows))
+        else:
+            inserted = await _insert_skipping_stored(conn, rows)
+            earliest = _earliest((s, e, t) for s, e, shopper, t, _ in inserted if shopper)
+            taken = Counter()
+            for store_id, epc, _, _, n in inserted:
+                taken[(store_id, epc)] += n
+    finally:
+        await asyncio.wait([assembling])  # the thread's objects are the caller's again
+    expected, trips = assembling.result()
     kept = {
         store_id
         for store_id, tags in shoppers.items()
-        if all(taken.get((store_id, e), 0) == expected.get((store_id, e), 0) for e in tags)
+        if all(taken[(store_id, e)] == expected.get((store_id, e), 0) for e in tags)
     }
     for store_id, tags in shoppers.items():
         if store_id not in kept:  # trips deleted from the bounds of ``tags``: rebuild from there
@@ -365,6 +341,68 @@ async def _insert_visits(
             await mark_dirty(conn, store_id, [*tags.values(), *lows])
     stored = sum(taken.values())
     return stored, len(visits) - stored
+
+
+_STORE_AND_TAG = itemgetter(1, 3)  # (StagedVisit.store_id, StagedVisit.epc), read in C
+
+
+async def _copy_new(conn: AsyncConnection[Any], rows: Sequence[StagedVisit]) -> bool:
+    """COPY the visits straight into ``zone_visit``; False, and nothing stored, when the
+    table's key refuses one (stored before, or twice in the batch)."""
+    await conn.execute("SAVEPOINT new_visits")
+    try:
+        async with (
+            conn.cursor() as cur,
+            cur.copy(f"COPY zone_visit ({VISIT_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
+        ):
+            copy.set_types(_VISIT_TYPES)
+            for v in rows:
+                await copy.write_row(v)
+    except UniqueViolation:
+        await conn.execute("ROLLBACK TO SAVEPOINT new_visits")
+        return False
+    return True
+
+
+async def _insert_skipping_stored(
+    conn: AsyncConnection[Any], rows: Sequence[StagedVisit]
+) -> list[tuple[str, str, bool, datetime, int]]:
+    """COPY the visits to a staging table and insert those not stored yet; per stored tag: its
+    store, the tag, shopper or not, its earliest new visit, how many went in."""
+    await conn.execute(_STAGING)
+    async with conn.cursor() as cur:
+        async with cur.copy(
+            f"COPY staging_visit ({VISIT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(_VISIT_TYPES)
+            for v in rows:
+                await copy.write_row(v)
+        await cur.execute(
+            f"WITH ins AS (INSERT INTO zone_visit ({VISIT_COLUMNS}) "
+            f"SELECT {VISIT_COLUMNS} FROM staging_visit ON CONFLICT DO NOTHING "
+            "RETURNING store_id, epc, tag_kind, enter_at) "
+            "SELECT store_id, epc, tag_kind = ANY(%s), min(enter_at), count(*) FROM ins "
+            "GROUP BY 1, 2, 3",
+            (list(SHOPPER_TAG_VALUES),),
+        )
+        return list(await cur.fetchall())
+
+
+def _read_back(rebuilds: Mapping[str, TripRebuild], rows: Sequence[StagedVisit]) -> bool:
+    """Whether a visit of the batch was read back as stored already by the trip rebuilds."""
+    seen = {s: r.event_ids for s, r in rebuilds.items() if r.event_ids}
+    return bool(seen) and any(v.event_id in seen[v.store_id] for v in rows if v.store_id in seen)
+
+
+def _assemble(
+    rebuilds: Mapping[str, TripRebuild],
+    shoppers: Mapping[str, Mapping[str, datetime]],
+    rows: Sequence[StagedVisit],
+) -> tuple[Counter[tuple[str, str]], dict[str, list[tuple[object, ...]]]]:
+    """The trips of the batch's shopper tags from what the rebuilds read and the batch's visits
+    not read among them: (how many visits each tag got, the trip rows per store)."""
+    expected = _add_new_visits(rebuilds, shoppers, rows)
+    return expected, {store_id: r.rows() for store_id, r in rebuilds.items()}
 
 
 def _earliest(rows: Iterable[tuple[str, str, datetime]]) -> dict[str, dict[str, datetime]]:
@@ -381,17 +419,17 @@ def _add_new_visits(
     rebuilds: Mapping[str, TripRebuild],
     shoppers: Mapping[str, Mapping[str, datetime]],
     rows: Sequence[StagedVisit],
-) -> dict[tuple[str, str], int]:
+) -> Counter[tuple[str, str]]:
     """Add the batch's visits of the tags being rebuilt (any kind, not read as stored already)
     to their rebuilds; how many each tag got."""
-    added: dict[tuple[str, str], int] = {}
-    for v in rows:
-        rebuild = rebuilds.get(v.store_id)
-        if rebuild is None or v.epc not in shoppers[v.store_id]:
-            continue
-        if rebuild.event_ids and v.event_id in rebuild.event_ids:
-            continue
-        rebuild.add(v.epc, v.tag_kind, v.zone, v.enter_at, v.exit_at)
-        key = (v.store_id, v.epc)
-        added[key] = added.get(key, 0) + 1
+    added: Counter[tuple[str, str]] = Counter()
+    for store_id, rebuild in rebuilds.items():
+        tags, seen = shoppers[store_id], rebuild.event_ids
+        new = [
+            v
+            for v in rows
+            if v.store_id == store_id and v.epc in tags and not (seen and v.event_id in seen)
+        ]
+        rebuild.add_all(new)
+        added.update(map(_STORE_AND_TAG, new))
     return added

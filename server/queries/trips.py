@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from psycopg import AsyncConnection
 
 from server.trips import VisitRow, assemble_trips
+
+
+class NewVisit(Protocol):
+    """A visit to add to a rebuild (a staged ingest row has these fields)."""
+
+    @property
+    def epc(self) -> str: ...
+    @property
+    def tag_kind(self) -> str: ...
+    @property
+    def zone(self) -> str: ...
+    @property
+    def enter_at(self) -> datetime: ...
+    @property
+    def exit_at(self) -> datetime: ...
 
 
 @dataclass(slots=True)
@@ -31,6 +46,21 @@ class TripRebuild:
         latest = self.kinds.get(epc)
         if latest is None or enter_at >= latest[0]:
             self.kinds[epc] = (enter_at, kind)
+
+    def add_all(self, visits: Iterable[NewVisit]) -> None:
+        """:meth:`add` for each visit, in order (a batch's visits, in one loop)."""
+        by_tag, kinds = self.visits, self.kinds
+        for v in visits:
+            epc, enter_at = v.epc, v.enter_at
+            row = _new_tuple(VisitRow, (v.zone, enter_at, v.exit_at))
+            rows = by_tag.get(epc)
+            if rows is None:
+                by_tag[epc] = [row]
+            else:
+                rows.append(row)
+            latest = kinds.get(epc)
+            if latest is None or enter_at >= latest[0]:
+                kinds[epc] = (enter_at, v.tag_kind)
 
     def rows(self) -> list[tuple[object, ...]]:
         """The ``trip`` rows of the tags' visits."""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter
 
 from server.api.deps import ConnDep, IngestDep, SettingsDep, StateDep
+from server.api.json_body import ValidatedJsonRoute
 from server.api.state import AppState
 from server.ingest_checks import TimeWindow
 from server.privacy.keys import keys_from
@@ -16,7 +17,8 @@ from server.settings import Settings
 from storeflow.columns import ColumnarBatch
 from storeflow.wire import IngestBatch, IngestResult
 
-router = APIRouter(tags=["ingest"])
+# the batches are validated from the JSON bytes in one pass (server/api/json_body.py)
+router = APIRouter(tags=["ingest"], route_class=ValidatedJsonRoute)
 
 
 def _window(settings: Settings) -> TimeWindow:
