@@ -186,12 +186,27 @@ class Rig:
                 ),
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "STOREFLOW_ROLLUP_INTERVAL_S": "3600"},
+                # the rig's own PostgreSQL is plain: a STOREFLOW_TIMESCALE=require meant for
+                # another server (the test suite's, say) must not stop this one from starting
+                env={
+                    **os.environ,
+                    "STOREFLOW_ROLLUP_INTERVAL_S": "3600",
+                    "STOREFLOW_TIMESCALE": "off",
+                },
                 start_new_session=True,
             )
         finally:
             log.close()
-        wait_http(f"http://127.0.0.1:{self.server_port}/api/v1/health", timeout_s=90)
+        wait_http(
+            f"http://127.0.0.1:{self.server_port}/api/v1/health",
+            timeout_s=90,
+            check=self._server_alive,
+        )
+
+    def _server_alive(self) -> None:
+        if self.server is not None and (code := self.server.poll()) is not None:
+            tail = (self.work_dir / "server.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"the server exited with code {code} before answering:\n{tail}")
 
     def kill_server(self) -> None:
         if self.server is not None and self.server.poll() is None:

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,13 +75,22 @@ def _terminate(name: str, proc: subprocess.Popen[bytes], timeout: float) -> None
     logger.info("stopped %s", name)
 
 
-def wait_http(url: str, *, timeout_s: float = 60.0, group: ProcessGroup | None = None) -> None:
-    """Wait until ``url`` answers 200 (checking the children are still alive meanwhile)."""
+def wait_http(
+    url: str,
+    *,
+    timeout_s: float = 60.0,
+    group: ProcessGroup | None = None,
+    check: Callable[[], None] | None = None,
+) -> None:
+    """Wait until ``url`` answers 200 (checking the children are still alive meanwhile:
+    ``group``'s, or ``check`` raising when the process that should answer has exited)."""
     deadline = time.monotonic() + timeout_s
     last = "no answer"
     while time.monotonic() < deadline:
         if group is not None:
             group.check_alive()
+        if check is not None:
+            check()
         try:
             r = httpx.get(url, timeout=2.0)
             if r.status_code == 200:

@@ -1,7 +1,9 @@
 """Database fixtures: a private real PostgreSQL for the test session, a fresh database per test.
 
 ``STOREFLOW_TEST_DATABASE_URL`` names a server to use instead (a database is created on it per
-test and dropped after; nothing else is touched). Otherwise an embedded PostgreSQL is started in a
+test and dropped after; nothing else is touched), for instance a TimescaleDB server with
+``timescaledb`` preloaded; ``STOREFLOW_TIMESCALE=require`` then makes sure the migrated template
+took the TimescaleDB path. Otherwise an embedded PostgreSQL is started in a
 temporary folder on a free port and stopped at the end. This fixture never skips.
 """
 
@@ -21,6 +23,8 @@ import pytest
 from psycopg import sql
 
 from server.migrate import migrate
+from server.settings import Settings
+from server.timescale import TimescaleConfig
 
 
 @dataclass
@@ -72,7 +76,11 @@ def template_db(pg_server: PgServer) -> Iterator[str]:
     name = f"sf_template_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    asyncio.run(migrate(pg_server.url_for(name)))
+    # STOREFLOW_TIMESCALE as the server reads it: ``require`` makes a run against a server
+    # without a usable TimescaleDB fail here instead of silently testing plain tables
+    asyncio.run(
+        migrate(pg_server.url_for(name), timescale=TimescaleConfig.from_settings(Settings()))
+    )
     with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
         # No one may connect to a template while it is copied: TimescaleDB's background
         # scheduler reconnects to every database that allows it, and CREATE DATABASE ... TEMPLATE
