@@ -1,4 +1,4 @@
-"""The pure parts of the pages: formatting for people, the Sankey's links, the heatmap hours,
+"""The pure parts of the pages: formatting for people, the main flows, the heatmap hours,
 and how experiment effects are worded and grouped."""
 
 from __future__ import annotations
