@@ -6,8 +6,8 @@ plain COPY of the same rows into a table like ``zone_visit`` (one transaction, a
 ingest``); no HTTP. Each step is timed where the ingest module calls it (wall time, and this
 thread's CPU time), and the database logs the time of every statement, summed here by kind.
 Steps overlap: the trip assembly runs in a worker thread while the database takes the COPY, and
-a statement's time is also in the step that sent it. The figures are per batch, over every
-batch after the first (which warms up).
+a statement's time is also in the step that sent it. The figures are per batch, over every batch
+after the first (which warms up).
 """
 
 from __future__ import annotations
