@@ -86,7 +86,7 @@ def dashboard(*, api_url: str, token: str, log: Path) -> Iterator[str]:
     env = {**os.environ, "STOREFLOW_API_TOKEN": token}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*argv, "--token", token], stdout=out, stderr=subprocess.STDOUT, env=env
+            [*argv, f"--token={token}"], stdout=out, stderr=subprocess.STDOUT, env=env
         )
     url = f"http://127.0.0.1:{port}"
     try:

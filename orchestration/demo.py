@@ -162,8 +162,8 @@ def run_demo(args: argparse.Namespace) -> int:
                     str(plan.dashboard_port),
                     "--api-url",
                     api_url,
-                    "--token",
-                    setup.planner_token,
+                    # "=": a token may start with "-", which argparse would read as an option
+                    f"--token={setup.planner_token}",
                 ),
             )
         history_end = asyncio.run(demo_data.data_end(db_url))

@@ -15,7 +15,12 @@ REGISTER_SCOPED = frozenset({Role.CASHIER, Role.REGISTER})
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    """A random bearer token that never starts with "-": pasted after ``--token`` on a command
+    line, such a token would be read as an option."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def token_hash(token: str) -> bytes:

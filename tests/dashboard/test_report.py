@@ -152,8 +152,7 @@ def _report(url: str, token: str, out: Path, *extra: str) -> int:
             str(out),
             "--api-url",
             url,
-            "--token",
-            token,
+            f"--token={token}",  # a token may start with "-"
             *extra,
         ]
     )
@@ -201,7 +200,16 @@ def test_a_report_refuses_what_it_cannot_do(
     out = tmp_path / "r.html"
     assert (
         main(
-            ["report", "--store", "nowhere", "--out", str(out), "--api-url", url, "--token", token]
+            [
+                "report",
+                "--store",
+                "nowhere",
+                "--out",
+                str(out),
+                "--api-url",
+                url,
+                f"--token={token}",
+            ]
         )
         == 2
     )
@@ -220,8 +228,7 @@ def test_a_report_refuses_what_it_cannot_do(
                 str(out),
                 "--api-url",
                 url,
-                "--token",
-                token,
+                f"--token={token}",
             ]
         )
         == 2

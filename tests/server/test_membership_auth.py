@@ -136,3 +136,15 @@ def test_errors_are_plain_and_specific(setup: tuple[Api, list[Call]]) -> None:
     short = c.post(f"/api/v1/members/{member_id}/redemptions", json=redemption(51, "x"), headers=h)
     assert short.status_code == 409
     assert short.json()["detail"] == "insufficient points: 50 available, 51 requested"
+
+
+def test_new_tokens_never_start_with_a_dash() -> None:
+    import argparse
+
+    from server.auth import new_token
+
+    tokens = [new_token() for _ in range(3000)]  # one in 64 would start with "-" by chance
+    assert not [t for t in tokens if t.startswith("-")]
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--token")
+    assert all(parser.parse_args(["--token", t]).token == t for t in tokens[:200])
