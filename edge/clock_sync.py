@@ -19,25 +19,36 @@ class OffsetEstimator:
     bucket_s: float = 10.0
     buckets: int = 6
     _maxima: deque[tuple[float, float]] = field(default_factory=deque)  # (bucket start, max)
+    _offset: float | None = field(default=None, init=False)  # the max of ``_maxima``, kept
 
     def observe(self, *, reader_ts: float, host_ts: float) -> None:
+        self.correct(reader_ts, host_ts)
+
+    def correct(self, reader_ts: float, host_ts: float) -> float:
+        """Take the sample of one read and return its time on the host clock: :meth:`observe`
+        then :meth:`to_host`, in one call (the tracker makes it for every read)."""
         sample = reader_ts - host_ts
         start = host_ts - host_ts % self.bucket_s
-        if self._maxima and self._maxima[-1][0] == start:
-            if sample > self._maxima[-1][1]:
-                self._maxima[-1] = (start, sample)
+        maxima = self._maxima
+        if maxima and maxima[-1][0] == start:
+            # The newest bucket again: nothing can have aged out since it was opened.
+            if sample > maxima[-1][1]:
+                maxima[-1] = (start, sample)
+                if self._offset is None or sample > self._offset:
+                    self._offset = sample
         else:
-            self._maxima.append((start, sample))
-        while self._maxima and self._maxima[0][0] <= start - self.bucket_s * self.buckets:
-            self._maxima.popleft()
+            maxima.append((start, sample))
+            while maxima and maxima[0][0] <= start - self.bucket_s * self.buckets:
+                maxima.popleft()
+            self._offset = max(m for _, m in maxima) if maxima else None
+        off = self._offset
+        return reader_ts if off is None else reader_ts - off
 
     @property
     def offset_s(self) -> float | None:
-        if not self._maxima:
-            return None
-        return max(m for _, m in self._maxima)
+        return self._offset
 
     def to_host(self, reader_ts: float) -> float:
         """The host-clock time of a reader timestamp (unchanged until a sample was seen)."""
-        off = self.offset_s
+        off = self._offset
         return reader_ts if off is None else reader_ts - off

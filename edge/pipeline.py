@@ -17,6 +17,8 @@ from edge.zones import AntennaMap
 from storeflow.pseudonym import edge_epc
 from storeflow.wire import Heartbeat, ReaderHealth, TagKind, ZoneVisit, visit_event_id
 
+KIND_CACHE_MAX = 65_536  # tags whose kind the pipeline remembers
+
 
 def to_datetime(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
@@ -55,7 +57,13 @@ class EdgePipeline:
         on_visit: Callable[[Visit], None] | None = None,
         durable: bool = False,
         epc_key: bytes | None = None,
+        outbox_batch: int = 1,
     ) -> None:
+        """``outbox_batch``: closed visits go to the outbox this many at a time (the rest on
+        :meth:`flush`); a replay's setting, where nothing is lost to a crash. The live agent
+        writes each as it closes (1)."""
+        if durable and outbox_batch != 1:
+            raise ValueError("a durable pipeline writes every visit as it closes")
         self.store_id = store_id
         self._epc_key = epc_key
         self.tracker = ZoneTracker(zone_of=antenna_map, kind_of=kind_of, params=params)
@@ -65,19 +73,28 @@ class EdgePipeline:
         self._on_visit = on_visit
         self.durable = durable  # keep the open visits in the outbox with every write
         self._lock = threading.Lock()
+        self._kinds: dict[str, TagKind] = {}
+        self._outbox_batch = max(1, outbox_batch)
+        self._held: list[ZoneVisit] = []
         self.visits_out = 0
 
     def feed(self, reads: Iterable[TagRead]) -> None:
+        batch = reads if isinstance(reads, list) else list(reads)
         with self._lock:
-            self._emit(self.tracker.feed(self._count_goods(reads)))
+            self._count_goods(batch)
+            self._emit(self.tracker.feed(batch))
 
-    def _count_goods(self, reads: Iterable[TagRead]) -> Iterable[TagRead]:
-        """Pass reads through, counting goods reads per reader (the tracker drops them)."""
-        kind_of, goods = self._kind_of, self.goods_reads
+    def _count_goods(self, reads: list[TagRead]) -> None:
+        """Count goods reads per reader (the tracker drops them)."""
+        kinds, goods = self._kinds, self.goods_reads
         for read in reads:
-            if kind_of(read.epc) is TagKind.GOODS:
+            kind = kinds.get(read.epc)
+            if kind is None:
+                if len(kinds) >= KIND_CACHE_MAX:
+                    kinds.clear()
+                kind = kinds[read.epc] = self._kind_of(read.epc)
+            if kind is TagKind.GOODS:
                 goods[read.reader_id] = goods.get(read.reader_id, 0) + 1
-            yield read
 
     def tick(self, now: float, horizons: Mapping[str, float] | None = None) -> None:
         with self._lock:
@@ -86,6 +103,7 @@ class EdgePipeline:
     def flush(self) -> None:
         with self._lock:
             self._emit(self.tracker.flush())
+            self._write_held()
 
     def checkpoint(self) -> None:
         """Save the open visits into the outbox (``durable`` pipelines; the ticker calls this)."""
@@ -132,5 +150,12 @@ class EdgePipeline:
         events = [visit_to_event(v, store_id=self.store_id, epc_key=self._epc_key) for v in visits]
         if self.durable:  # the closed visits and the open ones that remain, in one transaction
             self.outbox.put(events, open_visits=self.tracker.open_state())
-        else:
+            return
+        self._held += events
+        if len(self._held) >= self._outbox_batch:
+            self._write_held()
+
+    def _write_held(self) -> None:
+        if self._held:
+            events, self._held = self._held, []
             self.outbox.put(events)

@@ -38,6 +38,7 @@ from pydantic import Field
 
 from edge.clock_sync import OffsetEstimator
 from edge.reads import TagRead
+from edge.zones import AntennaMap
 from storeflow.models import Frozen
 from storeflow.wire import TagKind
 
@@ -151,6 +152,10 @@ class ZoneTracker:
     ) -> None:
         self.params = params or TrackerParams()
         self._zone_of = zone_of
+        # Antennas that cover one zone for good (an AntennaMap knows them): looked up directly.
+        self._fixed_zones: Mapping[tuple[str, int], str] = (
+            zone_of.fixed if isinstance(zone_of, AntennaMap) else {}
+        )
         self._kind_of = kind_of
         self._ignore = frozenset(ignore_kinds)
         self._tags: dict[str, _TagState] = {}
@@ -171,8 +176,7 @@ class ZoneTracker:
         est = self._offsets.get(read.reader_id)
         if est is None:
             est = self._offsets[read.reader_id] = OffsetEstimator()
-        est.observe(reader_ts=read.reader_ts, host_ts=read.host_ts)
-        return est.to_host(read.reader_ts)
+        return est.correct(read.reader_ts, read.host_ts)
 
     def clock_offsets(self) -> dict[str, float]:
         """Current estimate of each reader's clock offset (reader - host), seconds."""
@@ -186,17 +190,24 @@ class ZoneTracker:
         enter_reads = p.enter_reads
         tags = self._tags
         zone_of = self._zone_of
+        fixed = self._fixed_zones
+        offsets = self._offsets
         seen = 0
         latest = self.latest_ts
         try:
             for read in reads:
                 seen += 1
                 reader_id, antenna, epc, rssi, t, reader_ts = read
-                if reader_ts is not None:
-                    t = self.host_time(read)
+                if reader_ts is not None:  # host_time, inlined
+                    est = offsets.get(reader_id)
+                    if est is None:
+                        est = offsets[reader_id] = OffsetEstimator()
+                    t = est.correct(reader_ts, t)
                 if t > latest:
                     latest = t
-                zone = zone_of(reader_id, antenna, t)
+                zone = fixed.get((reader_id, antenna))
+                if zone is None:
+                    zone = zone_of(reader_id, antenna, t)
                 if zone is None:
                     self.reads_unmapped += 1
                     continue

@@ -20,7 +20,7 @@ class AntennaMap:
     def __init__(self, spans: dict[tuple[str, int], list[_Span]]) -> None:
         self._spans = spans
         # Fast path: antennas with a single, open-ended mapping.
-        self._fixed = {
+        self.fixed: dict[tuple[str, int], str] = {
             key: s[0].zone
             for key, s in spans.items()
             if len(s) == 1 and s[0].start == float("-inf") and s[0].end == float("inf")
@@ -38,7 +38,7 @@ class AntennaMap:
 
     def __call__(self, reader_id: str, antenna: int, t: float) -> str | None:
         key = (reader_id, antenna)
-        zone = self._fixed.get(key)
+        zone = self.fixed.get(key)
         if zone is not None:
             return zone
         for span in self._spans.get(key, ()):

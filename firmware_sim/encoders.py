@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
+
+import numpy as np
 
 R2000_HEADER = 0xA0
 R2000_CMD_INVENTORY = 0x89
@@ -40,6 +43,52 @@ def r2000_tag_frame(
         + bytes((raw_rssi,))
     )
     return body + bytes((_check(body),))
+
+
+def epc_table(epcs_hex: Sequence[str]) -> np.ndarray:
+    """The EPCs as rows of bytes, for :func:`r2000_tag_frames`: all must be one length, a whole
+    number of 16-bit words (2..62 bytes)."""
+    raw = [bytes.fromhex(e) for e in epcs_hex]
+    sizes = {len(e) for e in raw}
+    if len(sizes) > 1:
+        raise ValueError(f"EPCs of several lengths in one table: {sorted(sizes)} bytes")
+    size = sizes.pop() if sizes else 12
+    if size % 2 or not 2 <= size <= 62:
+        raise ValueError(f"EPC must be a whole number of 16-bit words, got {size} bytes")
+    return np.frombuffer(b"".join(raw), dtype=np.uint8).reshape(len(raw), size)
+
+
+def r2000_tag_frames(
+    *,
+    addr: int,
+    antennas: np.ndarray,
+    epcs: np.ndarray,
+    rows: np.ndarray,
+    rssi_dbm: np.ndarray,
+    freq_index: int = 0,
+) -> bytes:
+    """The frames :func:`r2000_tag_frame` makes for many reads, back to back, byte for byte:
+    read ``i`` has antenna ``antennas[i]``, the EPC in row ``rows[i]`` of ``epcs``
+    (:func:`epc_table`) and RSSI ``rssi_dbm[i]``. Each frame is ``epcs.shape[1] + 9`` bytes."""
+    ant = np.asarray(antennas, dtype=np.int64)
+    if len(ant) and (ant.min() < 1 or ant.max() > 4):
+        raise ValueError(f"R2000 antennas are 1..4, got {sorted(set(ant.tolist()) - {1, 2, 3, 4})}")
+    size = epcs.shape[1]
+    n = len(ant)
+    frames = np.empty((n, size + 9), dtype=np.uint8)
+    frames[:, 0] = R2000_HEADER
+    frames[:, 1] = size + 7
+    frames[:, 2] = addr
+    frames[:, 3] = R2000_CMD_INVENTORY
+    frames[:, 4] = ((freq_index & 0x3F) << 2) | (ant - 1)
+    pc = (size // 2) << 11
+    frames[:, 5] = pc >> 8
+    frames[:, 6] = pc & 0xFF
+    frames[:, 7 : 7 + size] = epcs[rows]
+    raw = np.clip(np.round(np.asarray(rssi_dbm, dtype=np.float64)) + RSSI_OFFSET_DBM, 0, 255)
+    frames[:, size + 7] = raw.astype(np.uint8)
+    frames[:, size + 8] = (-frames[:, : size + 8].sum(axis=1, dtype=np.int64)) & 0xFF
+    return frames.tobytes()
 
 
 def r2000_end_of_round(addr: int, antenna: int, rate: int, total: int) -> bytes:
@@ -91,6 +140,60 @@ def impinj_tag_event(
         "tagInventoryEvent": event,
     }
     return json.dumps(doc, separators=(",", ":")).encode()
+
+
+_IMPINJ_EVENT = (
+    '{"timestamp":"%s","hostname":%s,"eventType":"tagInventory","tagInventoryEvent":'
+    '{"antennaPort":%d,"antennaName":"Antenna %d","peakRssiCdbm":%d,"frequency":920625,'
+    '"transmitPowerCdbm":3000,"lastSeenTime":"%s","epcHex":%s}}'
+)
+
+
+def impinj_tag_events(
+    *,
+    hostname: str,
+    epcs_hex: Sequence[str],
+    rows: np.ndarray,
+    antennas: np.ndarray,
+    rssi_dbm: np.ndarray,
+    at: np.ndarray,
+) -> list[bytes]:
+    """The events :func:`impinj_tag_event` makes (``epcHex``) for many reads, byte for byte:
+    read ``i`` has the EPC ``epcs_hex[rows[i]]``, antenna ``antennas[i]``, RSSI ``rssi_dbm[i]``
+    and the reader's time ``at[i]`` (epoch seconds)."""
+    host = json.dumps(hostname)
+    epc_json = {int(r): json.dumps(epcs_hex[r]) for r in np.unique(rows).tolist()}
+    cdbm = np.round(np.asarray(rssi_dbm, dtype=np.float64) * 100).astype(np.int64)
+    seconds, nanos = _epoch_to_utc_parts(np.asarray(at, dtype=np.float64))
+    stamps: dict[int, str] = {}
+    out: list[bytes] = []
+    append = out.append
+    for sec, ns, row, ant, level in zip(
+        seconds.tolist(),
+        nanos.tolist(),
+        rows.tolist(),
+        antennas.tolist(),
+        cdbm.tolist(),
+        strict=True,
+    ):
+        prefix = stamps.get(sec)
+        if prefix is None:
+            prefix = stamps[sec] = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        stamp = f"{prefix}.{ns:09d}Z"
+        append((_IMPINJ_EVENT % (stamp, host, ant, ant, level, stamp, epc_json[row])).encode())
+    return out
+
+
+def _epoch_to_utc_parts(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whole seconds and nanoseconds of ``datetime.fromtimestamp(t, UTC)``: rounded to the
+    microsecond, half to even, as CPython rounds it."""
+    whole = np.trunc(t)
+    micros = np.round((t - whole) * 1e6)
+    carry = micros >= 1e6
+    borrow = micros < 0
+    micros = np.where(carry, micros - 1e6, np.where(borrow, micros + 1e6, micros))
+    whole = whole + carry - borrow
+    return whole.astype(np.int64), micros.astype(np.int64) * 1000
 
 
 def zebra_tag_event(

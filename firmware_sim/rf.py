@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,7 +141,7 @@ class _Geometry:
             z: [a for n in sorted(adj[z]) for a in self.own[n]] for z in adj
         }
         self.antenna_reader = np.array([a.reader for a in self.antennas], dtype=np.int64)
-        self.antenna_port = [a.port for a in self.antennas]
+        self.antenna_port_array = np.array([a.port for a in self.antennas], dtype=np.int64)
 
 
 _EMPTY_F = np.empty(0, dtype=np.float64)
@@ -252,6 +252,44 @@ class _Buffer:
         return t[:cut], a[:cut], r[:cut], e[:cut]
 
 
+@dataclass(frozen=True, slots=True)
+class ReadBlock:
+    """Reads in time order as columns, one row per read: what :func:`generate_reads` yields one
+    :class:`SimRead` at a time, without an object per read (the back-fill encodes them for the
+    readers' wire formats a block at a time).
+
+    ``reader`` indexes ``reader_ids``; ``epc`` indexes ``epcs``, a list that only grows over
+    one stream (an index keeps its EPC)."""
+
+    t: np.ndarray  # float64, true simulated time
+    reader: np.ndarray  # int64
+    antenna: np.ndarray  # int64, the antenna port
+    epc: np.ndarray  # int64
+    rssi_dbm: np.ndarray  # float64, rounded to 0.1 dB
+    reader_t: np.ndarray  # float64, the same instants on the reader's clock
+    reader_ids: Sequence[str]
+    epcs: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def reads(self) -> Iterator[SimRead]:
+        """The block's reads as :class:`SimRead` records."""
+        ids, epcs = self.reader_ids, self.epcs
+        for ts, ri, port, ei, rs, rt in zip(
+            self.t.tolist(),
+            self.reader.tolist(),
+            self.antenna.tolist(),
+            self.epc.tolist(),
+            self.rssi_dbm.tolist(),
+            self.reader_t.tolist(),
+            strict=True,
+        ):
+            yield SimRead(
+                t=ts, reader_id=ids[ri], antenna=port, epc=epcs[ei], rssi_dbm=rs, reader_t=rt
+            )
+
+
 def generate_reads(
     visits: Iterable[TrueVisit],
     layout: StoreLayout,
@@ -264,9 +302,24 @@ def generate_reads(
     """Reads of ``visits`` (sorted by ``enter``) in time order; see the module docstring.
 
     A reader missing from ``reader_clock`` keeps true time."""
+    for block in generate_read_blocks(visits, layout, rf, rng, reader_clock, window_s=window_s):
+        yield from block.reads()
+
+
+def generate_read_blocks(
+    visits: Iterable[TrueVisit],
+    layout: StoreLayout,
+    rf: RfProfile,
+    rng: np.random.Generator,
+    reader_clock: Mapping[str, ReaderClock],
+    *,
+    window_s: float = WINDOW_S,
+) -> Iterator[ReadBlock]:
+    """The reads of :func:`generate_reads` (the same ones, drawn alike), as blocks of columns
+    that follow each other in time."""
     geo = _Geometry(layout)
     outages = _Outages(len(geo.reader_ids), rf, rng)
-    clocks = [reader_clock.get(rid, ReaderClock()) for rid in geo.reader_ids]
+    clocks = _Clocks([reader_clock.get(rid, ReaderClock()) for rid in geo.reader_ids])
     buf = _Buffer()
     epcs: list[str] = []
     epc_index: dict[str, int] = {}
@@ -277,7 +330,9 @@ def generate_reads(
             raise ValueError("visits must be sorted by enter time")
         last_enter = v.enter
         if buffered_from is not None and v.enter >= buffered_from + window_s:
-            yield from _emit(*buf.take_before(v.enter), geo, clocks, epcs, outages)
+            block = _block(*buf.take_before(v.enter), geo, clocks, epcs, outages)
+            if block is not None:
+                yield block
             buffered_from = v.enter
         t, a, r = _visit_reads(v, geo, rf, rng)
         if len(t) == 0:
@@ -289,42 +344,53 @@ def generate_reads(
             idx = epc_index[v.epc] = len(epcs)
             epcs.append(v.epc)
         buf.add(t, a, r, np.full(len(t), idx, dtype=np.int64))
-    yield from _emit(*buf.take_before(math.inf), geo, clocks, epcs, outages)
+    block = _block(*buf.take_before(math.inf), geo, clocks, epcs, outages)
+    if block is not None:
+        yield block
 
 
-def _emit(
+class _Clocks:
+    """The readers' clocks as arrays, for a block of reads at once."""
+
+    def __init__(self, clocks: list[ReaderClock]) -> None:
+        self.offset = np.array([c.offset_s for c in clocks], dtype=np.float64)
+        self.drift = np.array([c.drift for c in clocks], dtype=np.float64)
+        self.epoch = np.array([c.epoch for c in clocks], dtype=np.float64)
+
+    def reader_time(self, reader: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """:meth:`ReaderClock.reader_time` of each read (the same operations, in order)."""
+        out: np.ndarray = t + self.offset[reader] + self.drift[reader] * (t - self.epoch[reader])
+        return out
+
+
+def _block(
     t: np.ndarray,
     a: np.ndarray,
     r: np.ndarray,
     e: np.ndarray,
     geo: _Geometry,
-    clocks: list[ReaderClock],
+    clocks: _Clocks,
     epcs: list[str],
     outages: _Outages,
-) -> Iterator[SimRead]:
-    """SimReads of sorted arrays, less those lost to reader outages."""
+) -> ReadBlock | None:
+    """The block of sorted arrays, less the reads lost to reader outages (None: no reads)."""
     if len(t) == 0:
-        return
+        return None
     readers = geo.antenna_reader[a]
     keep = outages.keep_mask(readers, t)
-    ports = geo.antenna_port
-    ids = geo.reader_ids
-    for ts, ai, rs, ei, ri in zip(
-        t[keep].tolist(),
-        a[keep].tolist(),
-        np.round(r[keep], 1).tolist(),
-        e[keep].tolist(),
-        readers[keep].tolist(),
-        strict=True,
-    ):
-        yield SimRead(
-            t=ts,
-            reader_id=ids[ri],
-            antenna=ports[ai],
-            epc=epcs[ei],
-            rssi_dbm=rs,
-            reader_t=clocks[ri].reader_time(ts),
-        )
+    if not keep.any():
+        return None
+    t, a, readers = t[keep], a[keep], readers[keep]
+    return ReadBlock(
+        t=t,
+        reader=readers,
+        antenna=geo.antenna_port_array[a],
+        epc=e[keep],
+        rssi_dbm=np.round(r[keep], 1),
+        reader_t=clocks.reader_time(readers, t),
+        reader_ids=geo.reader_ids,
+        epcs=epcs,
+    )
 
 
 class RadioWorld:
@@ -345,3 +411,7 @@ class RadioWorld:
     def reads(self, visits: Iterable[TrueVisit]) -> Iterator[SimRead]:
         """Reads of ``visits`` (sorted by enter time), in time order."""
         return generate_reads(visits, self.layout, self.rf, self._rng, self.clocks)
+
+    def read_blocks(self, visits: Iterable[TrueVisit]) -> Iterator[ReadBlock]:
+        """The same reads as :meth:`reads`, as blocks of columns."""
+        return generate_read_blocks(visits, self.layout, self.rf, self._rng, self.clocks)

@@ -9,6 +9,8 @@
   (:mod:`orchestration.profile_ingest`).
 * ``bench pages``: every dashboard page loaded cold in headless Chromium, time to charts (see
   :mod:`orchestration.bench_pages`).
+* ``bench backfill``: the demo's back-fill alone, timed, with the CPU it took (see
+  :mod:`orchestration.bench_backfill`).
 * ``bench faults``: visits lost or duplicated while one fault at a time hits the live pipeline
   (see :mod:`orchestration.bench_faults`).
 """
@@ -252,7 +254,52 @@ def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     s.add_argument("--days", type=int, default=14, help="simulated days (default 14)")
     s.add_argument("--json", action="store_true", help="print one JSON line")
     s.set_defaults(func=_run_sim)
+    bf = bsub.add_parser(
+        "backfill",
+        help="the demo's back-fill alone (no live store, no dashboard): reads, visits, reads/s",
+        description="Prepares a store as `storeflow demo` does, starts a server, and back-fills "
+        "DAYS simulated days before today's 11:00 through the real edge code, timed.",
+    )
+    bf.add_argument(
+        "--days", type=float, default=14.0, help="days of history to back-fill (default 14)"
+    )
+    bf.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: as in the demo, one per core, at least 2)",
+    )
+    bf.add_argument(
+        "--noise",
+        choices=["clean", "realistic", "harsh"],
+        default="realistic",
+        help="how noisy the simulated readers are (realistic, as in the demo)",
+    )
+    bf.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep the database and logs here (default: a temporary folder, removed after)",
+    )
+    bf.add_argument(
+        "--database-url", default=None, help="use this PostgreSQL instead of an embedded one"
+    )
+    bf.add_argument("--json", action="store_true", help="print one JSON line")
+    bf.set_defaults(func=_run_backfill)
     add_faults_parser(bsub)
+
+
+def _run_backfill(args: argparse.Namespace) -> int:
+    from orchestration.bench_backfill import run_backfill_bench
+
+    return run_backfill_bench(
+        days=args.days,
+        workers=args.workers,
+        noise=args.noise,
+        data_dir=args.data_dir.resolve() if args.data_dir else None,
+        database_url=args.database_url,
+        as_json=args.json,
+    )
 
 
 def _run_sim(args: argparse.Namespace) -> int:

@@ -8,25 +8,23 @@ import os
 import sys
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
 
 from firmware_sim.encoders import GID_MANAGER
-from firmware_sim.model import TrueVisit
+from firmware_sim.model import TruePurchase, TrueVisit
 from firmware_sim.pos import member_card_number
 from storeflow.clock import ScaledClock
 from storeflow.epc import OBJECT_CLASS_MEMBER_CARD, encode_gid96
 from storeflow.layout import StoreLayout, load_layout
 from storeflow.wire import SHOPPER_TAG_VALUES
-
-if TYPE_CHECKING:
-    from orchestration.replay import ReplayStats
 
 logger = logging.getLogger(__name__)
 
@@ -341,12 +339,19 @@ class DayResult:
     visits: int
     seconds: float
     left: int
+    purchases: list[TruePurchase] = field(default_factory=list)  # the day's sales, to post
 
 
 # Set in back-fill worker processes (by _init_worker): where a slice reports how far it got.
 _PROGRESS: Any = None
 PROGRESS_EVERY_READS = 20_000
-DRAIN_EVERY_READS = 100_000
+OUTBOX_BATCH = 2_000  # closed visits written to a slice's outbox together
+UPLOAD_BATCH = 5_000  # visits per ingest request (the columnar encoding)
+
+
+def backfill_workers() -> int:
+    """The back-fill's worker processes: one per core (at least two)."""
+    return max(2, os.cpu_count() or 1)
 
 
 def _init_worker(progress: Any, nice: int) -> None:
@@ -368,20 +373,24 @@ def backfill_day(
     *,
     api_url: str,
     token: str,
-    pos_token: str | None,
     start: datetime,
     end: datetime,
     noise: str,
     work_dir: Path,
 ) -> DayResult:
-    """One slice of history through the real edge code (encode, decode, track, outbox, uplink)."""
+    """One slice of history through the real edge code (encode, decode, track, outbox, uplink);
+    returns the counts and the slice's sales, for the tills to post once its visits are in.
+
+    The reads go to the edge's decoders a block at a time (:func:`replay_blocks`: the same
+    bytes, chunks and times as read by read); the visits leave the outbox on a thread of their
+    own while the next reads are tracked, so the slice does not wait for the server."""
     from edge.agent import tag_kind
     from edge.outbox import Outbox
     from edge.pipeline import EdgePipeline
     from edge.uplink import Uplink
     from edge.zones import AntennaMap
-    from firmware_sim.live import backfill_reads
-    from orchestration.replay import replay
+    from firmware_sim.live import backfill_read_blocks
+    from orchestration.replay import replay_blocks
 
     scenario = load_scenario_for_demo(noise)
     lay = layout()
@@ -392,43 +401,139 @@ def backfill_day(
         token=token,
         device_id="edge-demo-backfill",
         outbox=outbox,
-        batch_size=5_000,
+        batch_size=UPLOAD_BATCH,
     )
     pipeline = EdgePipeline(
-        store_id=STORE_ID, antenna_map=AntennaMap.from_layout(lay), kind_of=tag_kind, outbox=outbox
+        store_id=STORE_ID,
+        antenna_map=AntennaMap.from_layout(lay),
+        kind_of=tag_kind,
+        outbox=outbox,
+        outbox_batch=OUTBOX_BATCH,
     )
-    reads, truth = backfill_reads(scenario, lay, start, end)
-
-    def progress(stats: ReplayStats) -> None:
-        _report(key, stats.last_ts, stats.reads_in)
-        if stats.reads_in % DRAIN_EVERY_READS == 0:
-            uplink.drain()
-
-    stats = replay(
-        reads,
-        pipeline=pipeline,
-        protocols=reader_protocols(),
-        progress=progress,
-        progress_every=PROGRESS_EVERY_READS,
+    blocks, truth = backfill_read_blocks(scenario, lay, start, end)
+    sent = threading.Event()
+    sender = threading.Thread(
+        target=uplink.run, args=(sent,), kwargs={"idle_s": 0.2}, name="uplink", daemon=True
     )
+    sender.start()
+    try:
+        stats = replay_blocks(
+            blocks,
+            pipeline=pipeline,
+            protocols=reader_protocols(),
+            progress=lambda s: _report(key, s.last_ts, s.reads_in),
+            progress_every=PROGRESS_EVERY_READS,
+        )
+    finally:
+        sent.set()
+        sender.join()
     left = uplink.drain(max_attempts=50)
     uplink.close()
     outbox.close()
-    if pos_token:  # the tills' sales of the day, after the visits so trips can be linked
+    _report(key, end.timestamp(), stats.reads_in)
+    return DayResult(
+        f"{start:%a %d %b}",
+        stats.reads_in,
+        pipeline.visits_out,
+        stats.seconds,
+        left,
+        sorted(truth.purchases, key=lambda p: p.at),
+    )
+
+
+SALES_LANES = 4  # tills posting a back-filled day's sales side by side
+
+
+def sales_lane(purchase: TruePurchase, lanes: int) -> int:
+    """The lane (till) that posts ``purchase``: one per tag, so a member's sales keep their
+    order (each sees the tier and points the sales before it left). Pure."""
+    return zlib.crc32(purchase.epc.encode()) % lanes
+
+
+class SalesPoster:
+    """The tills' sales of back-filled days, posted through the POS API on threads of their
+    own, a day at a time once the day's visits are in (a sale is linked to its trip when it is
+    recorded), while the workers simulate the next days. A sale waits on the server's
+    transaction, so ``lanes`` tills post side by side, each a share of the tags
+    (:func:`sales_lane`)."""
+
+    def __init__(
+        self, *, api_url: str, pos_token: str, stop: threading.Event, lanes: int = SALES_LANES
+    ) -> None:
+        import queue
+
+        self._api_url = api_url
+        self._token = pos_token
+        self._stop = stop
+        self._queues: list[queue.Queue[list[TruePurchase] | None]] = [
+            queue.Queue() for _ in range(max(1, lanes))
+        ]
+        self._done: list[tuple[int, int]] = []
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._run, args=(q,), name=f"sales-{i}", daemon=True)
+            for i, q in enumerate(self._queues)
+        ]
+        for t in self._threads:
+            t.start()
+
+    @property
+    def posted(self) -> int:
+        with self._lock:
+            return sum(p for p, _ in self._done)
+
+    @property
+    def failed(self) -> int:
+        with self._lock:
+            return sum(f for _, f in self._done)
+
+    def add(self, purchases: list[TruePurchase]) -> None:
+        """A day's sales, in time order."""
+        shares: list[list[TruePurchase]] = [[] for _ in self._queues]
+        for p in purchases:
+            shares[sales_lane(p, len(shares))].append(p)
+        for q, share in zip(self._queues, shares, strict=True):
+            q.put(share)
+
+    def finish(self) -> None:
+        """Wait until every day added so far is posted (or the back-fill was stopped)."""
+        for q in self._queues:
+            q.put(None)
+        for t in self._threads:
+            t.join()
+
+    def _run(self, days: Any) -> None:
         from firmware_sim.pos import PosClient
 
         pos = PosClient(
-            base_url=api_url,
-            token=pos_token,
+            base_url=self._api_url,
+            token=self._token,
             store_id=STORE_ID,
             register_id="POS1",
-            categories={c.code: c.category for c in lay.counters},
+            categories={c.code: c.category for c in layout().counters},
         )
-        for purchase in sorted(truth.purchases, key=lambda p: p.at):
-            pos.post(purchase)
-        pos.close()
-    _report(key, end.timestamp(), stats.reads_in)
-    return DayResult(f"{start:%a %d %b}", stats.reads_in, pipeline.visits_out, stats.seconds, left)
+        try:
+            while (day := days.get()) is not None:
+                for purchase in day:
+                    if self._stop.is_set():
+                        break
+                    pos.post(purchase)
+        finally:
+            with self._lock:
+                self._done.append((pos.posted, pos.failed))
+            pos.close()
+
+
+@dataclass(frozen=True)
+class BackfillSummary:
+    """What a back-fill did: slices (calendar days) done, reads simulated, visits tracked."""
+
+    slices: int
+    done: int
+    reads: int
+    visits: int
+    seconds: float
+    interrupted: bool = False
 
 
 @dataclass
@@ -476,14 +581,15 @@ def backfill(
     work_dir: Path,
     stop: threading.Event,
     pos_token: str | None = None,
-    workers: int = 2,
+    workers: int | None = None,
     nice: int = 0,
     db_url: str | None = None,
-) -> None:
+) -> BackfillSummary:
     """Simulate [start, end) a day at a time, newest day first, on ``workers`` processes
-    (``nice``: their CPU priority below this one's, so a live store next to them keeps up).
-    With ``db_url``, a back-fill that ran to the end plants the past months' class snapshots
-    from the classes its sales give (:func:`plant_class_history`)."""
+    (``nice``: their CPU priority below this one's, so a live store next to them keeps up);
+    with ``pos_token``, each day's sales follow its visits through the POS API
+    (:class:`SalesPoster`). With ``db_url``, a back-fill that ran to the end plants the past
+    months' class snapshots from the classes its sales give (:func:`plant_class_history`)."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from queue import Empty
@@ -492,8 +598,9 @@ def backfill(
     from orchestration.progress import ProgressLine
 
     if end <= start:
-        return
+        return BackfillSummary(slices=0, done=0, reads=0, visits=0, seconds=0.0)
     slices = list(iter_days(start, end))[::-1]
+    workers = workers or backfill_workers()
     _say(
         f"back-filling {len(slices)} simulated days ({start:%Y-%m-%d} .. {end:%Y-%m-%d %H:%M}), "
         f"newest first, through the edge decoders and tracker on {workers} processes"
@@ -503,6 +610,20 @@ def backfill(
     shown = ProgressLine()
     total_reads = total_visits = 0
     reports: Any = multiprocessing.Queue()
+    sales = SalesPoster(api_url=api_url, pos_token=pos_token, stop=stop) if pos_token else None
+
+    def summary(*, interrupted: bool = False) -> BackfillSummary:
+        if sales is not None:
+            sales.finish()
+        return BackfillSummary(
+            slices=len(slices),
+            done=state.done,
+            reads=total_reads,
+            visits=total_visits,
+            seconds=round(time.monotonic() - t0, 1),
+            interrupted=interrupted,
+        )
+
     with ProcessPoolExecutor(
         max_workers=workers, initializer=_init_worker, initargs=(reports, nice)
     ) as pool:
@@ -511,7 +632,6 @@ def backfill(
                 backfill_day,
                 api_url=api_url,
                 token=token,
-                pos_token=pos_token,
                 start=a,
                 end=b,
                 noise=noise,
@@ -532,17 +652,22 @@ def backfill(
                 except Exception:
                     if stop.is_set():  # Ctrl-C reached the workers too
                         shown.done("back-fill interrupted")
-                        return
+                        return summary(interrupted=True)
                     raise
                 state.done += 1
                 total_reads += r.reads
                 total_visits += r.visits
+                if sales is not None:
+                    sales.add(r.purchases)
             shown.update(state.line(time.monotonic() - t0))
             if stop.is_set():
                 for fut in pending:
                     fut.cancel()
                 shown.done("back-fill interrupted")
-                return
+                return summary(interrupted=True)
+    if sales is not None:
+        shown.update(state.line(time.monotonic() - t0) + "  (the last sales)")
+        sales.finish()
     elapsed = time.monotonic() - t0
     shown.done(
         f"back-fill done: {len(slices)} days, {total_reads:,} reads -> {total_visits:,} visits "
@@ -550,6 +675,13 @@ def backfill(
     )
     if db_url is not None:
         asyncio.run(plant_class_history_at(db_url))
+    return BackfillSummary(
+        slices=len(slices),
+        done=state.done,
+        reads=total_reads,
+        visits=total_visits,
+        seconds=round(elapsed, 1),
+    )
 
 
 async def score_live(

@@ -22,12 +22,12 @@ from edge.outbox import Outbox
 from edge.pipeline import EdgePipeline
 from edge.uplink import Uplink
 from edge.zones import AntennaMap
-from firmware_sim.live import backfill_reads
+from firmware_sim.live import backfill_read_blocks
 from firmware_sim.pos import PosClient
 from firmware_sim.scenario import load_scenario
 from firmware_sim.shoppers import SimResult
 from orchestration import demo_data
-from orchestration.replay import replay
+from orchestration.replay import replay_blocks
 from server.queries.layout import import_layout
 from server.threaded import serve_in_thread
 from tests.fix_db import make_token
@@ -62,7 +62,7 @@ def fill_store(db_url: str, api_url: str, *, hours: float, work_dir: Path) -> Si
     asyncio.run(load())
     scenario = load_scenario(demo_data.SCENARIO_PATH)
     end = STORE_START + timedelta(hours=hours)
-    reads, truth = backfill_reads(scenario, demo_data.layout(), STORE_START, end)
+    blocks, truth = backfill_read_blocks(scenario, demo_data.layout(), STORE_START, end)
     outbox = Outbox(work_dir / "outbox.sqlite")
     pipeline = EdgePipeline(
         store_id="demo",
@@ -70,7 +70,7 @@ def fill_store(db_url: str, api_url: str, *, hours: float, work_dir: Path) -> Si
         kind_of=tag_kind,
         outbox=outbox,
     )
-    replay(reads, pipeline=pipeline, protocols=demo_data.reader_protocols())
+    replay_blocks(blocks, pipeline=pipeline, protocols=demo_data.reader_protocols())
     uplink = Uplink(
         server_url=api_url,
         token=make_token(db_url, "edge", store_id="demo"),

@@ -97,3 +97,62 @@ def test_random_bytes_never_raise() -> None:
         noise = rng.randbytes(rng.randrange(0, 60))
         reads = dec.decode(noise + b"\n" + good + b"\n" + noise, 1.0)
         assert EPC in [r.epc for r in reads]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"a": 1}',
+        b"[1, 2]",
+        b'"\xc3\xa9t\xc3\xa9"',  # UTF-8 beyond ASCII
+        b'{"a": 1} x',
+        b'{"a": 1}{"b": 2}',
+        b"\xef\xbb\xbf{}",  # a UTF-8 byte order mark
+        b"\xff\xfe{\x00}\x00",  # UTF-16 with its mark
+        b"\xff\xfe{}",
+        b'{"a": "\xed\xa0\x80"}',  # an encoded surrogate
+        b"nul",
+        b"1\x0b",
+    ],
+)
+def test_loads_line_answers_as_json_loads(line: bytes) -> None:
+    from edge.drivers.impinj_iot import _NOT_JSON, loads_line
+
+    try:
+        expected = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        expected = _NOT_JSON
+    assert loads_line(line) == expected
+
+
+def test_the_epc_of_a_tag_read_again_is_the_same() -> None:
+    dec = ImpinjIotDecoder("R7")
+    twice = _event(epcHex=EPC.lower()) + b"\n" + _event(epcHex=EPC.lower())
+    bad = _event(epcHex="not hex")
+    assert [r.epc for r in dec.decode(twice, 1.0)] == [EPC, EPC]
+    assert dec.decode(bad + b"\n" + bad, 1.0) == []
+    assert dec.stats.errors == {"no_epc": 2}
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        {"epcHex": EPC, "antennaPort": 4, "peakRssiCdbm": -5525},
+        {"epcHex": EPC},
+        {"epcHex": EPC, "antennaPort": True, "peakRssiCdbm": "loud"},
+        {"epcHex": EPC, "antennaPort": 0, "peakRssiCdbm": -55.5},
+        {"epcHex": EPC, "antennaPort": 2, "peakRssiCdbm": False},
+        {"epcHex": EPC.lower(), "antennaPort": 2, "peakRssiCdbm": -6000},
+    ],
+)
+def test_a_tag_seen_before_decodes_as_the_first_time(tag: dict[str, object]) -> None:
+    """The first event of a tag takes the general path, later ones the shortcut for known tags:
+    both come to the same read and the same counts."""
+    for stamp in ("2026-11-02T10:00:00.5Z", "2026-11-02T10:00:00.500000000Z", 5):
+        doc = {"timestamp": stamp, "eventType": "tagInventory", "tagInventoryEvent": tag}
+        dec = ImpinjIotDecoder("R7")
+        first = dec.decode(json.dumps(doc).encode(), 3.0)
+        again = dec.decode(json.dumps(doc).encode(), 3.0)
+        assert again == first and len(first) == 1
+        assert [type(v) for v in again[0]] == [type(v) for v in first[0]]
+        assert (dec.stats.reads, dec.stats.frames_ok, dec.stats.errors) == (2, 2, {})

@@ -91,3 +91,26 @@ def test_registry_names_known_protocols() -> None:
     assert message_decoder("zebra_iot", "Z").stats.reads == 0
     with pytest.raises(ValueError, match="known"):
         message_decoder("nonsense", "X")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-02T10:00:00.123456789Z",
+        "2026-11-02T10:00:00.000000000Z",
+        "1970-01-01T00:00:00.000000001Z",
+        "2026-11-02T23:59:59.999999999Z",
+        "2026-13-02T10:00:00.123456789Z",  # no 13th month
+        "2026-11-02 10:00:00.123456789Z",  # a space for the T: fromisoformat takes it
+        "2026-11-02T10:00:00.12345678xZ",
+        "2026-11-02T10:00:00.1234567٣9Z",  # a non-ASCII digit
+        "2026-11-02T10:00:00,123456789Z",
+        " 026-11-02T10:00:00.123456789Z",
+        "2026-11-02T10:00:00.123456789z",
+    ],
+)
+def test_the_r700_stamp_shortcut_gives_the_general_answer(text: str) -> None:
+    from edge.drivers.jsontime import _parse
+
+    assert parse_timestamp(text) == _parse(text)
+    assert parse_timestamp(text) == _parse(text)  # the second time from the remembered second

@@ -134,3 +134,22 @@ def test_a_visit_never_starts_after_its_first_read() -> None:
     assert tracker.restore([open_visit]) == 1
     (v,) = tracker.flush()
     assert v.enter <= 9.6 and v.exit >= 10.2, (v.enter, v.exit)
+
+
+def test_the_offset_kept_is_the_maximum_of_the_window() -> None:
+    """The estimator keeps its window's maximum as samples come; it is the maximum taken anew,
+    with host times that jump ahead and back."""
+    import random
+
+    from edge.clock_sync import OffsetEstimator
+
+    rng = random.Random(5)
+    est = OffsetEstimator()
+    host = 1000.0
+    for _ in range(5000):
+        host += rng.choice([0.05, 0.3, 2.0, 25.0, -15.0])
+        reader = host + 3.0 - rng.uniform(0, 0.5)
+        got = est.correct(reader, host)
+        best = max(m for _, m in est._maxima)
+        assert est.offset_s == best
+        assert got == reader - best

@@ -6,12 +6,16 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 
 from firmware_sim.encoders import (
+    epc_table,
     impinj_tag_event,
+    impinj_tag_events,
     r2000_end_of_round,
     r2000_tag_frame,
+    r2000_tag_frames,
     rdm6300_frame,
     rfc3339_nanos,
     zebra_tag_event,
@@ -115,3 +119,62 @@ def test_zebra_tag_event_fields() -> None:
         3,
         -61,
     )
+
+
+def _many_reads(n: int, seed: int = 3) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    epcs = [f"{int(rng.integers(0, 2**62)):024X}" for _ in range(30)]
+    rows = rng.integers(0, len(epcs), n)
+    antennas = rng.integers(1, 5, n)
+    rssi = np.round(rng.uniform(-140, 0, n), 1)  # beyond what one byte holds, both ways
+    rssi[:200] = np.arange(200) * 0.5 - 100  # halves: rounded to even, as round() does
+    return epcs, rows, antennas, rssi
+
+
+def test_r2000_tag_frames_are_the_frames_one_by_one() -> None:
+    epcs, rows, antennas, rssi = _many_reads(5_000)
+    frames = r2000_tag_frames(
+        addr=1, antennas=antennas, epcs=epc_table(epcs), rows=rows, rssi_dbm=rssi
+    )
+    assert frames == b"".join(
+        r2000_tag_frame(addr=1, antenna=int(a), epc_hex=epcs[r], rssi_dbm=float(s))
+        for a, r, s in zip(antennas, rows, rssi, strict=True)
+    )
+
+
+def test_r2000_tag_frames_refuse_what_a_reader_cannot_send() -> None:
+    table = epc_table(["E200301666130121155074EF"])
+    with pytest.raises(ValueError, match="antennas are 1..4"):
+        r2000_tag_frames(
+            addr=1,
+            antennas=np.array([1, 5]),
+            epcs=table,
+            rows=np.array([0, 0]),
+            rssi_dbm=np.zeros(2),
+        )
+    with pytest.raises(ValueError, match="several lengths"):
+        epc_table(["E200301666130121155074EF", "E200"])
+    with pytest.raises(ValueError, match="16-bit words"):
+        epc_table(["E2"])
+
+
+def test_impinj_tag_events_are_the_events_one_by_one() -> None:
+    epcs, rows, antennas, rssi = _many_reads(5_000)
+    rng = np.random.default_rng(4)
+    at = 1_793_613_600.0 + np.sort(rng.uniform(0, 3 * 86_400, len(rows)))
+    # instants that round up into the next second, and halves of a microsecond
+    at[:100] = 1_793_613_600.0 + np.arange(100) + 0.9999996
+    at[100:200] = 1_793_613_600.0 + np.arange(100) + (2 * np.arange(100) + 1) / 2e6
+    events = impinj_tag_events(
+        hostname="r700-1", epcs_hex=epcs, rows=rows, antennas=antennas, rssi_dbm=rssi, at=at
+    )
+    assert events == [
+        impinj_tag_event(
+            hostname="r700-1",
+            epc_hex=epcs[r],
+            antenna=int(a),
+            rssi_dbm=float(s),
+            at=datetime.fromtimestamp(float(t), tz=UTC),
+        )
+        for a, r, s, t in zip(antennas, rows, rssi, at, strict=True)
+    ]

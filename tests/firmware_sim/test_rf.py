@@ -206,3 +206,25 @@ def test_rssi_stays_in_the_protocols_range(layout: StoreLayout) -> None:
     reads = reads_of(one_tag("EXIT", 600.0), layout, rf)
     assert all(-100.0 <= r.rssi_dbm <= -20.0 for r in reads)
     assert all(math.isclose(r.rssi_dbm, round(r.rssi_dbm, 1)) for r in reads)
+
+
+def test_read_blocks_hold_the_same_reads_as_the_read_stream(layout: StoreLayout) -> None:
+    """Blocks of columns (the back-fill's form) and SimReads one by one: the same reads, drawn
+    alike, with outages and reader clocks."""
+    rf = RF_PRESETS["harsh"].model_copy(update={"disconnects_per_hour": 12.0})
+    visits = sorted(
+        (
+            TrueVisit(
+                i, f"3500079FF0000010000000{i % 40:02X}", zone, T0 + i * 11.0, T0 + i * 11.0 + 80.0
+            )
+            for i, zone in enumerate(["ENT", "A1", "C05", "C03", "CHK", "EXIT", "A5"] * 30)
+        ),
+        key=lambda v: v.enter,
+    )
+    one_by_one = list(RadioWorld(layout, rf, seed=4, epoch=T0).reads(visits))
+    blocks = list(RadioWorld(layout, rf, seed=4, epoch=T0).read_blocks(visits))
+    assert len(blocks) > 1 and len(one_by_one) > 10_000
+    assert [r for b in blocks for r in b.reads()] == one_by_one
+    assert sum(len(b) for b in blocks) == len(one_by_one)
+    ends = [(float(b.t[0]), float(b.t[-1])) for b in blocks]
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(ends))  # blocks follow each other
