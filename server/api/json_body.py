@@ -17,13 +17,10 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
-from starlette.types import Receive, Scope
 
 
 class _ModelJsonRequest(Request):
-    def __init__(self, scope: Scope, receive: Receive, model: type[BaseModel]) -> None:
-        super().__init__(scope, receive)
-        self._model = model
+    _model: type[BaseModel]  # set right after construction, by the route below
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
@@ -46,6 +43,8 @@ class ValidatedJsonRoute(APIRoute):
         body_model: type[BaseModel] = model
 
         async def route(request: Request) -> Response:
-            return await handler(_ModelJsonRequest(request.scope, request.receive, body_model))
+            typed = _ModelJsonRequest(request.scope, request.receive)
+            typed._model = body_model
+            return await handler(typed)
 
         return route
