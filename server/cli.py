@@ -91,7 +91,7 @@ def run_server(args: argparse.Namespace) -> int:
     from server.db import wait_for_database
     from server.logs import use_format
     from server.migrate import migrate
-    from server.timescale import TimescaleConfig
+    from server.timescale import TimescaleConfig, TimescaleRequired
     from storeflow.yamlconf import ConfigError
 
     db = _Database(args.database_url)
@@ -99,7 +99,13 @@ def run_server(args: argparse.Namespace) -> int:
     assert db.url is not None
     try:
         asyncio.run(wait_for_database(db.url, timeout_s=60))
-        applied = asyncio.run(migrate(db.url, timescale=TimescaleConfig.from_settings(db.settings)))
+        try:
+            applied = asyncio.run(
+                migrate(db.url, timescale=TimescaleConfig.from_settings(db.settings))
+            )
+        except TimescaleRequired as exc:
+            print(f"database error: {exc}")
+            return 2
         logger.info("database ready (%d migrations)", applied)
         try:
             app = create_app(db.settings, database_url=db.url)
@@ -124,12 +130,16 @@ def run_server(args: argparse.Namespace) -> int:
 
 def run_migrate(args: argparse.Namespace) -> int:
     from server.migrate import migrate
-    from server.timescale import TimescaleConfig
+    from server.timescale import TimescaleConfig, TimescaleRequired
 
     db = _Database(args.database_url)
     assert db.url is not None
     try:
-        n = asyncio.run(migrate(db.url, timescale=TimescaleConfig.from_settings(db.settings)))
+        try:
+            n = asyncio.run(migrate(db.url, timescale=TimescaleConfig.from_settings(db.settings)))
+        except TimescaleRequired as exc:
+            print(f"database error: {exc}")
+            return 2
         print(f"{n} migrations applied")
     finally:
         db.close()

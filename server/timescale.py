@@ -119,18 +119,23 @@ def choose_path(mode: Mode, probe: Probe) -> Decision:
     if probe.available and probe.preloaded:
         return Decision(True, "timescaledb installed and preloaded")
     if probe.available:
+        if mode == "require":
+            raise TimescaleRequired(
+                "STOREFLOW_TIMESCALE=require but timescaledb is not in shared_preload_libraries "
+                "(or this role cannot read it: grant pg_read_all_settings): add "
+                "shared_preload_libraries = 'timescaledb' to postgresql.conf and restart the "
+                "database server"
+            )
         reason = (
             "timescaledb is installed but not in shared_preload_libraries (or this role "
             "cannot read it: grant pg_read_all_settings): using plain PostgreSQL tables "
             "(add shared_preload_libraries = 'timescaledb' to postgresql.conf "
             "and restart the server to use it, or set STOREFLOW_TIMESCALE=off to silence this)"
         )
-        if mode == "require":
-            raise TimescaleRequired(reason)
         return Decision(False, reason, warn=True)
-    reason = "timescaledb not installed: plain PostgreSQL tables"
     if mode == "require":
-        raise TimescaleRequired(reason + " (STOREFLOW_TIMESCALE=require)")
+        raise TimescaleRequired("STOREFLOW_TIMESCALE=require but timescaledb is not installed")
+    reason = "timescaledb not installed: plain PostgreSQL tables"
     return Decision(False, reason)
 
 

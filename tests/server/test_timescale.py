@@ -3,6 +3,7 @@ trip look-ups giving the same answers as full re-assembly, and the retention gua
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -10,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 import pytest
 
+from server.cli import run_migrate
 from server.migrate import migrate
 from server.queries.trips import rebuild_trips
 from server.rollup import refresh_dirty
@@ -71,10 +73,18 @@ def test_choose_path(
     assert (d.use, d.warn) == (use, warn)
 
 
-@pytest.mark.parametrize(("available", "preload"), [(False, False), (True, False)])
-def test_require_refuses_without_a_usable_timescaledb(available: bool, preload: bool) -> None:
-    with pytest.raises(TimescaleRequired):
+@pytest.mark.parametrize(
+    ("available", "preload", "says"),
+    [(False, False, "is not installed"), (True, False, "shared_preload_libraries")],
+)
+def test_require_refuses_without_a_usable_timescaledb(
+    available: bool, preload: bool, says: str
+) -> None:
+    with pytest.raises(TimescaleRequired) as refused:
         choose_path("require", Probe(available=available, preloaded=preload, created=False))
+    # it says why it refuses, not what ``auto`` would have done instead
+    assert "STOREFLOW_TIMESCALE=require" in str(refused.value) and says in str(refused.value)
+    assert "plain PostgreSQL tables" not in str(refused.value)
 
 
 def test_statements_no_default_indexes_tag_segments_and_compression_after_late_window() -> None:
@@ -121,6 +131,22 @@ def test_the_path_follows_the_setting_and_the_server(db_url: str) -> None:
             asyncio.run(_plain_path(db_url, TimescaleConfig(mode="require")))
     # migrate passes its configuration down
     assert asyncio.run(migrate(db_url, timescale=TimescaleConfig(mode="off"))) >= 1
+
+
+def test_migrate_command_with_require_answers_in_a_line_not_a_traceback(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with psycopg.connect(db_url) as c:
+        row = c.execute("SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'")
+        created = row.fetchone()
+    monkeypatch.setenv("STOREFLOW_TIMESCALE", "require")
+    code = run_migrate(argparse.Namespace(database_url=db_url))
+    out = capsys.readouterr().out
+    if created and created[0]:  # a TimescaleDB test server: required and there
+        assert code == 0 and "migrations applied" in out
+    else:
+        assert code == 2
+        assert out.startswith("database error: STOREFLOW_TIMESCALE=require but timescaledb")
 
 
 def _visit(c: psycopg.Connection[tuple[object, ...]], epc: str, zone: str, at: datetime) -> None:
