@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(BIN)/storeflow bench ingest
 	$(BIN)/storeflow bench dashboard
 	$(BIN)/storeflow bench pages
+	$(BIN)/storeflow bench chain
+	$(BIN)/storeflow bench backfill --days 14
 
 clean:
 	rm -rf $(VENV) .storeflow .pytest_cache .mypy_cache .ruff_cache
