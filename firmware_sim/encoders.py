@@ -142,13 +142,6 @@ def impinj_tag_event(
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-_IMPINJ_EVENT = (
-    '{"timestamp":"%s","hostname":%s,"eventType":"tagInventory","tagInventoryEvent":'
-    '{"antennaPort":%d,"antennaName":"Antenna %d","peakRssiCdbm":%d,"frequency":920625,'
-    '"transmitPowerCdbm":3000,"lastSeenTime":"%s","epcHex":%s}}'
-)
-
-
 def impinj_tag_events(
     *,
     hostname: str,
@@ -161,11 +154,13 @@ def impinj_tag_events(
     """The events :func:`impinj_tag_event` makes (``epcHex``) for many reads, byte for byte:
     read ``i`` has the EPC ``epcs_hex[rows[i]]``, antenna ``antennas[i]``, RSSI ``rssi_dbm[i]``
     and the reader's time ``at[i]`` (epoch seconds)."""
-    host = json.dumps(hostname)
     epc_json = {int(r): json.dumps(epcs_hex[r]) for r in np.unique(rows).tolist()}
     cdbm = np.round(np.asarray(rssi_dbm, dtype=np.float64) * 100).astype(np.int64)
     seconds, nanos = _epoch_to_utc_parts(np.asarray(at, dtype=np.float64))
-    stamps: dict[int, str] = {}
+    host = json.dumps(hostname)
+    middle = ',"frequency":920625,"transmitPowerCdbm":3000,"lastSeenTime":"'
+    heads: dict[int, str] = {}
+    seconds_text: dict[int, str] = {}
     out: list[bytes] = []
     append = out.append
     for sec, ns, row, ant, level in zip(
@@ -176,11 +171,22 @@ def impinj_tag_events(
         cdbm.tolist(),
         strict=True,
     ):
-        prefix = stamps.get(sec)
+        prefix = seconds_text.get(sec)
         if prefix is None:
-            prefix = stamps[sec] = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        stamp = f"{prefix}.{ns:09d}Z"
-        append((_IMPINJ_EVENT % (stamp, host, ant, ant, level, stamp, epc_json[row])).encode())
+            prefix = seconds_text[sec] = datetime.fromtimestamp(sec, UTC).strftime(
+                "%Y-%m-%dT%H:%M:%S."
+            )
+        ant_head = heads.get(ant)
+        if ant_head is None:  # the event between its time stamp and its RSSI
+            ant_head = heads[ant] = (
+                f'Z","hostname":{host},"eventType":"tagInventory","tagInventoryEvent":'
+                f'{{"antennaPort":{ant},"antennaName":"Antenna {ant}","peakRssiCdbm":'
+            )
+        stamp = f"{prefix}{ns:09d}"
+        append(
+            f'{{"timestamp":"{stamp}{ant_head}{level}{middle}{stamp}Z","epcHex":'
+            f"{epc_json[row]}}}}}".encode()
+        )
     return out
 
 

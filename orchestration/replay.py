@@ -474,15 +474,19 @@ def _replay_blocks(
     next_progress = progress_every
     order = list(readers.values())
 
+    decoded: list[TagRead] = []  # decoded, not yet tracked
+
     def flush_all() -> None:
-        # The readers' chunks in turn, tracked as one batch: the tracker takes reads one by
-        # one, so this is what feeding each reader's reads in turn does.
-        decoded: list[TagRead] = []
         for r in order:
-            decoded += r.flush()
+            decoded.extend(r.flush())
+
+    def track() -> None:
+        # The reads decoded since the last tick, tracked as one batch: the tracker takes reads
+        # one by one, so this is what feeding each chunk as it is decoded does.
         if decoded:
             stats.reads_decoded += len(decoded)
-            pipeline.feed(decoded)
+            pipeline.feed(decoded.copy())
+            decoded.clear()
 
     for block in blocks:
         n = len(block)
@@ -516,6 +520,7 @@ def _replay_blocks(
                 f += 1
             else:
                 at = ticks[k_tick]
+                track()
                 pipeline.tick(times[at])
                 k_tick += 1
             if progress is not None and base + at >= next_progress:
@@ -530,6 +535,7 @@ def _replay_blocks(
         stats.reads_in = base + n
         stats.last_ts = times[-1]
     flush_all()
+    track()
     pipeline.flush()
     stats.seconds = time.perf_counter() - started
     stats.frames_bad = sum(r.frames_bad for r in readers.values())

@@ -158,7 +158,8 @@ def test_r2000_tag_frames_refuse_what_a_reader_cannot_send() -> None:
         epc_table(["E2"])
 
 
-def test_impinj_tag_events_are_the_events_one_by_one() -> None:
+@pytest.mark.parametrize("hostname", ["r700-1", 'odd "100%" name \u00e9'])
+def test_impinj_tag_events_are_the_events_one_by_one(hostname: str) -> None:
     epcs, rows, antennas, rssi = _many_reads(5_000)
     rng = np.random.default_rng(4)
     at = 1_793_613_600.0 + np.sort(rng.uniform(0, 3 * 86_400, len(rows)))
@@ -166,11 +167,11 @@ def test_impinj_tag_events_are_the_events_one_by_one() -> None:
     at[:100] = 1_793_613_600.0 + np.arange(100) + 0.9999996
     at[100:200] = 1_793_613_600.0 + np.arange(100) + (2 * np.arange(100) + 1) / 2e6
     events = impinj_tag_events(
-        hostname="r700-1", epcs_hex=epcs, rows=rows, antennas=antennas, rssi_dbm=rssi, at=at
+        hostname=hostname, epcs_hex=epcs, rows=rows, antennas=antennas, rssi_dbm=rssi, at=at
     )
     assert events == [
         impinj_tag_event(
-            hostname="r700-1",
+            hostname=hostname,
             epc_hex=epcs[r],
             antenna=int(a),
             rssi_dbm=float(s),
