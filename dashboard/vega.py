@@ -175,3 +175,48 @@ def layered(spec: Spec) -> Spec:
 
 
 VIEW_KEYS = ("mark", "encoding", "transform", "params", "projection")
+
+
+def heat_cells(
+    x: Spec,
+    y: Spec,
+    *,
+    field: str,
+    top: float,
+    scale: Spec,
+    legend: str,
+    text_format: str,
+    tip: list[Spec],
+    font_size: int = 11,
+) -> list[Spec]:
+    """A heatmap's two layers: cells coloured by ``field`` on ``scale``, and the value written in
+    each cell, white on the darker cells (above 55 % of ``top``)."""
+    return [
+        {
+            "mark": {"type": "rect", "tooltip": True},
+            "encoding": {
+                "x": x,
+                "y": y,
+                "color": {
+                    "field": field,
+                    "type": "quantitative",
+                    "scale": scale,
+                    "legend": {"title": legend},
+                },
+                "tooltip": tip,
+            },
+        },
+        {
+            "mark": {"type": "text", "fontSize": font_size},
+            "encoding": {
+                "x": x,
+                "y": y,
+                "text": {"field": field, "type": "quantitative", "format": text_format},
+                "color": {
+                    "condition": {"test": f"datum.{field} > {top * 0.55}", "value": "white"},
+                    "value": "#333333",
+                },
+                "tooltip": tip,
+            },
+        },
+    ]

@@ -89,35 +89,17 @@ def transitions_figure(matrix: pd.DataFrame, month_label: str) -> Spec:
         f"Class transitions, {month_label}: from (rows) to (columns)",
         height=110 + 36 * len(matrix.index),  # the whole chart, title and axes included
         data=data,
-        layers=[
-            {
-                "mark": {"type": "rect", "tooltip": True},
-                "encoding": {
-                    "x": x,
-                    "y": y,
-                    "color": {
-                        "field": "members",
-                        "type": "quantitative",
-                        "scale": {"domain": [0, top or 1], "range": ["#f7fbff", "#08519c"]},
-                        "legend": {"title": "members"},
-                    },
-                    "tooltip": tip,
-                },
-            },
-            {
-                "mark": {"type": "text", "fontSize": 12},
-                "encoding": {
-                    "x": x,
-                    "y": y,
-                    "text": {"field": "members", "type": "quantitative", "format": ",d"},
-                    "color": {
-                        "condition": {"test": f"datum.members > {top * 0.55}", "value": "white"},
-                        "value": "#333333",
-                    },
-                    "tooltip": tip,
-                },
-            },
-        ],
+        layers=vega.heat_cells(
+            x,
+            y,
+            field="members",
+            top=top,
+            scale={"domain": [0, top or 1], "range": ["#f7fbff", "#08519c"]},
+            legend="members",
+            text_format=",d",
+            tip=tip,
+            font_size=12,
+        ),
         config={"view": {"stroke": None}},
     )
 

@@ -167,35 +167,17 @@ def matrix_figure(transitions: pd.DataFrame) -> Spec:
         title,
         height=150 + 28 * len(zones_from),
         data=data,
-        layers=[
-            {
-                "mark": {"type": "rect", "tooltip": True},
-                "encoding": {
-                    "x": x,
-                    "y": y,
-                    "color": {
-                        "field": "pct",
-                        "type": "quantitative",
-                        "scale": {"scheme": "blues", "domain": [0, top or 1]},
-                        "legend": {"title": "P(j | i) %"},
-                    },
-                    "tooltip": tip,
-                },
-            },
-            {
-                "mark": {"type": "text", "fontSize": 10},
-                "encoding": {
-                    "x": x,
-                    "y": y,
-                    "text": {"field": "pct", "type": "quantitative", "format": ".0f"},
-                    "color": {
-                        "condition": {"test": f"datum.pct > {top * 0.55}", "value": "white"},
-                        "value": "#333333",
-                    },
-                    "tooltip": tip,
-                },
-            },
-        ],
+        layers=vega.heat_cells(
+            x,
+            y,
+            field="pct",
+            top=top,
+            scale={"scheme": "blues", "domain": [0, top or 1]},
+            legend="P(j | i) %",
+            text_format=".0f",
+            tip=tip,
+            font_size=10,
+        ),
         config={"view": {"stroke": None}},
     )
 
