@@ -70,7 +70,7 @@ def test_scan_sale_redeem_at_the_till(db_url: str) -> None:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 720})
             page.goto(f"{base}/cashier#token={cashier}&register=T1&store=demo")
-            expect(page.locator("#status")).to_contain_text("connected", timeout=10_000)
+            expect(page.locator("#status")).to_contain_text("connected: register", timeout=10_000)
             scanner.sendall(rdm6300_frame("14008EC793") * 3)  # the card lies on the reader
             expect(page.locator("#member-name")).to_have_text("Wang Fang", timeout=5_000)
             expect(page.locator("#member-tier")).to_have_text("Member")

@@ -48,7 +48,9 @@ class Till:
 
         page = self.browser.new_page(viewport={"width": width, "height": height})
         page.goto(f"{self.base}/cashier#token={self.cashier}&register=T1&store=demo")
-        expect(page.locator("#status")).to_contain_text("connected", timeout=10_000)
+        # "connected: register …" comes after the till (its counters) has loaded; the bare word
+        # would match the page's first "not connected" at once
+        expect(page.locator("#status")).to_contain_text("connected: register", timeout=10_000)
         return page
 
     def scan(self, card: str) -> None:
