@@ -220,3 +220,20 @@ def heat_cells(
             },
         },
     ]
+
+
+def labelled_bars(
+    y: Spec, x: Spec, *, text: Spec, color: str, tip: list[Spec], label_x: Spec | None = None
+) -> list[Spec]:
+    """Horizontal bars and their figures written just past each bar's end (at ``label_x``,
+    by default the bar's own ``x``)."""
+    return [
+        {
+            "mark": {"type": "bar", "color": color, "tooltip": True},
+            "encoding": {"y": y, "x": x, "tooltip": tip},
+        },
+        {
+            "mark": {"type": "text", "align": "left", "dx": 4, "color": MUTED},
+            "encoding": {"y": y, "x": label_x or x, "text": text, "tooltip": tip},
+        },
+    ]

@@ -142,21 +142,9 @@ def bar_figure(labels: list[str], values: list[float | None], title: str, how: s
         title,
         height=max(260, 26 * len(labels) + 90),
         data=data,
-        layers=[
-            {
-                "mark": {"type": "bar", "color": BAR, "tooltip": True},
-                "encoding": {"y": y, "x": x, "tooltip": tip},
-            },
-            {
-                "mark": {"type": "text", "align": "left", "dx": 4, "color": vega.MUTED},
-                "encoding": {
-                    "y": y,
-                    "x": {**x, "field": "at"},
-                    "text": {"field": "value_text"},
-                    "tooltip": tip,
-                },
-            },
-        ],
+        layers=vega.labelled_bars(
+            y, x, text={"field": "value_text"}, color=BAR, tip=tip, label_x={**x, "field": "at"}
+        ),
     )
 
 

@@ -119,21 +119,13 @@ def flows_figure(flows: pd.DataFrame, names: dict[str, str], *, top: int, total:
         title,
         height=110 + 24 * len(data),  # the whole chart, title and axis included
         data=data,
-        layers=[
-            {
-                "mark": {"type": "bar", "color": BAR, "tooltip": True},
-                "encoding": {"y": y, "x": x, "tooltip": tip},
-            },
-            {
-                "mark": {"type": "text", "align": "left", "dx": 4, "color": vega.MUTED},
-                "encoding": {
-                    "y": y,
-                    "x": x,
-                    "text": {"field": "moves", "type": "quantitative", "format": ",d"},
-                    "tooltip": tip,
-                },
-            },
-        ],
+        layers=vega.labelled_bars(
+            y,
+            x,
+            text={"field": "moves", "type": "quantitative", "format": ",d"},
+            color=BAR,
+            tip=tip,
+        ),
     )
 
 
