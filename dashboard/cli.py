@@ -83,7 +83,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
     argv = [
         sys.executable,
         "-m",
-        "streamlit",
+        "dashboard.serve",  # streamlit's command line, its socket fixed (dashboard/serve.py)
         "run",
         str(app),
         "--server.headless",

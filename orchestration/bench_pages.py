@@ -53,13 +53,17 @@ TARGET_P95_MS = 2000.0
 VIEWPORT: Any = {"width": 1400, "height": 1000}  # playwright's ViewportSize
 CHART = '[data-testid="stVegaLiteChart"]'
 
-# Drawn: Streamlit is not running the page, at least one chart is there and Vega has drawn
-# every chart's marks. A page without charts counts as drawn when its run ends (``charts`` in the
-# result says which).
+# Drawn: the page's run has ended (Streamlit marks the app "notRunning" once a run with an id
+# is over; the status widget alone shows only after a delay, so a page read before it appeared
+# would count as done), at least one chart is there and Vega has drawn every chart's marks. A
+# page without charts counts as drawn when its run ends (``charts`` in the result says which).
 _CONTENT = '[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]'
+_RUN_OVER = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 _DRAWN = (
     """() => {
-  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+  if (!document.querySelector('"""
+    + _RUN_OVER
+    + """')) return false;
   if (!document.querySelector('"""
     + _CONTENT
     + """')) return false;
@@ -71,8 +75,9 @@ _DRAWN = (
 }"""
 )
 _SETTLED = (
-    """() => !document.querySelector('[data-testid="stStatusWidget"]') &&
-  !!document.querySelector('"""
+    "() => !!document.querySelector('"
+    + _RUN_OVER
+    + "') && !!document.querySelector('"
     + _CONTENT
     + "')"
 )

@@ -45,13 +45,13 @@ CHROMIUM = "/usr/bin/chromium"
 
 @contextmanager
 def streamlit_app(*, api_url: str, token: str, log: Path) -> Iterator[str]:
-    """``streamlit run dashboard/app.py`` against ``api_url``; yields the dashboard's URL."""
+    """``python -m dashboard.serve run dashboard/app.py`` (as ``storeflow dashboard``) against ``api_url``; yields the dashboard's URL."""
     port = free_port()
     env = {**os.environ, "STOREFLOW_API_URL": api_url, "STOREFLOW_API_TOKEN": token}
     command = [
         sys.executable,
         "-m",
-        "streamlit",
+        "dashboard.serve",
         "run",
         str(APP),
         "--server.headless",
