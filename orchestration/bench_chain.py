@@ -196,7 +196,7 @@ def source_counters(database_url: str, source: str = SOURCE) -> list[str]:
 
 async def _facts(url: str) -> tuple[str, int]:
     async with await psycopg.AsyncConnection.connect(url) as conn:
-        token = await create_credential(conn, name="bench-chain", role="planner")
+        token = await create_credential(conn, name="bench-chain", role="planner", chain=True)
         await conn.commit()
         days = 0
         while n := await refresh_dirty(conn, max_days=10):
