@@ -290,6 +290,17 @@ def table(frame: pd.DataFrame, name: str, *, key: str) -> None:
     download(frame, name, key=key)
 
 
+def table_on_request(
+    shown: pd.DataFrame, raw: pd.DataFrame, name: str, *, key: str, label: str = "Show the table"
+) -> None:
+    """The figures behind a chart: their CSV download, and their table once the planner asks
+    for it. A data grid is the heaviest element a page draws in the browser; a table that only
+    repeats a chart is not drawn with every load of the page."""
+    if st.toggle(label, key=f"{key}-table"):
+        st.dataframe(shown, width="stretch", hide_index=True)
+    download(raw, name, key=key)
+
+
 def download(frame: pd.DataFrame, name: str, *, key: str) -> None:
     st.download_button(
         "Download CSV",

@@ -34,7 +34,8 @@ Bind = Callable[[str, int, int], socket.socket]
 ASGIApp = Callable[[dict[str, Any], Any, Any], Any]
 
 # The element scripts of Streamlit's front end the dashboard's pages draw with (file names less
-# the content hash): the charts, tables, the sidebar's pickers and the download buttons.
+# the content hash): the charts, tables, the sidebar's pickers, toggles, buttons and the download
+# buttons.
 WIDGETS = (
     "ArrowVegaLiteChart",
     "DataFrame",
@@ -44,6 +45,10 @@ WIDGETS = (
     "Multiselect",
     "DownloadButton",
     "Metric",
+    "Checkbox",  # st.toggle
+    "TextInput",
+    "Button",
+    "Slider",
 )
 _IMPORT = re.compile(r'(?:from|import)\s*"\./([^"/]+\.js)"')
 

@@ -209,9 +209,12 @@ def render(sel: Selection) -> None:
         where=right,
     )
     st.markdown(CLASS_RULES)
-    shown = classes.assign(sales=classes["sales"].map(fmt.money))
-    st.dataframe(shown, width="stretch", hide_index=True)
-    context.download(classes, f"member-classes-{sel.store.id}", key="dl-classes")
+    context.table_on_request(
+        classes.assign(sales=classes["sales"].map(fmt.money)),
+        classes,
+        f"member-classes-{sel.store.id}",
+        key="dl-classes",
+    )
     render_transitions(sel)
 
     st.subheader("RFM segments")
@@ -245,7 +248,7 @@ def render(sel: Selection) -> None:
         "Segment = the member's tier for member-card trips, non-member for carts and baskets; "
         "VIP tiers are marked. Traffic = entries; sales by time of payment."
     )
-    st.dataframe(
+    context.table_on_request(
         pd.DataFrame(
             {
                 "segment": tiers["segment"],
@@ -256,10 +259,10 @@ def render(sel: Selection) -> None:
                 "share of sales": tiers["sales_share"].map(fmt.pct),
             }
         ),
-        width="stretch",
-        hide_index=True,
+        tiers,
+        f"segments-{sel.store.id}",
+        key="dl-tiers",
     )
-    context.download(tiers, f"segments-{sel.store.id}", key="dl-tiers")
 
     st.subheader("Age band x gender")
     demo = pd.DataFrame(

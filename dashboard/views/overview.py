@@ -300,20 +300,21 @@ def attention(sel: Selection, digest: Digest) -> None:
         outliers: dict[str, Any] = context.analytics(sel.store.id, "sales/outliers", sel.period)
     except ApiError:
         return  # the digest has said so
-    if outliers["outliers"]:
-        with st.expander("Unusually large sales"):
-            st.dataframe(
-                pd.DataFrame(
-                    {
-                        "when": [fmt.moment(o["at"]) for o in outliers["outliers"]],
-                        "net total": [fmt.money(o["net_total"]) for o in outliers["outliers"]],
-                        "x usual sale": [f"{o['times_median']:.0f}x" for o in outliers["outliers"]],
-                        "shopper": [o["segment"] for o in outliers["outliers"]],
-                    }
-                ),
-                width="stretch",
-                hide_index=True,
-            )
+    found = outliers["outliers"]
+    # a toggle rather than an expander: an expander's table is drawn even while it is closed
+    if found and st.toggle(f"Unusually large sales ({len(found)})", key="overview-outliers"):
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "when": [fmt.moment(o["at"]) for o in found],
+                    "net total": [fmt.money(o["net_total"]) for o in found],
+                    "x usual sale": [f"{o['times_median']:.0f}x" for o in found],
+                    "shopper": [o["segment"] for o in found],
+                }
+            ),
+            width="stretch",
+            hide_index=True,
+        )
 
 
 def staffing_figure(staffing: Staffing) -> Spec:
@@ -447,51 +448,48 @@ def render(sel: Selection) -> None:
         where=right,
     )
     st.caption(f"Weekday x hour in the store's time zone. {CONVERSION_DEFINITION}")
-    st.subheader("Tables")
-    tabs = st.tabs(["Footfall", "Occupancy", "Weekday x hour"])
+    st.subheader("The figures")
     daily = sel.bucket != "hour"
-    with tabs[0]:
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    sel.bucket: foot["bucket_start"].map(fmt.day if daily else fmt.moment),
-                    "entries": foot["entries"].map(fmt.number),
-                    "one week earlier": foot["previous_week"].map(fmt.number),
-                }
-            ),
-            width="stretch",
-            hide_index=True,
-        )
-        context.download(foot, f"footfall-{sel.store.id}", key="dl-footfall")
-    with tabs[1]:
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "hour": occ["hour_start"].map(fmt.moment),
-                    "entries": occ["entries"].map(fmt.number),
-                    "shoppers in the store (mean)": occ["occupancy"].map(
-                        lambda v: fmt.number(v, decimals=1)
-                    ),
-                }
-            ),
-            width="stretch",
-            hide_index=True,
-        )
-        context.download(occ, f"occupancy-{sel.store.id}", key="dl-occupancy")
-    with tabs[2]:
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "weekday": heat["weekday"].map(lambda w: WEEKDAYS[int(w)]),
-                    "hour": heat["hour"].map(lambda h: f"{int(h):02d}:00"),
-                    "days": heat["days"],
-                    "entries per day": heat["entries_per_day"].map(
-                        lambda v: fmt.number(v, decimals=1)
-                    ),
-                    "conversion": heat["conversion"].map(fmt.pct),
-                }
-            ),
-            width="stretch",
-            hide_index=True,
-        )
-        context.download(heat, f"heatmap-{sel.store.id}", key="dl-heatmap")
+    context.table_on_request(
+        pd.DataFrame(
+            {
+                sel.bucket: foot["bucket_start"].map(fmt.day if daily else fmt.moment),
+                "entries": foot["entries"].map(fmt.number),
+                "one week earlier": foot["previous_week"].map(fmt.number),
+            }
+        ),
+        foot,
+        f"footfall-{sel.store.id}",
+        key="dl-footfall",
+        label="Footfall table",
+    )
+    context.table_on_request(
+        pd.DataFrame(
+            {
+                "hour": occ["hour_start"].map(fmt.moment),
+                "entries": occ["entries"].map(fmt.number),
+                "shoppers in the store (mean)": occ["occupancy"].map(
+                    lambda v: fmt.number(v, decimals=1)
+                ),
+            }
+        ),
+        occ,
+        f"occupancy-{sel.store.id}",
+        key="dl-occupancy",
+        label="Occupancy table",
+    )
+    context.table_on_request(
+        pd.DataFrame(
+            {
+                "weekday": heat["weekday"].map(lambda w: WEEKDAYS[int(w)]),
+                "hour": heat["hour"].map(lambda h: f"{int(h):02d}:00"),
+                "days": heat["days"],
+                "entries per day": heat["entries_per_day"].map(lambda v: fmt.number(v, decimals=1)),
+                "conversion": heat["conversion"].map(fmt.pct),
+            }
+        ),
+        heat,
+        f"heatmap-{sel.store.id}",
+        key="dl-heatmap",
+        label="Weekday x hour table",
+    )

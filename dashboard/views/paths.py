@@ -252,8 +252,7 @@ def render(sel: Selection) -> None:
         hide_index=True,
     )
     context.download(common, f"paths-{sel.store.id}", key="dl-paths")
-    st.subheader("Transitions")
-    st.dataframe(
+    context.table_on_request(
         pd.DataFrame(
             {
                 "from": transitions["source"].map(lambda z: f"{z} {names.get(z, '')}"),
@@ -262,7 +261,8 @@ def render(sel: Selection) -> None:
                 "P(next | from)": transitions["probability"].map(fmt.pct),
             }
         ),
-        width="stretch",
-        hide_index=True,
+        transitions,
+        f"transitions-{sel.store.id}",
+        key="dl-transitions",
+        label="Transitions table (the matrix's figures)",
     )
-    context.download(transitions, f"transitions-{sel.store.id}", key="dl-transitions")

@@ -74,3 +74,29 @@ def test_wrong_token_and_server_down_read_as_plain_errors(
             assert page.locator(EXCEPTION).count() == 0, f"{name}: a stack trace is shown"
         assert message in text, name
         assert "Traceback" not in text
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.usefixtures("simulated_store")
+def test_the_overview_draws_its_figures_tables_when_asked(
+    dashboard_url: str, browser_page: object
+) -> None:
+    """The tables that only repeat the overview's charts are not drawn with every load (a data
+    grid is the heaviest element of a page); their CSV downloads are there from the start and
+    a toggle draws each table."""
+    from playwright.sync_api import Page
+
+    page = browser_page
+    assert isinstance(page, Page)
+    page.goto(dashboard_url)
+    page.wait_for_selector(CHART, timeout=60_000)
+    settle_and_shoot(page, "overview-tables-closed")
+    grids = '[data-testid="stDataFrame"]'
+    assert page.locator(grids).count() == 0
+    assert page.get_by_text("Download CSV").count() >= 3
+    page.get_by_text("Footfall table").click()
+    page.wait_for_selector(grids, timeout=60_000)
+    text = settle_and_shoot(page, "overview-tables-open")
+    assert page.locator(grids).count() == 1
+    assert "Footfall table" in text
