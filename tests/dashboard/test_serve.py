@@ -13,9 +13,12 @@ from streamlit.web.server.starlette import starlette_server
 from dashboard.serve import (
     WIDGETS,
     PreloadScripts,
+    StaticFromMemory,
     _sources,
+    _static_root,
     preload_tags,
     scripts_of,
+    static_files,
     without_delayed_acks,
 )
 
@@ -71,7 +74,7 @@ def test_every_widget_the_dashboard_draws_with_ships_in_this_streamlit() -> None
     assert all(name in sources for name in scripts)
 
 
-def _run(app: Any, path: str) -> tuple[dict[str, Any], bytes]:
+def _run(app: Any, path: str, method: str = "GET") -> tuple[dict[str, Any], bytes]:
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -80,7 +83,7 @@ def _run(app: Any, path: str) -> tuple[dict[str, Any], bytes]:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app({"type": "http", "path": path}, receive, send))
+    asyncio.run(app({"type": "http", "path": path, "method": method}, receive, send))
     return sent[0], b"".join(m.get("body", b"") for m in sent[1:])
 
 
@@ -138,3 +141,24 @@ def test_the_served_dashboard_answers_kept_alive_requests_and_names_the_scripts(
         assert pages[0].text.count('rel="modulepreload" href="./static/js/ArrowVegaLiteChart.') == 1
     log = (tmp_path / "d.log").read_text()
     assert "Traceback" not in log
+
+
+def test_the_front_ends_files_are_served_from_memory_and_other_paths_pass_on() -> None:
+    files = static_files(_static_root())
+    some_script = next(p for p in files if p.startswith("/static/js/") and p.endswith(".js"))
+    assert files[some_script][1] == "text/javascript; charset=utf-8"
+    assert "/index.html" not in files  # the page itself stays Streamlit's (and gets its links)
+    app = StaticFromMemory(_app(b"text/html", [b"from Streamlit"]), files)
+    start, body = _run(app, some_script)
+    headers = dict(start["headers"])
+    assert (start["status"], body) == (200, files[some_script][0])
+    assert headers[b"content-length"] == str(len(body)).encode()
+    assert b"immutable" in headers[b"cache-control"]
+    start, body = _run(app, some_script, method="HEAD")
+    assert (
+        body == b""
+        and dict(start["headers"])[b"content-length"] == str(len(files[some_script][0])).encode()
+    )
+    for passed_on in ("/counters", "/static/js/no-such-file.js", "/_stcore/health"):
+        assert _run(app, passed_on)[1] == b"from Streamlit"
+    assert _run(app, some_script, method="POST")[1] == b"from Streamlit"
