@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -52,35 +53,34 @@ def kpi_row(cur: Summary, prev: Kpis | None, staffing: Staffing | None = None) -
     def p(name: str) -> Any:
         return getattr(prev, name) if prev is not None else None
 
-    top, bottom, third = st.columns(3), st.columns(3), st.columns(3)
-    c = [*top, *bottom, *third]
-    c[0].metric(
+    # one wrapping row of fixed-width tiles: nine tiles in three st.columns rows drew twelve
+    # more layout elements in the browser
+    tile = partial(st.container(horizontal=True, gap="medium").metric, width=280)
+    tile(
         "Entries (trips)",
         f"{cur.entries:,}",
         _delta(cur.entries, p("entries")),
         help=charts.FOOTFALL_DEFINITION,
     )
-    c[1].metric(
-        "Shoppers (distinct tags)", f"{cur.shoppers:,}", _delta(cur.shoppers, p("shoppers"))
-    )
-    c[2].metric(
+    tile("Shoppers (distinct tags)", f"{cur.shoppers:,}", _delta(cur.shoppers, p("shoppers")))
+    tile(
         "Conversion",
         f"{cur.conversion:.1%}" if cur.conversion is not None else "–",
         fmt.point_change(cur.conversion, p("conversion")),
         help=CONVERSION_DEFINITION,
     )
-    c[3].metric(
+    tile(
         "Sales (net of returns)",
         fmt.money(cur.sales),
         _delta(cur.sales, p("sales")),
     )
-    c[4].metric(
+    tile(
         "Mean trip",
         charts.format_duration(cur.mean_trip_s),
         _delta(cur.mean_trip_s, p("mean_trip_s")),
         help="Time from entering to leaving the store, per trip.",
     )
-    c[5].metric(
+    tile(
         "Median zone dwell",
         charts.format_duration(cur.median_dwell_s),
         _delta(cur.median_dwell_s, p("median_dwell_s")),
@@ -90,19 +90,19 @@ def kpi_row(cur: Summary, prev: Kpis | None, staffing: Staffing | None = None) -
     def atv(k: Any) -> float | None:
         return k.sales / k.transactions if k is not None and k.transactions else None
 
-    c[6].metric(
+    tile(
         "Average sale (ATV)",
         fmt.money(atv(cur)),
         _delta(atv(cur), atv(prev)),
         help="Average transaction value = net sales ÷ sales (transactions) in the period.",
     )
-    c[7].metric(
+    tile(
         "Units per sale (UPT)",
         fmt.number(cur.units_per_sale, decimals=2),
         _delta(cur.units_per_sale, p("units_per_sale")),
         help=UPT_DEFINITION,
     )
-    c[8].metric(
+    tile(
         "Shoppers per staff member",
         fmt.number(staffing.shoppers_per_staff if staffing else None, decimals=1),
         help=STAFF_DEFINITION,
