@@ -19,6 +19,7 @@ from dashboard.serve import (
     preload_tags,
     scripts_of,
     static_files,
+    with_settings,
     without_delayed_acks,
 )
 
@@ -162,3 +163,15 @@ def test_the_front_ends_files_are_served_from_memory_and_other_paths_pass_on() -
     for passed_on in ("/counters", "/static/js/no-such-file.js", "/_stcore/health"):
         assert _run(app, passed_on)[1] == b"from Streamlit"
     assert _run(app, some_script, method="POST")[1] == b"from Streamlit"
+
+
+def test_the_watcher_and_the_forced_collection_are_off_unless_the_environment_says_otherwise() -> (
+    None
+):
+    assert with_settings({"PATH": "/bin"}) == {
+        "PATH": "/bin",
+        "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
+        "STREAMLIT_RUNNER_POST_SCRIPT_GC": "false",
+    }
+    mine = with_settings({"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "poll"})
+    assert mine["STREAMLIT_SERVER_FILE_WATCHER_TYPE"] == "poll"
