@@ -45,7 +45,8 @@ CHROMIUM = "/usr/bin/chromium"
 
 @contextmanager
 def streamlit_app(*, api_url: str, token: str, log: Path) -> Iterator[str]:
-    """``python -m dashboard.serve run dashboard/app.py`` (as ``storeflow dashboard``) against ``api_url``; yields the dashboard's URL."""
+    """``python -m dashboard.serve run dashboard/app.py`` (as ``storeflow dashboard`` runs it)
+    against ``api_url``; yields the dashboard's URL."""
     port = free_port()
     env = {**os.environ, "STOREFLOW_API_URL": api_url, "STOREFLOW_API_TOKEN": token}
     command = [
