@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from orchestration.bench_backfill import run_backfill_bench, tree_cpu_seconds
+from tests.helpers.cli import storeflow_json
 
 
 @pytest.mark.parametrize(
@@ -35,29 +33,9 @@ def test_cpu_of_a_process_tree() -> None:
 
 @pytest.mark.slow
 def test_a_short_backfill_prints_its_figures(db_url: str) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "orchestration.cli",
-            "--log-level",
-            "WARNING",
-            "bench",
-            "backfill",
-            "--days",
-            "0.02",
-            "--workers",
-            "1",
-            "--database-url",
-            db_url,
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
+    result = storeflow_json(
+        "bench", "backfill", "--days", "0.02", "--workers", "1", "--database-url", db_url, "--json"
     )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["reads"] > 10_000 and result["visits"] > 50
     assert result["workers"] == 1 and result["slices"] == 1
     assert result["cpu_workers_s"] > 0 and result["cpu_server_s"] is not None

@@ -3,40 +3,27 @@ with a chain-scoped planner token, and the single-store calls before and after."
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
+
+from tests.helpers.cli import storeflow_json
 
 
 @pytest.mark.slow
 def test_a_small_chain_bench_prints_its_figures() -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "orchestration.cli",
-            "--log-level",
-            "WARNING",
-            "bench",
-            "chain",
-            "--stores",
-            "3",
-            "--days",
-            "8",
-            "--trips-per-day",
-            "60",
-            "--repeat",
-            "2",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
+    result = storeflow_json(
+        "bench",
+        "chain",
+        "--stores",
+        "3",
+        "--days",
+        "8",
+        "--trips-per-day",
+        "60",
+        "--repeat",
+        "2",
+        "--json",
         timeout=600,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
     calls = {(r["selection"], r["call"]) for r in result["chain"]}
     assert ("8 days", "chain/stores") in calls
     assert ("7 days", "chain/concessions/compare?brand=Lumiere") in calls

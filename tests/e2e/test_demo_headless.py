@@ -7,39 +7,25 @@ the simulator's ground truth.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
+
+from tests.helpers.cli import storeflow_json
 
 
 @pytest.mark.slow
 def test_headless_demo_recovers_the_true_visits(db_url: str, mqtt_broker) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "orchestration.cli",
-            "--log-level",
-            "WARNING",
-            "demo",
-            "--headless",
-            "--minutes",
-            "1",
-            "--speed",
-            "30",
-            "--database-url",
-            db_url,
-            "--mqtt-url",
-            mqtt_broker.url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
+    summary = storeflow_json(
+        "demo",
+        "--headless",
+        "--minutes",
+        "1",
+        "--speed",
+        "30",
+        "--database-url",
+        db_url,
+        "--mqtt-url",
+        mqtt_broker.url,
     )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["truth_visits"] > 100
     assert summary["visits"] > 100
     assert summary["trips"] > 10
