@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -288,6 +290,13 @@ def table(frame: pd.DataFrame, name: str, *, key: str) -> None:
     """A table as the planner sees it, with its CSV download right under it."""
     st.dataframe(frame, width="stretch", hide_index=True)
     download(frame, name, key=key)
+
+
+def tiles(width: int = 280) -> Callable[..., Any]:
+    """``st.metric`` for headline figures in one wrapping row of tiles ``width`` pixels wide (three
+    a row at 280, four at 210 on a wide page): rows of ``st.columns`` draw a layout element per
+    column in the browser besides each tile."""
+    return partial(st.container(horizontal=True, gap="medium").metric, width=width)
 
 
 def table_on_request(

@@ -189,12 +189,12 @@ def render(sel: Selection) -> None:
     except ApiError as exc:
         context.problem(exc)
         return
-    c = st.columns(4)
-    c[0].metric("Members", f"{data['members']:,}")
-    c[1].metric("Buyers (365 days)", f"{data['buyers']:,}")
+    tile = context.tiles(210)
+    tile("Members", f"{data['members']:,}")
+    tile("Buyers (365 days)", f"{data['buyers']:,}")
     top = data["pareto_top_share"]
-    c[2].metric("Sales from the top 20 %", f"{top:.0%}" if top is not None else "–")
-    c[3].metric("As of", fmt.day(pd.Timestamp(data["as_of"]) - pd.Timedelta(seconds=1)))
+    tile("Sales from the top 20 %", f"{top:.0%}" if top is not None else "–")
+    tile("As of", fmt.day(pd.Timestamp(data["as_of"]) - pd.Timedelta(seconds=1)))
     if data["buyers"] == 0:
         st.info("No member bought anything in the 365 days up to the end of this period.")
 

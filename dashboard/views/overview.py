@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -53,9 +52,7 @@ def kpi_row(cur: Summary, prev: Kpis | None, staffing: Staffing | None = None) -
     def p(name: str) -> Any:
         return getattr(prev, name) if prev is not None else None
 
-    # one wrapping row of fixed-width tiles: nine tiles in three st.columns rows drew twelve
-    # more layout elements in the browser
-    tile = partial(st.container(horizontal=True, gap="medium").metric, width=280)
+    tile = context.tiles()
     tile(
         "Entries (trips)",
         f"{cur.entries:,}",
