@@ -181,9 +181,14 @@ def _static_root() -> Path:
     return Path(streamlit.__file__).parent / "static"
 
 
-def _sources() -> dict[str, str]:
-    folder = _static_root() / "static" / "js"
-    return {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.js")}
+def _sources(files: Mapping[str, tuple[bytes, str]]) -> dict[str, str]:
+    """The front end's script files (:func:`static_files`) by file name, as text."""
+    prefix = "/static/js/"
+    return {
+        path.removeprefix(prefix): body.decode("utf-8")
+        for path, (body, _) in files.items()
+        if path.startswith(prefix) and path.endswith(".js") and "/" not in path[len(prefix) :]
+    }
 
 
 def patch_streamlit() -> None:
@@ -192,7 +197,8 @@ def patch_streamlit() -> None:
 
     fixed_bind = without_delayed_acks(starlette_server._bind_socket)
     starlette_server._bind_socket = fixed_bind  # type: ignore[assignment]
-    tags = preload_tags(scripts_of(WIDGETS, _sources()))
+    files = static_files(_static_root())  # read once: served, and scanned for the preloads
+    tags = preload_tags(scripts_of(WIDGETS, _sources(files)))
     own = starlette_app.create_streamlit_middleware
 
     def middleware() -> list[Middleware]:
@@ -200,7 +206,7 @@ def patch_streamlit() -> None:
         return [
             *own(),
             Middleware(PreloadScripts, tags=tags),
-            Middleware(StaticFromMemory, files=static_files(_static_root())),
+            Middleware(StaticFromMemory, files=files),
         ]
 
     starlette_app.create_streamlit_middleware = middleware

@@ -59,21 +59,20 @@ CHART = '[data-testid="stVegaLiteChart"]'
 # page without charts counts as drawn when its run ends (``charts`` in the result says which).
 _CONTENT = '[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]'
 _RUN_OVER = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-_DRAWN = (
+# Charts present and drawn, or -1 while the page is still running or a present chart is not
+# drawn yet.
+_CHARTS_DRAWN = (
     """() => {
   if (!document.querySelector('"""
     + _RUN_OVER
-    + """')) return false;
-  if (!document.querySelector('"""
-    + _CONTENT
-    + """')) return false;
+    + """')) return -1;
   const plots = [...document.querySelectorAll('"""
     + CHART
     + """')];
-  if (plots.length === 0) return false;
-  return plots.every(p => p.querySelector('svg.marks, canvas.marks'));
+  return plots.every(p => p.querySelector('svg.marks, canvas.marks')) ? plots.length : -1;
 }"""
 )
+_DRAWN = "() => (" + _CHARTS_DRAWN + ")() > 0 && !!document.querySelector('" + _CONTENT + "')"
 _SETTLED = (
     "() => !!document.querySelector('"
     + _RUN_OVER
@@ -130,19 +129,6 @@ def _open(browser: Any, context: Any | None) -> tuple[Any, Any]:
     return page, page
 
 
-# Charts present and drawn, or -1 while the page is still running or a present chart is not
-# drawn yet.
-_CHARTS_DRAWN = (
-    """() => {
-  if (!document.querySelector('"""
-    + _RUN_OVER
-    + """')) return -1;
-  const plots = [...document.querySelectorAll('"""
-    + CHART
-    + """')];
-  return plots.every(p => p.querySelector('svg.marks, canvas.marks')) ? plots.length : -1;
-}"""
-)
 QUIET_S = 1.5  # a page is done when no further chart is drawn for this long
 
 

@@ -67,7 +67,7 @@ def test_the_widgets_scripts_are_the_closure_of_their_imports() -> None:
 
 def test_every_widget_the_dashboard_draws_with_ships_in_this_streamlit() -> None:
     """A Streamlit upgrade that renames a widget's script fails here, not silently."""
-    sources = _sources()
+    sources = _sources(static_files(_static_root()))
     stems = {name.split(".", 1)[0] for name in sources}
     assert set(WIDGETS) <= stems
     scripts = scripts_of(WIDGETS, sources)
