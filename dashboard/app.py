@@ -19,6 +19,7 @@ from dashboard.views import (
     members,
     overview,
     paths,
+    retention,
 )
 
 st.set_page_config(page_title="Storeflow — store planner", page_icon="🛒", layout="wide")
@@ -44,6 +45,7 @@ pages = [
     st.Page(lambda: _page(counters.render), title="Counters", url_path="counters"),
     st.Page(lambda: _page(paths.render), title="Paths", url_path="paths"),
     st.Page(lambda: _page(members.render), title="Members", url_path="members"),
+    st.Page(lambda: _page(retention.render), title="Retention", url_path="retention"),
     st.Page(lambda: _page(chain.render), title="Chain", url_path="chain"),
     st.Page(
         lambda: _page(experiments.render),

@@ -79,7 +79,7 @@ def member_items(lapse: list[dict[str, Any]]) -> list[Item]:
     text = f"{len(lapse):,} members are overdue against their own purchase rhythm"
     if key:
         text += f", {len(key):,} of them core or VIP members to call"
-    return [Item("Members", text + ".", "members")]
+    return [Item("Members", text + ".", "retention")]
 
 
 def sales_items(outliers: SalesOutliers) -> list[Item]:

@@ -48,7 +48,7 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PAGES = ("overview", "floor", "dwell", "counters", "paths", "members", "experiments")
+PAGES = ("overview", "floor", "dwell", "counters", "paths", "members", "retention", "experiments")
 TARGET_P95_MS = 2000.0
 VIEWPORT: Any = {"width": 1400, "height": 1000}  # playwright's ViewportSize
 CHART = '[data-testid="stVegaLiteChart"]'

@@ -1,4 +1,4 @@
-"""Triggered contacts on the Members page: the uplift of each trigger rule, contacted against
+"""Triggered contacts on the Retention page: the uplift of each trigger rule, contacted against
 held-out members, as differences with their 95 % intervals (figures only: no member is named).
 The lists themselves are customer care's (the crm role, ``/campaigns``)."""
 

@@ -13,7 +13,15 @@ from datetime import timedelta
 import pytest
 
 from tests.fix_planted import CHANGE_DAY, FIRST, PROMO, Store
-from tests.helpers.browser import CHART, ERROR_BOX, EXCEPTION, settle_and_shoot, streamlit_app
+from tests.helpers.browser import (
+    ALERT,
+    CHART,
+    DATAFRAME,
+    ERROR_BOX,
+    EXCEPTION,
+    settle_and_shoot,
+    streamlit_app,
+)
 
 # (screenshot, url path + query, texts the page must show, charts at least)
 PAGES = [
@@ -22,7 +30,8 @@ PAGES = [
     ("dwell", "dwell", ["Holding power", "Dwell distribution"], 3),
     ("counters", "counters", ["Traffic vs conversion", "Recommendations"], 1),
     ("paths", "paths", ["Path efficiency (buyers)", "Most common paths"], 2),
-    ("members", "members", ["Members by class", "Lapse alerts", "RFM segments"], 3),
+    ("members", "members", ["Members by class", "RFM segments", "Age band x gender"], 3),
+    ("retention", "retention", ["Lapse alerts", "members overdue", "Triggered contacts"], 0),
     (
         "experiments-promotion",
         f"experiments?counter=C06&first={PROMO[0]}&last={PROMO[1]}",
@@ -56,7 +65,7 @@ def test_a_planner_walks_every_page(planner_url: str, browser_page: object) -> N
     assert isinstance(page, Page)
     for name, path, texts, charts in PAGES:
         page.goto(f"{planner_url}/{path}")
-        page.wait_for_selector(CHART, timeout=120_000)
+        page.wait_for_selector(CHART if charts else DATAFRAME, timeout=120_000)
         text = settle_and_shoot(page, f"planner-{name}")
         assert page.locator(EXCEPTION).count() == 0, f"{name}: a Streamlit exception is shown"
         assert page.locator(ERROR_BOX).count() == 0, f"{name}: an error box is shown"
@@ -66,15 +75,13 @@ def test_a_planner_walks_every_page(planner_url: str, browser_page: object) -> N
         assert "Download CSV" in text, f"{name}: no CSV download"
 
 
-def _open(page: object, url: str, name: str, *, charts: bool = True) -> str:
+def _open(page: object, url: str, name: str, *, ready: str = CHART) -> str:
+    """The page at ``url`` once ``ready`` (a chart unless said otherwise) is shown."""
     from playwright.sync_api import Page
 
     assert isinstance(page, Page)
     page.goto(url)
-    if charts:
-        page.wait_for_selector(CHART, timeout=120_000)
-    else:
-        page.wait_for_selector('[data-testid="stAlert"]', timeout=120_000)
+    page.wait_for_selector(ready, timeout=120_000)
     text = settle_and_shoot(page, name)
     assert page.locator(EXCEPTION).count() == 0, f"{name}: a Streamlit exception is shown"
     return text
@@ -110,11 +117,11 @@ def test_a_planner_reads_verdicts_that_hold(planner_url: str, browser_page: obje
     assert "left out of the control group" in text
 
     empty = f"counters?from={FIRST - timedelta(days=30)}&to={FIRST - timedelta(days=24)}"
-    text = _open(page, f"{planner_url}/{empty}", "verdict-counters-empty", charts=False)
+    text = _open(page, f"{planner_url}/{empty}", "verdict-counters-empty", ready=ALERT)
     assert "No data in this period" in text
     assert "Keep" not in text and page.locator(CHART).count() == 0
 
-    text = _open(page, f"{planner_url}/members", "verdict-members")
+    text = _open(page, f"{planner_url}/retention", "verdict-retention", ready=DATAFRAME)
     assert "P(alive) is unknown here" in text  # rather than a filter that does nothing
 
     text = _open(page, f"{planner_url}/", "verdict-overview")

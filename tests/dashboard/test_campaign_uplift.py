@@ -1,4 +1,4 @@
-"""The campaign uplift section of the Members page, its pure parts: the per-rule table and the
+"""The campaign uplift section of the Retention page, its pure parts: the per-rule table and the
 chart of differences with their interval bars."""
 
 from __future__ import annotations

@@ -129,6 +129,7 @@ def test_device_alerts_and_members_in_words() -> None:
         "2 members are overdue against their own purchase rhythm, 1 of them core or VIP "
         "members to call."
     )
+    assert m.page == "retention"  # where the overdue members are listed
     assert member_items([]) == []
 
 

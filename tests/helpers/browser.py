@@ -34,6 +34,8 @@ ERROR_BOX = '[data-testid="stAlertContentError"]'
 # Streamlit marks its root with the script's run state; Vega draws an svg.marks per chart.
 SCRIPT_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 CHART = '[data-testid="stVegaLiteChart"]'
+DATAFRAME = '[data-testid="stDataFrame"]'
+ALERT = '[data-testid="stAlert"]'
 PLOTS_DRAWN = (
     f"() => [...document.querySelectorAll('{CHART}')]"
     ".every(p => p.querySelector('svg.marks, canvas.marks'))"
