@@ -72,14 +72,8 @@ _CHARTS_DRAWN = (
   return plots.every(p => p.querySelector('svg.marks, canvas.marks')) ? plots.length : -1;
 }"""
 )
-_DRAWN = "() => (" + _CHARTS_DRAWN + ")() > 0 && !!document.querySelector('" + _CONTENT + "')"
-_SETTLED = (
-    "() => !!document.querySelector('"
-    + _RUN_OVER
-    + "') && !!document.querySelector('"
-    + _CONTENT
-    + "')"
-)
+# drawn so far: the run is over, the page shows content and every chart present is drawn
+_DRAWN = "() => (" + _CHARTS_DRAWN + ")() >= 0 && !!document.querySelector('" + _CONTENT + "')"
 
 
 @contextmanager
@@ -145,11 +139,7 @@ def time_page(
     try:
         t0 = time.perf_counter()
         page.goto(url, wait_until="commit")
-        try:
-            page.wait_for_function(_DRAWN, timeout=timeout_ms, polling=50)
-        except Exception:  # no chart on this page: time until its run ended
-            page.wait_for_function(_SETTLED, timeout=timeout_ms, polling=50)
-            return (time.perf_counter() - t0) * 1000, 0
+        page.wait_for_function(_DRAWN, timeout=timeout_ms, polling=50)
         done = time.perf_counter()
         charts = int(page.evaluate(_CHARTS_DRAWN))
         while time.perf_counter() - done < QUIET_S:
