@@ -186,7 +186,6 @@ class EmbeddedPostgres:
             "-c unix_socket_directories=''",
             f"-c shared_buffers={self.shared_buffers}",
             "-c max_connections=100",
-            "-c wal_writer_delay=10ms",
         ]
         if not self.fsync:
             opts += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
