@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -179,35 +180,38 @@ def gather(
     same days with the dashboard's shopper and floor filters)."""
     period = period or period_for_dates(first, last, store.timezone)
     items: list[Item] = []
-
-    def attempt(what: str, call: Callable[[], Any]) -> Any:
-        try:
-            return call()
-        except ApiError as exc:
-            logger.warning("digest: %s could not be read: %s", what, exc)
-            items.append(Item("Not read", f"{what} could not be read: {exc}"))
-            return None
-
-    summary: Summary | None = attempt(
-        "the summary", lambda: client.summary(store.id, period, compare=compare)
-    )
-    alerts: StoreAlerts | None = attempt("store health", lambda: client.alerts(store.id))
-    counters: list[CounterFigures] = (
-        attempt("the counters", lambda: client.counter_figures(store.id, period)) or []
-    )
-    lapse = attempt(
-        "the members' lapse alerts",
-        lambda: client.analytics(store.id, "members/lapse", period, limit=10000),
-    )
-    outliers = attempt(
-        "the sales outliers",
-        lambda: SalesOutliers.model_validate(client.analytics(store.id, "sales/outliers", period)),
-    )
-    events: list[StoreEvent] = attempt("the calendar", lambda: client.calendar(store.id, period))
-    staffing = attempt(
-        "staffing",
-        lambda: Staffing.model_validate(client.analytics(store.id, "staffing", period)),
-    )
+    # the answers are independent: asked at once (the client's connection pool is shared), each
+    # failure reported in this order
+    calls: dict[str, Callable[[], Any]] = {
+        "the summary": lambda: client.summary(store.id, period, compare=compare),
+        "store health": lambda: client.alerts(store.id),
+        "the counters": lambda: client.counter_figures(store.id, period),
+        "the members' lapse alerts": lambda: client.analytics(
+            store.id, "members/lapse", period, limit=10000
+        ),
+        "the sales outliers": lambda: SalesOutliers.model_validate(
+            client.analytics(store.id, "sales/outliers", period)
+        ),
+        "the calendar": lambda: client.calendar(store.id, period),
+        "staffing": lambda: Staffing.model_validate(client.analytics(store.id, "staffing", period)),
+    }
+    answers: dict[str, Any] = {}
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="digest") as pool:
+        asked = {what: pool.submit(call) for what, call in calls.items()}
+        for what, future in asked.items():
+            try:
+                answers[what] = future.result()
+            except ApiError as exc:
+                logger.warning("digest: %s could not be read: %s", what, exc)
+                items.append(Item("Not read", f"{what} could not be read: {exc}"))
+                answers[what] = None
+    summary: Summary | None = answers["the summary"]
+    alerts: StoreAlerts | None = answers["store health"]
+    counters: list[CounterFigures] = answers["the counters"] or []
+    lapse = answers["the members' lapse alerts"]
+    outliers: SalesOutliers | None = answers["the sales outliers"]
+    events: list[StoreEvent] | None = answers["the calendar"]
+    staffing: Staffing | None = answers["staffing"]
     if alerts is not None:
         items += device_items(alerts)
     items += counter_items(counters)

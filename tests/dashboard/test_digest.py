@@ -171,3 +171,40 @@ def test_attention_lines_link_to_their_page_on_the_same_days() -> None:
     text = attention_markdown(items, first=date(2026, 11, 9), last=date(2026, 11, 15))
     assert text.startswith("- **Counters:** #8 Counter C08 (C08) — Replace: because")
     assert text.endswith("[details](counters?from=2026-11-09&to=2026-11-15)")
+
+
+def test_the_digest_asks_its_questions_at_once_and_reports_each_failure_in_order() -> None:
+    """The seven answers are asked for together (all seven requests are in flight at once, or
+    the barrier breaks); when the server fails them, each is named, always in the same order."""
+    import threading
+
+    import httpx
+
+    from dashboard.api import ApiConfig, StoreflowClient
+    from dashboard.digest import gather
+    from storeflow.api.stores import StoreInfo
+
+    together = threading.Barrier(7, timeout=60)
+    met: list[bool] = []
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        met.append(together.wait() >= 0)  # BrokenBarrierError if the requests came one by one
+        return httpx.Response(503, json={"detail": "database restarting"})
+
+    config = ApiConfig(base_url="http://srv", token="t")
+    with StoreflowClient(config, transport=httpx.MockTransport(answer)) as client:
+        digest = gather(
+            client, StoreInfo(id="demo", name="Demo"), date(2026, 11, 9), date(2026, 11, 15)
+        )
+    assert met == [True] * 7
+    assert [i.topic for i in digest.items] == ["Not read"] * 7
+    assert [i.text.split(" could not be read")[0] for i in digest.items] == [
+        "the summary",
+        "store health",
+        "the counters",
+        "the members' lapse alerts",
+        "the sales outliers",
+        "the calendar",
+        "staffing",
+    ]
+    assert digest.summary is None and digest.counters == [] and digest.events == []
