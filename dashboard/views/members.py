@@ -176,13 +176,21 @@ def shares_figure(tiers: pd.DataFrame) -> Spec:
     )
 
 
-def render(sel: Selection) -> None:
-    st.title("Members")
+def member_figures(sel: Selection) -> dict[str, Any] | None:
+    """The ``members`` answer for the selection, or None with the problem shown."""
     try:
         with st.spinner("Computing member figures ..."):
             data: dict[str, Any] = context.analytics(sel.store.id, "members", sel.period)
     except ApiError as exc:
         context.problem(exc)
+        return None
+    return data
+
+
+def render(sel: Selection) -> None:
+    st.title("Members")
+    data = member_figures(sel)
+    if data is None:
         return
     tile = context.tiles(210)
     tile("Members", f"{data['members']:,}")

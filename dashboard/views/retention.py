@@ -3,8 +3,6 @@ triggered contacts brought members back (uplift against the held-out group)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
@@ -12,6 +10,7 @@ from dashboard import context, fmt
 from dashboard.api import ApiError
 from dashboard.context import Selection
 from dashboard.views import campaigns
+from dashboard.views.members import member_figures
 
 LAPSE_RULES = (
     "A member is overdue when the days since the last purchase exceed the factor x their own "
@@ -35,11 +34,8 @@ def render_lapse(sel: Selection) -> None:
     """The lapse alerts: three thresholds and the members they flag, most overdue first."""
     st.subheader("Lapse alerts")
     st.caption(LAPSE_RULES)
-    try:
-        with st.spinner("Computing member figures ..."):
-            members: dict[str, Any] = context.analytics(sel.store.id, "members", sel.period)
-    except ApiError as exc:
-        context.problem(exc)
+    members = member_figures(sel)
+    if members is None:
         return
     a, b, c2 = st.columns(3)
     factor = a.slider("Overdue factor", 1.5, 6.0, 2.0, 0.5, key="lapse-factor")
