@@ -7,7 +7,14 @@ import pytest
 
 from storeflow.net import free_port
 from tests.fix_store import SimulatedStore
-from tests.helpers.browser import CHART, ERROR_BOX, EXCEPTION, settle_and_shoot, streamlit_app
+from tests.helpers.browser import (
+    CHART,
+    DATAFRAME,
+    ERROR_BOX,
+    EXCEPTION,
+    settle_and_shoot,
+    streamlit_app,
+)
 
 # (screenshot name, url path, text the page must show, charts expected at least)
 PAGES = [
@@ -92,11 +99,10 @@ def test_the_overview_draws_its_figures_tables_when_asked(
     page.goto(dashboard_url)
     page.wait_for_selector(CHART, timeout=60_000)
     settle_and_shoot(page, "overview-tables-closed")
-    grids = '[data-testid="stDataFrame"]'
-    assert page.locator(grids).count() == 0
+    assert page.locator(DATAFRAME).count() == 0
     assert page.get_by_text("Download CSV").count() >= 3
     page.get_by_text("Footfall table").click()
-    page.wait_for_selector(grids, timeout=60_000)
+    page.wait_for_selector(DATAFRAME, timeout=60_000)
     text = settle_and_shoot(page, "overview-tables-open")
-    assert page.locator(grids).count() == 1
+    assert page.locator(DATAFRAME).count() == 1
     assert "Footfall table" in text
