@@ -9,7 +9,14 @@ context instead, which adds Chromium's start-up of a window, about a second of C
 every load). Each load is timed from navigation until Streamlit has finished running the page
 and its last chart is drawn ("time to charts"; see :func:`time_page`). The first load
 of each page after the dashboard starts is reported apart (``first_ms``): it pays for the
-dashboard's own caches being empty. Prints p50/p95 per page as JSON.
+dashboard's own caches being empty. The timed loads go round the pages (one load of each, then
+the next round), so a slow spell of the machine falls on all of them alike.
+
+A **reference page** (:mod:`orchestration.pages_reference`: the dashboard's navigation and
+sidebar filters around one title and one chart, no API) is served the same way and timed in the
+same rounds: Streamlit's own floor for such a page on the machine of the run. Each page's p50 is
+also given as a ratio to the reference's, a figure that holds from one machine to another where
+the seconds do not. Prints a table (unless ``--json``) and p50/p95 per page as JSON.
 
 Chromium is Debian's (``/usr/bin/chromium``); Playwright only drives it.
 """
@@ -21,6 +28,7 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -76,16 +84,40 @@ _CHARTS_DRAWN = (
 _DRAWN = "() => (" + _CHARTS_DRAWN + ")() >= 0 && !!document.querySelector('" + _CONTENT + "')"
 
 
+REFERENCE = "reference"  # the reference page's name in the results
+
+
 @contextmanager
 def dashboard(*, api_url: str, token: str, log: Path) -> Iterator[str]:
     """``storeflow dashboard`` on a free port until the block ends; yields its URL."""
     port = free_port()
     argv = storeflow_command("dashboard", "--port", str(port), "--api-url", api_url)
     env = {**os.environ, "STOREFLOW_API_TOKEN": token}
+    with _serving("the dashboard", [*argv, f"--token={token}"], port, env, log) as url:
+        yield url
+
+
+@contextmanager
+def reference_page(*, log: Path) -> Iterator[str]:
+    """The reference page (:mod:`orchestration.pages_reference`) served as the dashboard is
+    (``dashboard.serve``) on a free port until the block ends; yields its URL."""
+    port = free_port()
+    script = Path(__file__).with_name("pages_reference.py")
+    argv = [sys.executable, "-m", "dashboard.serve", "run", str(script)]
+    argv += ["--server.headless", "true", "--server.address", "127.0.0.1"]
+    argv += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    with _serving("the reference page", argv, port, dict(os.environ), log) as url:
+        yield url
+
+
+@contextmanager
+def _serving(
+    name: str, argv: list[str], port: int, env: dict[str, str], log: Path
+) -> Iterator[str]:
+    """``argv`` (a Streamlit server on ``port``, called ``name`` in errors) running until the
+    block ends; yields its URL once it answers its health check."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*argv, f"--token={token}"], stdout=out, stderr=subprocess.STDOUT, env=env
-        )
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -96,7 +128,7 @@ def dashboard(*, api_url: str, token: str, log: Path) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the dashboard did not start:\n{log.read_text()[-2000:]}")
+                raise RuntimeError(f"{name} did not start:\n{log.read_text()[-2000:]}")
             time.sleep(0.3)
         yield url
     finally:
@@ -159,35 +191,65 @@ def _p(values: list[float], q: int) -> float:
 
 
 def measure_pages(
-    base_url: str, *, pages: tuple[str, ...], runs: int, new_window: bool = False
+    urls: dict[str, str], *, runs: int, new_window: bool = False
 ) -> list[dict[str, Any]]:
-    """Each page loaded ``runs`` times after a first load, every load cold (see :func:`_open`):
-    in a new tab of one open browser window, as a planner opens a link, or (``new_window``) in a
-    new browser context each time, which adds Chromium's start-up of a window to every load."""
+    """Each page of ``urls`` (name -> URL) loaded once, then ``runs`` rounds of one timed load
+    of each, every load cold (see :func:`_open`): in a new tab of one open browser window, as a
+    planner opens a link, or (``new_window``) in a new browser context each time, which adds
+    Chromium's start-up of a window to every load."""
     from playwright.sync_api import sync_playwright
 
-    rows: list[dict[str, Any]] = []
+    first: dict[str, tuple[float, int]] = {}
+    times: dict[str, list[float]] = {name: [] for name in urls}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         window = None if new_window else browser.new_context(viewport=VIEWPORT)
         try:
-            for name in pages:
-                url = f"{base_url}/{'' if name == 'overview' else name}"
-                first, charts = time_page(browser, url, context=window)
-                times = [time_page(browser, url, context=window)[0] for _ in range(runs)]
-                rows.append(
-                    {
-                        "page": name,
-                        "charts": charts,
-                        "first_ms": round(first),
-                        "p50_ms": round(_p(times, 50)),
-                        "p95_ms": round(_p(times, 95)),
-                        "runs": runs,
-                    }
-                )
+            for name, url in urls.items():
+                first[name] = time_page(browser, url, context=window)
+            for _ in range(runs):
+                for name, url in urls.items():
+                    times[name].append(time_page(browser, url, context=window)[0])
         finally:
             browser.close()
-    return rows
+    return [
+        {
+            "page": name,
+            "charts": first[name][1],
+            "first_ms": round(first[name][0]),
+            "p50_ms": round(_p(times[name], 50)),
+            "p95_ms": round(_p(times[name], 95)),
+            "runs": runs,
+        }
+        for name in urls
+    ]
+
+
+def with_ratios(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The reference page's row, and the dashboard's rows each with ``vs_reference``: its p50
+    over the reference's p50."""
+    ref = next(r for r in rows if r["page"] == REFERENCE)
+    pages = [
+        {**r, "vs_reference": round(r["p50_ms"] / ref["p50_ms"], 2)}
+        for r in rows
+        if r["page"] != REFERENCE
+    ]
+    return ref, pages
+
+
+def table(reference: dict[str, Any], pages: list[dict[str, Any]]) -> str:
+    """The results as a text table, the reference page last."""
+    lines = [f"{'page':<14}{'charts':>7}{'p50 s':>8}{'p95 s':>8}{'x reference':>13}"]
+    for r in pages:
+        lines.append(
+            f"{r['page']:<14}{r['charts']:>7}{r['p50_ms'] / 1000:>8.2f}{r['p95_ms'] / 1000:>8.2f}"
+            f"{r['vs_reference']:>13.2f}"
+        )
+    lines.append(
+        f"{REFERENCE:<14}{reference['charts']:>7}{reference['p50_ms'] / 1000:>8.2f}"
+        f"{reference['p95_ms'] / 1000:>8.2f}{1:>13.2f}"
+    )
+    return "\n".join(lines)
 
 
 def run_pages_bench(
@@ -230,20 +292,27 @@ def run_pages_bench(
             with (
                 serve_in_thread(pg.url) as api_url,
                 dashboard(api_url=api_url, token=token, log=Path(tmp) / "dashboard.log") as url,
+                reference_page(log=Path(tmp) / "reference.log") as ref_url,
             ):
                 if not quiet:
-                    say(f"dashboard on {url}; {runs} cold loads per page ...")
-                rows = measure_pages(url, pages=pages, runs=runs, new_window=new_window)
+                    say(f"dashboard on {url}; {runs} rounds of cold loads, a reference page ...")
+                urls = {name: f"{url}/{'' if name == 'overview' else name}" for name in pages}
+                urls[REFERENCE] = ref_url
+                rows = measure_pages(urls, runs=runs, new_window=new_window)
         finally:
             pg.stop()
-    worst = max(float(r["p95_ms"]) for r in rows)
+    reference, timed = with_ratios(rows)
+    worst = max(float(r["p95_ms"]) for r in timed)
+    if not quiet:
+        say(table(reference, timed))
     print(
         json.dumps(
             {
                 "days": days,
                 "trips_per_day": trips_per_day,
                 "load": "new window" if new_window else "new tab, cache off",
-                "pages": rows,
+                "pages": timed,
+                "reference": reference,
                 "slowest_p95_ms": worst,
                 "target_p95_ms": TARGET_P95_MS,
             }

@@ -1,6 +1,7 @@
 """``storeflow bench pages`` end to end at its smallest: a page with charts and one without
 (the Retention page has no chart until a trigger rule has run) are both timed to the end of
-their run, with the charts they drew counted."""
+their run, with the charts they drew counted, and set against the reference page (Streamlit's
+floor: the same sidebar around one chart) timed in the same rounds."""
 
 from __future__ import annotations
 
@@ -37,3 +38,8 @@ def test_pages_with_and_without_charts_are_timed() -> None:
     for p in pages.values():
         assert p["runs"] == 1 and 0 < p["p50_ms"] <= p["p95_ms"]
     assert result["slowest_p95_ms"] == max(p["p95_ms"] for p in pages.values())
+    reference = result["reference"]
+    assert reference["page"] == "reference" and reference["charts"] == 1
+    assert reference["runs"] == 1 and 0 < reference["p50_ms"] <= reference["p95_ms"]
+    for p in pages.values():
+        assert p["vs_reference"] == round(p["p50_ms"] / reference["p50_ms"], 2)
