@@ -24,8 +24,12 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/deptry .
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each with its own PostgreSQL and
+# broker: most tests wait on a server, a broker or a browser, so two share the 2 cores well.
+TEST_WORKERS ?= 2
+
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/storeflow bench edge --baseline bench/baseline_edge.json --tolerance 0.30

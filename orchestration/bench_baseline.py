@@ -40,6 +40,11 @@ def write_baseline(path: Path, result: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(dict(result), indent=2, sort_keys=True) + "\n")
 
 
+def _figure(value: float) -> str:
+    """A throughput as people read it: 709,785, or 0.1943 for a figure below 100."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.4g}"
+
+
 def compare(
     result: Mapping[str, Any],
     baseline: Mapping[str, Any],
@@ -77,8 +82,8 @@ def compare(
     ratio = now / then
     floor = 1 - tolerance
     figures = (
-        f"{metric} {now:,.0f}{unit} against the baseline's {then:,.0f}{unit}: {ratio:.2f}x "
-        f"(allowed down to {floor:.2f}x)"
+        f"{metric} {_figure(now)}{unit} against the baseline's {_figure(then)}{unit}: "
+        f"{ratio:.2f}x (allowed down to {floor:.2f}x)"
     )
     if ratio < floor:
         return Verdict(False, f"REGRESSION: {figures}")

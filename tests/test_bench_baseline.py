@@ -75,8 +75,25 @@ def test_committed_edge_baseline_matches_the_default_run() -> None:
     assert (baseline["tags"], baseline["simulated_s"]) == (args.tags, args.seconds)
     assert set(EDGE_WORKLOAD + EDGE_ANSWER) <= set(baseline)
     assert baseline["reads_per_s"] > 0 and baseline["frames_bad"] == 0
+    # make bench compares reads per unit of the machine's speed, measured beside them
+    assert baseline["reads_per_calibration"] == round(
+        baseline["reads_per_s"] / baseline["calibration_per_s"], 4
+    )
 
 
 def test_make_bench_compares_the_edge_figure() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert f"bench edge --baseline {EDGE_BASELINE}" in makefile
+
+
+def test_a_figure_per_unit_of_machine_speed_keeps_its_digits() -> None:
+    """The edge's reads per calibration loop are below one: the message shows their digits."""
+    v = compare(
+        {"reads_per_calibration": 0.1801},
+        {"reads_per_calibration": 0.1943},
+        metric="reads_per_calibration",
+        workload=(),
+        tolerance=0.3,
+    )
+    assert v.ok
+    assert "reads_per_calibration 0.1801 against the baseline's 0.1943: 0.93x" in v.message
