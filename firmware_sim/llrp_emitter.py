@@ -25,8 +25,8 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from firmware_sim import llrp_codec as c
 from firmware_sim.model import SimRead
@@ -75,6 +75,7 @@ class LlrpReaderEmitter:
         self.clock_offset_s = clock_offset_s
         self.stats = LlrpEmitterStats()
         self._lock = threading.Lock()
+        self._keepalive_seen = threading.Condition(self._lock)  # a keep-alive sent or acked
         self._session: _Session | None = None
         self._msg_id = 0
         self._inventorying = threading.Event()
@@ -96,6 +97,18 @@ class LlrpReaderEmitter:
 
     def wait_inventorying(self, timeout: float) -> bool:
         return self._inventorying.wait(timeout)
+
+    def keepalive_stats_when(
+        self, ready: Callable[[LlrpEmitterStats], bool], timeout: float
+    ) -> LlrpEmitterStats:
+        """A copy of :attr:`stats` once ``ready`` holds of them, waiting up to ``timeout`` s for
+        keep-alives to be sent or acknowledged (the copy as it is then, if it never does).
+
+        A client that has received a keep-alive may look before the reader has counted it, and
+        an ACK is counted by the thread that reads the socket, not the one that sends."""
+        with self._keepalive_seen:
+            self._keepalive_seen.wait_for(lambda: ready(self.stats), timeout)
+            return replace(self.stats, requests=dict(self.stats.requests))
 
     def emit(self, reads: Sequence[SimRead]) -> None:
         """Send ``reads`` as one RO_ACCESS_REPORT (or count them dropped)."""
@@ -259,6 +272,7 @@ class LlrpReaderEmitter:
         self.stats.requests[t] = self.stats.requests.get(t, 0) + 1
         if t == c.KEEPALIVE_ACK:
             self.stats.keepalive_acks += 1
+            self._keepalive_seen.notify_all()
             return True
         if t in (c.ENABLE_EVENTS_AND_REPORTS, c.GET_REPORT):
             return True  # no response defined (reports are sent as they come anyway)
@@ -315,6 +329,7 @@ class LlrpReaderEmitter:
             s.next_keepalive = now + s.keepalive_s
             if self._send_locked(s, c.keepalive(self._next_id())):
                 self.stats.keepalives_sent += 1
+                self._keepalive_seen.notify_all()
 
 
 def _now_us() -> int:

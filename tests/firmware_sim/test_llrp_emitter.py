@@ -130,10 +130,14 @@ def test_keepalives_at_the_requested_interval_and_acks_counted(
     for _ in range(2):
         client.recv_until("KEEPALIVE")
         client.send({"KEEPALIVE_ACK": {}})
-    # A third keep-alive proves both ACKs were read before it.
     client.recv_until("KEEPALIVE")
-    assert reader.stats.keepalive_acks == 2
-    assert reader.stats.keepalives_sent >= 3
+    # The client has the third keep-alive; the reader counts it after sending it, and counts
+    # the ACKs on its reading thread: read the counts once they are in, not at once.
+    stats = reader.keepalive_stats_when(
+        lambda s: s.keepalive_acks >= 2 and s.keepalives_sent >= 3, timeout=30
+    )
+    assert stats.keepalive_acks == 2
+    assert stats.keepalives_sent >= 3
 
 
 def test_close_connection_is_answered_then_the_reader_hangs_up(
