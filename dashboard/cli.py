@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dashboard.serve import command
+
 LOGIN_ENV = "STOREFLOW_DASHBOARD_LOGIN"  # read by dashboard/context.py
 
 
@@ -79,22 +81,8 @@ def run_dashboard(args: argparse.Namespace) -> int:
         return 2
     if not is_loopback(args.host):
         print(f"dashboard on {args.host}: each visitor logs in with a planner token")
-    app = Path(__file__).with_name("app.py")
-    argv = [
-        sys.executable,
-        "-m",
-        "dashboard.serve",  # streamlit's command line, its socket fixed (dashboard/serve.py)
-        "run",
-        str(app),
-        "--server.headless",
-        "true",
-        "--server.address",
-        args.host,
-        "--server.port",
-        str(args.port),
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    # streamlit's command line, its socket fixed (dashboard/serve.py)
+    argv = command(Path(__file__).with_name("app.py"), port=args.port, host=args.host)
     os.execve(sys.executable, argv, env)
     return 0  # not reached
 

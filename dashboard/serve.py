@@ -223,6 +223,14 @@ SETTINGS = {
 }
 
 
+def command(script: Path, *, port: int, host: str | None = None) -> list[str]:
+    """The command that serves the Streamlit ``script`` through this module on ``port`` (and
+    ``host``, else Streamlit's default), headless, without usage statistics."""
+    argv = [sys.executable, "-m", "dashboard.serve", "run", str(script), "--server.headless"]
+    argv += ["true", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    return argv if host is None else [*argv, "--server.address", host]
+
+
 def with_settings(environ: Mapping[str, str]) -> dict[str, str]:
     """``environ`` with :data:`SETTINGS` added where it does not set them itself."""
     return {**SETTINGS, **environ}

@@ -28,7 +28,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from dashboard.serve import command
 from orchestration.bench_dashboard import _prepare
 from orchestration.bench_data import populate
 from orchestration.procs import storeflow_command
@@ -102,10 +102,7 @@ def reference_page(*, log: Path) -> Iterator[str]:
     """The reference page (:mod:`orchestration.pages_reference`) served as the dashboard is
     (``dashboard.serve``) on a free port until the block ends; yields its URL."""
     port = free_port()
-    script = Path(__file__).with_name("pages_reference.py")
-    argv = [sys.executable, "-m", "dashboard.serve", "run", str(script)]
-    argv += ["--server.headless", "true", "--server.address", "127.0.0.1"]
-    argv += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    argv = command(Path(__file__).with_name("pages_reference.py"), port=port, host="127.0.0.1")
     with _serving("the reference page", argv, port, dict(os.environ), log) as url:
         yield url
 
@@ -240,15 +237,11 @@ def with_ratios(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[s
 def table(reference: dict[str, Any], pages: list[dict[str, Any]]) -> str:
     """The results as a text table, the reference page last."""
     lines = [f"{'page':<14}{'charts':>7}{'p50 s':>8}{'p95 s':>8}{'x reference':>13}"]
-    for r in pages:
+    for r in [*pages, {**reference, "vs_reference": 1.0}]:
         lines.append(
             f"{r['page']:<14}{r['charts']:>7}{r['p50_ms'] / 1000:>8.2f}{r['p95_ms'] / 1000:>8.2f}"
             f"{r['vs_reference']:>13.2f}"
         )
-    lines.append(
-        f"{REFERENCE:<14}{reference['charts']:>7}{reference['p50_ms'] / 1000:>8.2f}"
-        f"{reference['p95_ms'] / 1000:>8.2f}{1:>13.2f}"
-    )
     return "\n".join(lines)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dashboard.serve import command
 from storeflow.net import free_port
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
@@ -51,21 +51,9 @@ def streamlit_app(*, api_url: str, token: str, log: Path) -> Iterator[str]:
     against ``api_url``; yields the dashboard's URL."""
     port = free_port()
     env = {**os.environ, "STOREFLOW_API_URL": api_url, "STOREFLOW_API_TOKEN": token}
-    command = [
-        sys.executable,
-        "-m",
-        "dashboard.serve",
-        "run",
-        str(APP),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    argv = command(APP, port=port)
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
